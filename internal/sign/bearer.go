@@ -92,7 +92,9 @@ func (b *Bearer) Sign(h http.Header, _ []byte, now time.Time) error {
 	return nil
 }
 
-func (b *Bearer) Verify(h http.Header, body []byte, now time.Time) error { return b.verify(h, now, nil) }
+func (b *Bearer) Verify(h http.Header, body []byte, now time.Time) error {
+	return b.verify(h, now, nil)
+}
 
 func (b *Bearer) Explain(h http.Header, body []byte, now time.Time) *Result {
 	r := &Result{Scheme: SchemeBearer, Header: b.header}
