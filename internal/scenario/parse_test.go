@@ -1,0 +1,165 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/espfctl/espfctl/internal/testutil"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestShippedScenariosParse loads every file in scenarios/ (stripe's
+// fixture consistency test): a shipped scenario must always be valid.
+func TestShippedScenariosParse(t *testing.T) {
+	files, err := filepath.Glob("../../scenarios/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no scenarios shipped in scenarios/")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := ParseEnv(f, src, noEnv)
+			if err != nil {
+				t.Fatalf("shipped scenario does not load:\n%v", err)
+			}
+			if len(s.Phases) == 0 || len(s.Expect) == 0 {
+				t.Errorf("%s has %d phases and %d expectations; want both", f, len(s.Phases), len(s.Expect))
+			}
+		})
+	}
+}
+
+// TestBadScenarios compares the positioned error list for each broken file
+// in testdata/bad with its golden .out file.
+func TestBadScenarios(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no broken scenarios in testdata/bad")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			src, _ := os.ReadFile(f)
+			s, err := ParseEnv(filepath.ToSlash(f), src, noEnv)
+			if err == nil {
+				t.Fatalf("Parse(%s) = %+v, want errors", f, s)
+			}
+			var buf bytes.Buffer
+			for _, e := range Errors(err) {
+				buf.WriteString(e.Error() + "\n")
+			}
+			if buf.Len() == 0 {
+				t.Fatalf("Parse(%s) error %v holds no *Error", f, err)
+			}
+			testutil.Golden(t, buf.Bytes())
+		})
+	}
+}
+
+func TestSecretsNotInErrors(t *testing.T) {
+	src, _ := os.ReadFile("testdata/bad/secrets.yaml")
+	_, err := ParseEnv("secrets.yaml", src, noEnv)
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error message leaks the password:\n%v", err)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	src := []byte("version: 1\nauth: {scheme: custom, name: Plain, credentials: \"${CRED}\"}\nphases: [{rate: 5/s, count: 1}]\n")
+	env := func(k string) (string, bool) { return map[string]string{"CRED": "from-env"}[k], k == "CRED" }
+	s, err := ParseEnv("x.yaml", src, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Auth.Credentials; len(got) != 1 || got[0] != "from-env" {
+		t.Errorf("credentials = %q, want [from-env]", got)
+	}
+	if _, err := ParseEnv("x.yaml", src, noEnv); err == nil || !strings.Contains(err.Error(), "x.yaml:2:") || !strings.Contains(err.Error(), "CRED is not set") {
+		t.Errorf("unset variable: error = %v, want it positioned at line 2 and naming CRED", err)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	src := []byte(`version: 1
+auth: {scheme: signature, key_id: k, key: [new, old]}
+events:
+  mix: {Subscriber/Created: 3, Customer/Updated: 1}
+  ids: {i_account: 10-20}
+phases:
+  - {name: a, rate: 50/1s, duration: 2s}
+  - {rate: 600/1m, arrival: poisson, count: 7}
+delivery: {duplicates: 10%, retry_interval: 250ms, backoff: exponential}
+expect:
+  delivered: 100%
+  p99: "< 300ms"
+  dropped: 0
+`)
+	s, err := ParseEnv("v.yaml", src, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Auth.Keys) != 2 || s.Auth.Keys[0] != "new" {
+		t.Errorf("keys = %q, want [new old]", s.Auth.Keys)
+	}
+	if s.Target != nil {
+		t.Error("target set, want built-in receiver")
+	}
+	if len(s.Events.Mix) != 2 || s.Events.Mix[0] != (Weighted{"Subscriber/Created", 3}) {
+		t.Errorf("mix = %+v", s.Events.Mix)
+	}
+	if r := s.Events.IDs["i_account"]; r != (IDRange{10, 20}) {
+		t.Errorf("ids = %+v", s.Events.IDs)
+	}
+	if len(s.Phases) != 2 || s.Phases[1].Count != 7 || s.Phases[1].Arrival != "poisson" || s.Phases[0].Name != "a" {
+		t.Errorf("phases = %+v", s.Phases)
+	}
+	if s.Delivery.Duplicates != 0.1 {
+		t.Errorf("duplicates = %v, want 0.1", s.Delivery.Duplicates)
+	}
+	want := []string{"delivered >= 100%", "p99 < 300ms", "dropped <= 0"}
+	for i, e := range s.Expect {
+		if e.String() != want[i] {
+			t.Errorf("expect[%d] = %q, want %q", i, e, want[i])
+		}
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	src := []byte("version: 1\nauth: {scheme: basic, user: u, password: p}\nphases: [{rate: 1/s, count: 1}]\nexpect:\n  delivered: 100%\n  p99: < 100ms\n  dropped: 0\n  gave_up: <= 2\n")
+	s, err := ParseEnv("e.yaml", src, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Evaluate(s.Expect, Measured{"delivered": 1, "p99": 0.1, "dropped": 1})
+	wantPass := []bool{true, false, false, false}
+	for i, o := range out {
+		if o.Pass != wantPass[i] {
+			t.Errorf("%s with actual %s: pass = %t, want %t", o.Expectation, o.ActualText(), o.Pass, wantPass[i])
+		}
+	}
+	if out[3].Measured || out[3].ActualText() != "not measured" {
+		t.Errorf("gave_up: measured = %t, want not measured", out[3].Measured)
+	}
+}
+
+func TestErrorsSorted(t *testing.T) {
+	err := errors.Join(&Error{File: "f", Line: 3, Col: 1, Msg: "b"}, &Error{File: "f", Line: 1, Col: 2, Msg: "a"})
+	got := Errors(err)
+	if len(got) != 2 || got[0].Msg != "a" {
+		t.Errorf("Errors() = %v, want sorted by line", got)
+	}
+}
