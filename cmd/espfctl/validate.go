@@ -81,4 +81,3 @@ func validateRun(opts *validateOptions) error {
 	}
 	return nil
 }
-

@@ -337,4 +337,3 @@ func (d *decoder) report(n *yaml.Node) Report {
 	}
 	return r
 }
-
