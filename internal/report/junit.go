@@ -1,0 +1,77 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Check is one evaluated expectation, as the JUnit and HTML reports show it.
+type Check struct {
+	Name     string // e.g. "delivered >= 100%"
+	Actual   string // the measured value, or "not measured"
+	Pass     bool
+	Position string // file:line:col of the expectation
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+	SystemOut string      `xml:"system-out,omitempty"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit writes one testsuite per scenario with one testcase per
+// expectation, so CI systems show each expectation as a test.
+func JUnit(w io.Writer, scenario string, start time.Time, elapsed time.Duration, checks []Check, summary string) error {
+	secs := fmt.Sprintf("%.3f", elapsed.Seconds())
+	suite := junitSuite{Name: scenario, Tests: len(checks), Time: secs,
+		Timestamp: start.UTC().Format("2006-01-02T15:04:05"), SystemOut: summary}
+	for _, c := range checks {
+		tc := junitCase{Name: c.Name, Classname: "espfctl." + scenario, Time: "0", File: c.Position}
+		if !c.Pass {
+			suite.Failures++
+			msg := fmt.Sprintf("expected %s, measured %s", c.Name, c.Actual)
+			tc.Failure = &junitFailure{Message: msg, Type: "expectation", Text: msg + "\n" + c.Position}
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	doc := junitSuites{Name: "espfctl", Tests: suite.Tests, Failures: suite.Failures, Time: secs, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
