@@ -43,6 +43,8 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newSignCmd(ios, nil),
 		newVerifyCmd(ios, nil),
 		newValidateCmd(ios, nil),
+		newServeCmd(ios, nil),
+		newJournalCmd(ios, nil),
 		newVersionCmd(ios),
 	)
 	wrapArgs(root)

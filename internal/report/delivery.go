@@ -1,0 +1,92 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// Delivery writes one tab-separated line per delivery: time, i_event,
+// event type, entity, auth result, answer, first/dup marker, handling time,
+// then the fault, reason and catalog flags when there are any.
+func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) error {
+	ok := base.Foreground(lipgloss.Color("2"))
+	bad := base.Foreground(lipgloss.Color("1")).Bold(true)
+	warn := base.Foreground(lipgloss.Color("3"))
+	id, typ, ent := "-", dash(d.Type), dash(d.Entity)
+	if d.IEvent != nil {
+		id = strconv.FormatInt(*d.IEvent, 10)
+	}
+	status := "none"
+	if d.Status != 0 {
+		status = strconv.Itoa(d.Status)
+	}
+	switch {
+	case d.Status == http.StatusOK:
+		status = paint(ok, status)
+	case d.Status >= 400 && d.Status < 500:
+		status = paint(bad, status)
+	default:
+		status = paint(warn, status)
+	}
+	auth := d.Auth
+	if auth == verify.AuthFailed {
+		auth = paint(bad, auth)
+	}
+	mark := "-"
+	switch {
+	case d.Duplicate:
+		mark = paint(warn, "dup")
+	case d.Status == http.StatusOK:
+		mark = "first"
+	}
+	var notes []string
+	if d.Fault != "" {
+		notes = append(notes, "fault="+d.Fault)
+	}
+	if d.Reason != "" && d.Status != http.StatusOK {
+		notes = append(notes, d.Reason)
+	}
+	notes = append(notes, d.Flags...)
+	line := strings.Join([]string{d.Time.UTC().Format(time.RFC3339), id, typ, ent, auth, status, mark,
+		strconv.FormatFloat(d.HandlingMS, 'f', 2, 64) + "ms"}, "\t")
+	if len(notes) > 0 {
+		line += "\t" + paint(warn, strings.Join(notes, "; "))
+	}
+	_, err := fmt.Fprintln(w, line)
+	return err
+}
+
+// Events writes journal events as a table: aligned on a terminal (pad),
+// else plain tab-separated lines.
+func Events(w io.Writer, evs []verify.Event, pad bool) error {
+	out := w
+	var tw *tabwriter.Writer
+	if pad {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		out = tw
+		fmt.Fprintln(tw, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tVARIABLES")
+	}
+	for _, e := range evs {
+		fmt.Fprintf(out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.IEvent, e.Type, e.Deliveries,
+			e.FirstDelivery.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), e.AuthScheme, e.Variables)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,341 @@
+package verify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static, no C toolchain
+)
+
+// ErrClosed is returned by Record after the journal was closed.
+var ErrClosed = errors.New("journal closed")
+
+// maxBatch bounds how many deliveries one group commit writes.
+const maxBatch = 512
+
+const schema = `
+CREATE TABLE IF NOT EXISTS events (
+	i_event        INTEGER PRIMARY KEY,
+	event_type     TEXT    NOT NULL,
+	variables      TEXT    NOT NULL,
+	deliveries     INTEGER NOT NULL,
+	first_delivery INTEGER NOT NULL,
+	last_delivery  INTEGER NOT NULL,
+	auth_scheme    TEXT    NOT NULL,
+	status         INTEGER NOT NULL,
+	flags          TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_first ON events(first_delivery);
+CREATE TABLE IF NOT EXISTS deliveries (
+	id          INTEGER PRIMARY KEY,
+	at          INTEGER NOT NULL,
+	i_event     INTEGER,
+	event_type  TEXT    NOT NULL,
+	status      INTEGER NOT NULL,
+	auth_scheme TEXT    NOT NULL,
+	auth        TEXT    NOT NULL,
+	duplicate   INTEGER NOT NULL,
+	reason      TEXT    NOT NULL
+);`
+
+// Entry is one delivery as the journal records it. Only deliveries answered
+// 200 create or update an event; every entry is appended to the delivery log.
+type Entry struct {
+	At         time.Time
+	IEvent     int64 // valid when HasEvent
+	HasEvent   bool
+	Type       string
+	Variables  json.RawMessage // the variables object as received
+	AuthScheme string          // the scheme name, never a secret; "none" without auth
+	Auth       string          // ok, failed, none
+	Status     int
+	Reason     string // why it was not answered 200, or catalog flags
+	Flags      string // catalog flags, stored with the event
+}
+
+// Outcome is what a committed 200 delivery did to its event.
+type Outcome struct {
+	Deliveries int64 // deliveries of this i_event answered 200, this one included
+	First      bool  // this delivery is the event's first successful one
+}
+
+// Event is one journal row: an i_event answered 200 at least once. The JSON
+// field names are a stable interface (espfctl journal --json, GET /events).
+type Event struct {
+	IEvent        int64           `json:"i_event"`
+	Type          string          `json:"event_type"`
+	Variables     json.RawMessage `json:"variables"`
+	Deliveries    int64           `json:"deliveries"`
+	FirstDelivery time.Time       `json:"first_delivery"`
+	LastDelivery  time.Time       `json:"last_delivery"`
+	AuthScheme    string          `json:"auth_scheme"`
+	Status        int             `json:"status"`
+	Flags         string          `json:"flags,omitempty"`
+}
+
+// Filter selects events; the zero value selects all.
+type Filter struct {
+	Type  string    // exact event_type
+	Since time.Time // first delivery at or after
+}
+
+type pending struct {
+	e    Entry
+	done chan result // nil: nobody waits (a logged rejection)
+}
+
+type result struct {
+	out Outcome
+	err error
+}
+
+// Journal is the SQLite event journal. One writer goroutine group-commits
+// pending deliveries: each waiting Record returns only after the transaction
+// holding its delivery committed.
+type Journal struct {
+	db     *sql.DB
+	path   string
+	reqs   chan pending
+	done   chan struct{}
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	once   sync.Once
+	err    error
+}
+
+// OpenJournal opens (creating if needed) the journal at path in WAL mode;
+// "" opens a private in-memory journal.
+func OpenJournal(path string) (*Journal, error) {
+	dsn := "file::memory:?_pragma=foreign_keys(0)"
+	if path != "" {
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
+	}
+	if path == "" {
+		db.SetMaxOpenConns(1) // every connection to :memory: is its own database
+	}
+	db.SetConnMaxIdleTime(0)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
+	}
+	if path != "" {
+		var mode string
+		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: WAL mode not available (got %q): %v", path, mode, err)
+		}
+	}
+	j := &Journal{db: db, path: path, reqs: make(chan pending, maxBatch), done: make(chan struct{})}
+	go j.writer()
+	return j, nil
+}
+
+func display(path string) string {
+	if path == "" {
+		return "(in memory)"
+	}
+	return path
+}
+
+// Path is the journal's file, or "" in memory.
+func (j *Journal) Path() string { return j.path }
+
+// Record commits a delivery answered 200 and reports whether it was the
+// event's first. It returns only after the commit (or its failure).
+func (j *Journal) Record(e Entry) (Outcome, error) {
+	done := make(chan result, 1)
+	if err := j.enqueue(pending{e: e, done: done}); err != nil {
+		return Outcome{}, err
+	}
+	r := <-done
+	return r.out, r.err
+}
+
+// Log appends a delivery that was not answered 200 to the delivery log
+// without waiting for the commit.
+func (j *Journal) Log(e Entry) { _ = j.enqueue(pending{e: e}) }
+
+func (j *Journal) enqueue(p pending) error {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if j.closed {
+		return ErrClosed
+	}
+	j.reqs <- p
+	return nil
+}
+
+// Close commits what is pending and closes the database.
+func (j *Journal) Close() error {
+	j.once.Do(func() {
+		j.mu.Lock()
+		if !j.closed {
+			j.closed = true
+			close(j.reqs)
+		}
+		j.mu.Unlock()
+		<-j.done
+		j.err = j.db.Close()
+	})
+	return j.err
+}
+
+func (j *Journal) writer() {
+	defer close(j.done)
+	batch := make([]pending, 0, maxBatch)
+	for p := range j.reqs {
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case p, ok := <-j.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		results, err := j.commit(batch)
+		for i, p := range batch {
+			if p.done == nil {
+				continue
+			}
+			if err != nil {
+				p.done <- result{err: err}
+			} else {
+				p.done <- results[i]
+			}
+		}
+	}
+}
+
+const (
+	upsertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags)
+VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?)
+ON CONFLICT(i_event) DO UPDATE SET deliveries = deliveries + 1, last_delivery = excluded.last_delivery
+RETURNING deliveries`
+	insertDelivery = `INSERT INTO deliveries(at, i_event, event_type, status, auth_scheme, auth, duplicate, reason)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// commit writes one batch in one transaction.
+func (j *Journal) commit(batch []pending) ([]result, error) {
+	ctx := context.Background()
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("journal: begin: %w", err)
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, upsertEvent)
+	if err != nil {
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
+	defer up.Close()
+	ins, err := tx.PrepareContext(ctx, insertDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("journal: prepare: %w", err)
+	}
+	defer ins.Close()
+	results := make([]result, len(batch))
+	for i, p := range batch {
+		e := p.e
+		at := e.At.UnixNano()
+		dup := false
+		if p.done != nil {
+			vars := string(e.Variables)
+			if vars == "" {
+				vars = "{}"
+			}
+			var n int64
+			if err := up.QueryRowContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags).Scan(&n); err != nil {
+				return nil, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
+			}
+			results[i].out = Outcome{Deliveries: n, First: n == 1}
+			dup = n > 1
+		}
+		var iev any
+		if e.HasEvent {
+			iev = e.IEvent
+		}
+		if _, err := ins.ExecContext(ctx, at, iev, e.Type, e.Status, e.AuthScheme, e.Auth, dup, e.Reason); err != nil {
+			return nil, fmt.Errorf("journal: log delivery: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("journal: commit: %w", err)
+	}
+	return results, nil
+}
+
+// Events lists the journal's events in first-delivery order.
+func (j *Journal) Events(ctx context.Context, f Filter) ([]Event, error) {
+	q := `SELECT i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags FROM events WHERE 1=1`
+	var args []any
+	if f.Type != "" {
+		q += ` AND event_type = ?`
+		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND first_delivery >= ?`
+		args = append(args, f.Since.UnixNano())
+	}
+	q += ` ORDER BY first_delivery, i_event`
+	rows, err := j.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var vars string
+		var first, last int64
+		if err := rows.Scan(&e.IEvent, &e.Type, &vars, &e.Deliveries, &first, &last, &e.AuthScheme, &e.Status, &e.Flags); err != nil {
+			return nil, fmt.Errorf("read journal: %w", err)
+		}
+		e.Variables = json.RawMessage(vars)
+		e.FirstDelivery = time.Unix(0, first).UTC()
+		e.LastDelivery = time.Unix(0, last).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	return out, nil
+}
+
+// OpenJournalReadOnly opens an existing journal file for listing.
+func OpenJournalReadOnly(path string) (*Journal, error) {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'events'`).Scan(&n); err != nil || n == 0 {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: not an espfctl journal", path)
+	}
+	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{})}
+	close(j.done)
+	j.reqs = make(chan pending)
+	close(j.reqs)
+	return j, nil
+}

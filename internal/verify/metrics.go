@@ -1,0 +1,95 @@
+package verify
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Stats counts what the receiver answered. Deliveries counts every request
+// to the delivery path; FirstDelivered counts distinct events answered 200;
+// Duplicates counts the 200 answers to events already delivered.
+type Stats struct {
+	Deliveries     int64       `json:"deliveries"`
+	FirstDelivered int64       `json:"first_delivered"`
+	Duplicates     int64       `json:"duplicates"`
+	AuthFailures   int64       `json:"auth_failures"`
+	Faults         int64       `json:"faults"`
+	ByStatus       map[int]int `json:"by_status"`
+}
+
+// counters is the receiver's live tally plus its Prometheus registry (its
+// own, never the global one, so several receivers live in one process).
+type counters struct {
+	deliveries, first, dups, authFail, faults atomic.Int64
+	mu                                        sync.Mutex
+	byStatus                                  map[int]int
+
+	reg      *prometheus.Registry
+	byType   *prometheus.CounterVec
+	dupC     prometheus.Counter
+	authC    prometheus.Counter
+	handling prometheus.Histogram
+}
+
+func newCounters() *counters {
+	c := &counters{byStatus: map[int]int{}, reg: prometheus.NewRegistry()}
+	c.byType = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "espf_deliveries_total",
+		Help: "Deliveries received, by event type (\"other\" when not in the catalog, \"-\" when unreadable) and answer code.",
+	}, []string{"event_type", "code"})
+	c.dupC = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "espf_duplicates_total", Help: "Deliveries answered 200 for an i_event that was already delivered.",
+	})
+	c.authC = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "espf_auth_failures_total", Help: "Deliveries answered 401 because authorization failed.",
+	})
+	c.handling = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "espf_handling_seconds", Help: "Time from reading the request to writing the answer, faults included.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+	})
+	c.reg.MustRegister(c.byType, c.dupC, c.authC, c.handling)
+	return c
+}
+
+func (c *counters) add(d *Delivery, label string, took time.Duration) {
+	c.deliveries.Add(1)
+	if d.Duplicate {
+		c.dups.Add(1)
+		c.dupC.Inc()
+	} else if d.Status == http.StatusOK {
+		c.first.Add(1)
+	}
+	if d.Auth == AuthFailed {
+		c.authFail.Add(1)
+		c.authC.Inc()
+	}
+	if d.Fault != "" && d.Fault != "delay" {
+		c.faults.Add(1)
+	}
+	c.mu.Lock()
+	c.byStatus[d.Status]++
+	c.mu.Unlock()
+	c.byType.WithLabelValues(label, strconv.Itoa(d.Status)).Inc()
+	c.handling.Observe(took.Seconds())
+}
+
+func (c *counters) stats() Stats {
+	s := Stats{Deliveries: c.deliveries.Load(), FirstDelivered: c.first.Load(), Duplicates: c.dups.Load(),
+		AuthFailures: c.authFail.Load(), Faults: c.faults.Load(), ByStatus: map[int]int{}}
+	c.mu.Lock()
+	for k, v := range c.byStatus {
+		s.ByStatus[k] = v
+	}
+	c.mu.Unlock()
+	return s
+}
+
+func (c *counters) handler() http.Handler {
+	return promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{})
+}

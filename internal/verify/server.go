@@ -1,0 +1,104 @@
+package verify
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultGrace is how long Serve waits for in-flight deliveries on shutdown.
+const DefaultGrace = 10 * time.Second
+
+// Serve serves h on ln until ctx is done, then stops accepting, lets
+// in-flight requests finish (up to grace) and returns nil. Requests see
+// their context cancelled when shutdown starts, so a hanging fault lets go.
+// Timeouts keep a slow client from holding a connection.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	base, stopBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBase()
+	srv := &http.Server{Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 6 * time.Minute, // above the ESPF's 300 s answer timeout, so --delay can exceed it
+		IdleTimeout:  60 * time.Second, MaxHeaderBytes: 64 << 10,
+		BaseContext: func(net.Listener) context.Context { return base },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stopBase()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// SelfSigned makes an in-memory ECDSA P-256 certificate for 127.0.0.1, ::1
+// and localhost, valid for a week from now, and returns its SHA-256
+// fingerprint (hex, colon-separated) for the user to pin.
+func SelfSigned(now time.Time) (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "espfctl serve", Organization: []string{"espfctl"}},
+		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, Fingerprint(der), nil
+}
+
+// Fingerprint is the SHA-256 of a DER certificate as colon-separated hex.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	parts := make([]string, 0, len(sum))
+	for i := 0; i < len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	return strings.Join(parts, ":")
+}
+
+// TLSListener wraps ln so that it serves HTTPS with cert (HTTP/1.1, TLS 1.2+).
+func TLSListener(ln net.Listener, cert tls.Certificate) net.Listener {
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert},
+		MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+}
