@@ -69,7 +69,7 @@ func send(t *testing.T, url string, mut func(*sim.Config)) (*report.Summary, []r
 	cfg := sim.Config{URL: url, Auth: signatureAuth(t), Events: gen(t, 1),
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 100, Per: time.Second}}},
 		Timeout: 2 * time.Second, Retry: sim.Retry{Interval: 5 * time.Millisecond, MaxAttempts: 3, Jitter: -1},
-		Drain:   10 * time.Second, Results: &results}
+		Drain: 10 * time.Second, Results: &results}
 	if mut != nil {
 		mut(&cfg)
 	}
@@ -332,7 +332,7 @@ func TestInterruptReturnsSummary(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var once sync.Once
 	s, err := sim.Run(ctx, sim.Config{URL: srv.URL, Events: gen(t, 0),
-		Phases: []sim.Phase{{Rate: sim.Rate{Freq: 1000, Per: time.Second}}},
+		Phases:      []sim.Phase{{Rate: sim.Rate{Freq: 1000, Per: time.Second}}},
 		OnDelivered: func(event.Item, time.Time) { once.Do(cancel) }})
 	if err == nil || s == nil || !s.Interrupted || s.Events == 0 {
 		t.Fatalf("Run after cancel = %v, %+v; want the summary so far and the context error", err, s)
