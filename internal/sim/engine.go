@@ -1,0 +1,351 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sign"
+)
+
+// Defaults for Config's zero fields.
+const (
+	DefaultTimeout     = 300 * time.Second // the ESPF's documented default
+	DefaultMaxInFlight = 10000
+	DefaultDrain       = 30 * time.Second
+)
+
+// Config describes a run. Its zero value plus URL and Events is usable: one
+// open-ended phase at DefaultRate, the ESPF's 300 s timeout, the Retry
+// defaults.
+type Config struct {
+	URL            string
+	Auth           sign.Auth     // nil = no credentials (Date is still set)
+	Client         *http.Client  // nil = built from TLS; redirects are never followed either way
+	TLS            *tls.Config   // for the built client
+	Headers        http.Header   // extra headers on every request
+	Phases         []Phase       // empty = one open-ended phase at DefaultRate
+	Events         event.Source  // required
+	Timeout        time.Duration // per attempt; 0 = DefaultTimeout
+	Retry          Retry
+	MaxInFlight    int           // requests in flight at once; 0 = DefaultMaxInFlight
+	Duplicates     float64       // fraction of delivered events re-sent later, 0..1
+	DuplicateDelay time.Duration // wait before a duplicate; 0 = the retry interval
+	Drain          time.Duration // bound on the wait for retries after the schedule; 0 = DefaultDrain
+	Seed           int64         // poisson gaps, jitter and the choice of duplicates
+	Results        io.Writer     // every attempt as JSONL; nil = none
+	Progress       func(Snapshot)
+	ProgressEvery  time.Duration                     // 0 = 1s
+	OnDelivered    func(it event.Item, at time.Time) // once per delivered event (ESPF API mock correlation)
+}
+
+// Snapshot is the live state of a run, for progress views.
+type Snapshot struct {
+	Elapsed   time.Duration
+	Sent      int64 // events sent at least once
+	Attempts  int64
+	InFlight  int64
+	Delivered int64
+	Retrying  int64 // events waiting to be re-sent
+	Dropped   int64
+	Rate      float64 // first sends per second since the last snapshot
+	P99       time.Duration
+}
+
+type engine struct {
+	cfg      Config
+	client   *http.Client
+	sem      chan struct{}
+	results  chan *Result
+	work     sync.WaitGroup
+	inFlight atomic.Int64
+	retrying atomic.Int64
+	attempts atomic.Int64
+	capBound atomic.Int64
+	capWait  atomic.Int64
+}
+
+// Run sends cfg.Events on the schedule of cfg.Phases, reacts to every answer
+// as the ESPF does, and returns the summary. It returns an error only when
+// it could not run (bad config, unreadable events, results not written) or
+// when ctx was cancelled (the summary is still returned then).
+func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
+	if cfg.Events == nil {
+		return nil, errors.New("sim: no event source")
+	}
+	if cfg.URL == "" && cfg.Client == nil {
+		return nil, errors.New("sim: no url")
+	}
+	cfg = withDefaults(cfg)
+	e := &engine{cfg: cfg, client: buildClient(cfg), sem: make(chan struct{}, cfg.MaxInFlight),
+		results: make(chan *Result, 4096)}
+
+	m := report.NewMetrics()
+	collected := make(chan error, 1)
+	go func() { collected <- e.collect(m) }()
+
+	// drainCtx ends the retries: cancelled when the drain bound passes after
+	// the schedule, or at once on interrupt.
+	drainCtx, stopDrain := context.WithCancel(ctx)
+	defer stopDrain()
+	schedErr := e.schedule(ctx, drainCtx)
+
+	drained := make(chan struct{})
+	go func() { e.work.Wait(); close(drained) }()
+	expired := false
+	timer := time.NewTimer(cfg.Drain)
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	case <-timer.C:
+		expired = true
+	}
+	timer.Stop()
+	stopDrain()
+	<-drained
+	close(e.results)
+	writeErr := <-collected
+
+	s := m.Summary()
+	s.MaxInFlight = cfg.MaxInFlight
+	s.CapBound = e.capBound.Load()
+	s.CapWaitMS = float64(e.capWait.Load()) / 1e6
+	s.DrainExpired = expired
+	s.Interrupted = ctx.Err() != nil
+	switch {
+	case schedErr != nil:
+		return s, schedErr
+	case writeErr != nil:
+		return s, writeErr
+	case ctx.Err() != nil:
+		return s, ctx.Err()
+	}
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if len(cfg.Phases) == 0 {
+		cfg.Phases = []Phase{{Rate: DefaultRate}}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	cfg.Retry = cfg.Retry.withDefaults()
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.DuplicateDelay <= 0 {
+		cfg.DuplicateDelay = cfg.Retry.Interval
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = DefaultDrain
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = time.Second
+	}
+	return cfg
+}
+
+func buildClient(cfg Config) *http.Client {
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if cfg.Client != nil {
+		c := *cfg.Client
+		c.CheckRedirect = noRedirect
+		return &c
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg.TLS
+	tr.MaxIdleConns = min(cfg.MaxInFlight, 4096)
+	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
+	tr.DisableCompression = true
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
+}
+
+// schedule walks the phases and starts every event on time. It waits for
+// a free in-flight slot when the cap binds, and counts it: the schedule's
+// intended times do not move, so the wait shows up as latency.
+func (e *engine) schedule(ctx, drainCtx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for i, ph := range e.cfg.Phases {
+		pacer := NewPacer(ph, e.cfg.Seed+int64(i))
+		start := time.Now()
+		var sent int64
+		for {
+			elapsed := time.Since(start)
+			wait, stop := pacer.Pace(elapsed, sent)
+			if stop {
+				break
+			}
+			intended := start.Add(elapsed + wait)
+			if wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-timer.C:
+				}
+			} else if ctx.Err() != nil {
+				return nil
+			}
+			it, err := e.cfg.Events.Next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("next event: %w", err)
+			}
+			if !e.acquire(ctx) {
+				return nil
+			}
+			sent++
+			e.work.Add(1)
+			go e.deliver(drainCtx, it, intended)
+		}
+	}
+	return nil
+}
+
+func (e *engine) acquire(ctx context.Context) bool {
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	default:
+	}
+	e.capBound.Add(1)
+	t0 := time.Now()
+	defer func() { e.capWait.Add(int64(time.Since(t0))) }()
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// deliver owns one event: its attempts, the waits between them (beside the
+// schedule, not in its slots) and its duplicate. The first attempt's slot
+// was acquired by the scheduler.
+func (e *engine) deliver(ctx context.Context, it event.Item, intended time.Time) {
+	defer e.work.Done()
+	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(it.IEvent)*0x9e3779b97f4a7c15)
+	for n := 1; ; n++ {
+		if n > 1 && !e.acquire(ctx) {
+			return
+		}
+		r := e.attempt(ctx, it, n, false, intended)
+		<-e.sem
+		switch r.Outcome {
+		case report.Delivered:
+			if e.cfg.OnDelivered != nil {
+				e.cfg.OnDelivered(it, r.Answered)
+			}
+			if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
+				e.duplicate(ctx, it, n)
+			}
+			return
+		case report.Retry:
+		default:
+			return
+		}
+		delay := e.cfg.Retry.Delay(n, rng.float())
+		intended = time.Now().Add(delay) // the retry's own intended time
+		e.retrying.Add(1)
+		ok := sleep(ctx, delay)
+		e.retrying.Add(-1)
+		if !ok {
+			return
+		}
+	}
+}
+
+func (e *engine) duplicate(ctx context.Context, it event.Item, n int) {
+	intended := time.Now().Add(e.cfg.DuplicateDelay)
+	if !sleep(ctx, e.cfg.DuplicateDelay) || !e.acquire(ctx) {
+		return
+	}
+	e.attempt(ctx, it, n+1, true, intended)
+	<-e.sem
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// attempt sends one request message: fresh Date and signature, the same
+// body bytes.
+func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, intended time.Time) *Result {
+	e.inFlight.Add(1)
+	defer e.inFlight.Add(-1)
+	e.attempts.Add(1)
+	r := &Result{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Duplicate: dup, Intended: intended}
+	tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	status, err := e.send(tctx, it.Body, r)
+	r.Answered = time.Now()
+	if err != nil {
+		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+		r.Error = ErrorClass(err, timedOut)
+	}
+	r.Status = status
+	switch {
+	case ctx.Err() != nil && err != nil:
+		r.Outcome = report.Pending
+	case dup:
+		r.Outcome = Classify(status, err, true)
+		if r.Outcome == report.GaveUp {
+			r.Outcome = report.Retry // a duplicate is sent once; say what the ESPF would do
+		}
+	default:
+		r.Outcome = Classify(status, err, n >= e.cfg.Retry.MaxAttempts)
+	}
+	e.results <- r
+	return r
+}
+
+func (e *engine) send(ctx context.Context, body []byte, r *Result) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.URL, bytesReader(body))
+	if err != nil {
+		r.Sent = time.Now()
+		return 0, err
+	}
+	for k, vs := range e.cfg.Headers {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("TE", "trailers")
+	now := time.Now()
+	if e.cfg.Auth != nil {
+		if err := e.cfg.Auth.Sign(req.Header, body, now); err != nil {
+			r.Sent = now
+			return 0, fmt.Errorf("sign: %w", err)
+		}
+	}
+	if req.Header.Get("Date") == "" {
+		req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	}
+	r.Sent = time.Now()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
