@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/sim"
 	"gopkg.in/yaml.v3"
 )
 
@@ -240,14 +241,18 @@ func (d *decoder) oneOf(n *yaml.Node, path string, choices ...string) string {
 
 func osEnv(k string) (string, bool) { return os.LookupEnv(k) }
 
-// rate reads "N/duration" or "N" (per second) via ParseRate.
-func (d *decoder) rate(n *yaml.Node, path string) Rate {
+// rate reads "N/duration" or "N" (per second) with sim.ParseRate, the
+// parser --rate uses too.
+func (d *decoder) rate(n *yaml.Node, path string) sim.Rate {
 	if !d.scalar(n, path, "a rate such as 10/s or 50/1s") {
-		return Rate{}
+		return sim.Rate{}
 	}
-	r, err := ParseRate(n.Value)
-	if err != nil {
+	r, err := sim.ParseRate(n.Value)
+	switch {
+	case err != nil:
 		d.errorf(n, "%s: %v", path, err)
+	case r.Freq == 0:
+		d.errorf(n, "%s: %q sends nothing; want a positive rate such as 10/s", path, n.Value)
 	}
 	return r
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
 )
 
 // Version is the scenario format this build reads.
@@ -94,7 +95,7 @@ type IDRange struct{ Min, Max int64 }
 // duration or a count.
 type Phase struct {
 	Name     string
-	Rate     Rate
+	Rate     sim.Rate
 	Arrival  string // constant | poisson
 	Duration time.Duration
 	Count    int
