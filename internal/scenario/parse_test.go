@@ -98,7 +98,7 @@ func TestParseValues(t *testing.T) {
 auth: {scheme: signature, key_id: k, key: [new, old]}
 events:
   mix: {Subscriber/Created: 3, Customer/Updated: 1}
-  ids: {i_account: 10-20}
+  ids: 10-20
 phases:
   - {name: a, rate: 50/1s, duration: 2s}
   - {rate: 600/1m, arrival: poisson, count: 7}
@@ -121,7 +121,7 @@ expect:
 	if len(s.Events.Mix) != 2 || s.Events.Mix[0] != (Weighted{"Subscriber/Created", 3}) {
 		t.Errorf("mix = %+v", s.Events.Mix)
 	}
-	if r := s.Events.IDs["i_account"]; r != (IDRange{10, 20}) {
+	if r := s.Events.IDs; r != (IDRange{10, 20}) {
 		t.Errorf("ids = %+v", s.Events.IDs)
 	}
 	if len(s.Phases) != 2 || s.Phases[1].Count != 7 || s.Phases[1].Arrival != "poisson" || s.Phases[0].Name != "a" {

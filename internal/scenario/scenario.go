@@ -66,14 +66,14 @@ type Faults struct {
 
 // Events says which events to send.
 type Events struct {
-	Types        []string           // round-robin over these
-	Mix          []Weighted         // or a weighted mix
-	List         []RawEvent         // or an explicit list, sent in order
-	File         string             // or a JSONL file, replayed in order (path relative to the scenario)
-	FirstEvent   int64              // first i_event; default 1
-	IDs          map[string]IDRange // entity id ranges by variable name
-	StringIDs    bool               // send i_* variables as strings of digits
-	AllowUnknown bool               // allow event types missing from the catalog
+	Types        []string   // round-robin over these
+	Mix          []Weighted // or a weighted mix
+	List         []RawEvent // or an explicit list, sent in order
+	File         string     // or a JSONL file, replayed in order (path relative to the scenario)
+	FirstEvent   int64      // first i_event; default 1
+	IDs          IDRange    // entity ids (i_account, i_customer, …) drawn from this range; zero = the sender's default
+	StringIDs    bool       // send i_* variables as strings of digits
+	AllowUnknown bool       // allow event types missing from the catalog
 }
 
 // Weighted is one entry of a mix.

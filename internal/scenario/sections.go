@@ -153,20 +153,12 @@ func (d *decoder) events(n *yaml.Node, dir string) Events {
 		ev.FirstEvent = d.integer(x, "events.first_event", 0, 1<<62)
 	}
 	if x := f["ids"]; x != nil {
-		ev.IDs = map[string]IDRange{}
-		idf := x
-		if idf.Kind != yaml.MappingNode {
-			d.errorf(x, "events.ids: want a mapping of variable to range, e.g. {i_account: 1000-1999}")
-		} else {
-			for i := 0; i+1 < len(idf.Content); i += 2 {
-				k, v := idf.Content[i], idf.Content[i+1]
-				r, err := parseIDRange(v.Value)
-				if err != nil || v.Kind != yaml.ScalarNode {
-					d.errorf(v, "events.ids.%s: %v", k.Value, err)
-					continue
-				}
-				ev.IDs[k.Value] = r
+		if d.scalar(x, "events.ids", "a range such as 1000-1999") {
+			r, err := parseIDRange(x.Value)
+			if err != nil {
+				d.errorf(x, "events.ids: %v", err)
 			}
+			ev.IDs = r
 		}
 	}
 	if x := f["string_ids"]; x != nil {

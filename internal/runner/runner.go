@@ -1,0 +1,376 @@
+// Package runner runs a scenario: it starts the built-in receiver when the
+// scenario has no target, sends the phases with internal/sim, and evaluates
+// the expectations. It never prints; the caller renders the Result.
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/scenario"
+	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// Options are the run's knobs that are not in the scenario file.
+type Options struct {
+	Progress func(sim.Snapshot) // live state, about once a second
+	Results  io.Writer          // every attempt as JSONL, besides the scenario's report.results
+	Seed     int64              // 0 = 1
+}
+
+// Result is what a run produced.
+type Result struct {
+	Scenario *scenario.Scenario
+	Start    time.Time
+	Elapsed  time.Duration
+	URL      string          // where events went
+	Builtin  bool            // the built-in receiver answered
+	Summary  *report.Summary // the sender's view
+	Receiver *verify.Stats   // the built-in receiver's view (nil with a target)
+	Measured scenario.Measured
+	Outcomes []scenario.Outcome
+	Series   *report.Series
+}
+
+// Pass reports whether every expectation held.
+func (r *Result) Pass() bool {
+	for _, o := range r.Outcomes {
+		if !o.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+// Run runs s. It returns an error only when the run could not happen (a
+// port, a file, a bad TLS setting) or was interrupted; failed expectations
+// are in the Result.
+func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, error) {
+	auth, err := sign.New(s.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	res := &Result{Scenario: s, Start: time.Now()}
+	res.Series = report.NewSeries(res.Start)
+
+	cfg := sim.Config{Auth: auth, Seed: opts.Seed}
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	for _, p := range s.Phases {
+		cfg.Phases = append(cfg.Phases, sim.Phase{Rate: p.Rate, Arrival: sim.Arrival(p.Arrival), Duration: p.Duration, Count: int64(p.Count)})
+	}
+	dl := s.Delivery
+	cfg.Timeout, cfg.MaxInFlight, cfg.Duplicates, cfg.Drain = dl.Timeout, dl.MaxInFlight, dl.Duplicates, dl.Drain
+	cfg.Retry = sim.Retry{Interval: dl.RetryInterval, Backoff: sim.Backoff(dl.Backoff), Jitter: dl.Jitter, MaxAttempts: dl.MaxAttempts}
+	if len(dl.Headers) > 0 {
+		cfg.Headers = http.Header{}
+		for k, v := range dl.Headers {
+			cfg.Headers.Set(k, v)
+		}
+	}
+	if cfg.Events, err = source(s); err != nil {
+		return nil, err
+	}
+
+	// Who was delivered, as the sender saw it, to check against the journal.
+	var mu sync.Mutex
+	delivered := map[int64]bool{}
+	cfg.OnDelivered = func(it event.Item, _ time.Time) {
+		mu.Lock()
+		delivered[it.IEvent] = true
+		mu.Unlock()
+	}
+
+	var recv *builtin
+	if s.Target == nil {
+		recv, err = startBuiltin(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		defer recv.stop()
+		res.URL, res.Builtin = recv.url, true
+	} else {
+		res.URL = s.Target.URL
+		if cfg.TLS, err = clientTLS(s.Target.TLS); err != nil {
+			return nil, err
+		}
+	}
+	cfg.URL = res.URL
+
+	// Every attempt feeds the time series, and the results files if asked.
+	sinks := []io.Writer{}
+	if opts.Results != nil {
+		sinks = append(sinks, opts.Results)
+	}
+	if s.Report.Results != "" {
+		f, err := os.Create(s.Report.Results)
+		if err != nil {
+			return nil, fmt.Errorf("report.results: %w", err)
+		}
+		defer f.Close()
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		sinks = append(sinks, bw)
+	}
+	sinks = append(sinks, &seriesWriter{s: res.Series})
+	cfg.Results = io.MultiWriter(sinks...)
+	cfg.Progress = opts.Progress
+
+	sum, runErr := sim.Run(ctx, cfg)
+	res.Elapsed = time.Since(res.Start)
+	res.Summary = sum
+	if sum == nil {
+		return nil, runErr
+	}
+	res.Measured = measure(sum)
+	if recv != nil {
+		st, twice, journaled, err := recv.finish(ctx, delivered)
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+		res.Receiver = &st
+		res.Measured["processed_twice"] = float64(twice)
+		res.Measured["unjournaled"] = float64(journaled)
+	}
+	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
+	return res, runErr
+}
+
+// measure maps the sender's summary onto the expectation metrics.
+func measure(s *report.Summary) scenario.Measured {
+	m := scenario.Measured{}
+	o := s.Outcomes
+	if s.Events > 0 {
+		ev := float64(s.Events)
+		m["delivered"] = float64(o.DeliveredFirstTry+o.DeliveredAfterRetry) / ev
+		m["delivered_first_try"] = float64(o.DeliveredFirstTry) / ev
+	}
+	m["dropped"] = float64(o.DroppedBy4xx)
+	m["gave_up"] = float64(o.GaveUp)
+	m["pending"] = float64(o.StillPending)
+	if s.Duplicates.Sent > 0 {
+		m["duplicates_ok"] = float64(s.Duplicates.ByAnswer["200"]) / float64(s.Duplicates.Sent)
+	}
+	if s.Attempts > 0 {
+		m["error_rate"] = float64(s.Attempts-s.ByAnswer["200"]) / float64(s.Attempts)
+		l := s.Latency
+		for k, v := range map[string]float64{"p50": l.P50MS, "p90": l.P90MS, "p99": l.P99MS, "p99.9": l.P999MS, "max": l.MaxMS} {
+			m[k] = v / 1000
+		}
+	}
+	if s.TargetRate > 0 {
+		d := s.AchievedRate - s.TargetRate
+		if d < 0 {
+			d = -d
+		}
+		m["rate_error"] = d / s.TargetRate
+	}
+	return m
+}
+
+// source builds the event source the scenario describes.
+func source(s *scenario.Scenario) (event.Source, error) {
+	ev := s.Events
+	switch {
+	case ev.File != "":
+		f, err := os.Open(ev.File)
+		if err != nil {
+			return nil, fmt.Errorf("events.file: %w", err)
+		}
+		// the replay reads lazily; the file stays open for the run (closed at exit)
+		return event.NewReplay(f, ev.File, ev.FirstEvent), nil
+	case len(ev.List) > 0:
+		var buf bytes.Buffer
+		for _, e := range ev.List {
+			vars := e.Variables
+			if vars == nil {
+				vars = map[string]any{}
+			}
+			if err := json.NewEncoder(&buf).Encode(map[string]any{"event_type": e.Type, "variables": vars}); err != nil {
+				return nil, fmt.Errorf("events.list: %w", err)
+			}
+		}
+		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), nil
+	}
+	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: 1}
+	for _, t := range ev.Types {
+		gc.Types = append(gc.Types, event.Weighted{Type: t, Weight: 1})
+	}
+	for _, w := range ev.Mix {
+		gc.Types = append(gc.Types, event.Weighted{Type: w.Type, Weight: w.Weight})
+	}
+	return event.NewGenerator(gc)
+}
+
+func clientTLS(t scenario.TLS) (*tls.Config, error) {
+	if t == (scenario.TLS{}) {
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user asked for it, and run warns
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate in it", t.CAFile)
+		}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("target.tls client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// seriesWriter reads the JSONL attempt records as sim writes them and adds
+// each to the series.
+type seriesWriter struct {
+	s   *report.Series
+	buf []byte
+}
+
+func (w *seriesWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		var r report.Record
+		if err := json.Unmarshal(w.buf[:i], &r); err == nil {
+			w.s.Add(r.Intended, r.Latency(), r.Status)
+		}
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// builtin is the in-process reference receiver on 127.0.0.1.
+type builtin struct {
+	rc      *verify.Receiver
+	journal *verify.Journal
+	url     string
+	cancel  context.CancelFunc
+	done    chan error
+
+	mu    sync.Mutex
+	first map[int64]int // i_event → 200 answers that were not duplicates
+}
+
+func startBuiltin(ctx context.Context, s *scenario.Scenario) (*builtin, error) {
+	r := s.Receiver
+	var auth sign.Auth
+	if !r.NoAuth {
+		cfg := s.Auth
+		if r.Auth != nil {
+			cfg = *r.Auth
+		}
+		a, err := sign.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("receiver.auth: %w", err)
+		}
+		auth = a
+	}
+	j, err := verify.OpenJournal(r.Journal)
+	if err != nil {
+		return nil, fmt.Errorf("receiver.journal: %w", err)
+	}
+	b := &builtin{journal: j, first: map[int64]int{}, done: make(chan error, 1)}
+	f := r.Faults
+	faults := verify.Faults{FailFirst: f.FailFirst, FailStatus: f.FailStatus, FailRate: f.FailRate,
+		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: uint64(f.Seed)}
+	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: faults, Journal: j,
+		OnDelivery: func(d verify.Delivery) {
+			if d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil {
+				b.mu.Lock()
+				b.first[*d.IEvent]++
+				b.mu.Unlock()
+			}
+		}})
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("start the built-in receiver: %w", err)
+	}
+	path := r.Path
+	if path == "" {
+		path = "/"
+	}
+	b.url = "http://" + ln.Addr().String() + path
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancel = cancel
+	go func() { b.done <- verify.Serve(sctx, ln, b.rc, time.Second) }()
+	return b, nil
+}
+
+// finish stops the receiver and compares it with what the sender saw
+// delivered: events processed more than once, and events answered 200 that
+// the journal does not hold.
+func (b *builtin) finish(ctx context.Context, delivered map[int64]bool) (verify.Stats, int64, int64, error) {
+	b.shutdown()
+	st := b.rc.Stats()
+	var twice int64
+	b.mu.Lock()
+	for _, n := range b.first {
+		if n > 1 {
+			twice += int64(n - 1)
+		}
+	}
+	b.mu.Unlock()
+	evs, err := b.journal.Events(context.WithoutCancel(ctx), verify.Filter{})
+	if err != nil {
+		return st, twice, 0, fmt.Errorf("read the built-in receiver's journal: %w", err)
+	}
+	held := make(map[int64]bool, len(evs))
+	for _, e := range evs {
+		held[e.IEvent] = true
+	}
+	var missing int64
+	for id := range delivered {
+		if !held[id] {
+			missing++
+		}
+	}
+	return st, twice, missing, nil
+}
+
+// shutdown stops serving: in-flight requests get a second to finish (a
+// request the faults hang is cut off), and nothing is answered after it.
+func (b *builtin) shutdown() {
+	if b.cancel != nil {
+		b.cancel()
+		b.cancel = nil
+		<-b.done // Serve's error after shutdown was requested tells nothing about the run
+	}
+}
+
+// stop shuts down and closes the journal.
+func (b *builtin) stop() {
+	b.shutdown()
+	b.rc.Close()
+	b.journal.Close()
+}
