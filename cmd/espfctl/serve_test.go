@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// startServe starts the built binary and returns its address once it
+// printed "listening on" (read from its stderr, no polling).
+func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`listening on http://(\S+?)/`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stderr)
+			return cmd, m[1]
+		}
+	}
+	t.Fatalf("serve exited before listening: %v", sc.Err())
+	return nil, ""
+}
+
+func deliver(t *testing.T, au sign.Auth, addr string, iEvent int) int {
+	t.Helper()
+	payload := fmt.Sprintf(`{"event_type":"Account/Created","variables":{"i_account":%d,"i_event":%d}}`, iEvent+1000, iEvent)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	if err := au.Sign(req.Header, []byte(payload), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func journalEvents(t *testing.T, addr string) map[int64]verify.Event {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[int64]verify.Event{}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var e verify.Event
+		if err := dec.Decode(&e); err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		out[e.IEvent] = e
+	}
+}
+
+// TestServeSurvivesSIGKILL: what was answered 200 is in the journal after
+// kill -9 and a restart, and a repeat counts as a duplicate.
+func TestServeSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "espfctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "events.db")
+	args := []string{"--journal", db, "--auth", "signature", "--key-id", "pb", "--key", "k1"}
+	au, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, addr := startServe(t, bin, args...)
+	for i := 1; i <= 50; i++ {
+		if got := deliver(t, au, addr, i); got != 200 {
+			t.Fatalf("delivery %d: status %d, want 200", i, got)
+		}
+	}
+	if err := srv.Process.Kill(); err != nil { // SIGKILL: no drain, no close
+		t.Fatal(err)
+	}
+	srv.Wait()
+
+	_, addr = startServe(t, bin, args...)
+	evs := journalEvents(t, addr)
+	for i := int64(1); i <= 50; i++ {
+		if e, ok := evs[i]; !ok || e.Deliveries != 1 {
+			t.Errorf("i_event %d after SIGKILL: %+v (present %t), want it journaled once", i, e, ok)
+		}
+	}
+	if got := deliver(t, au, addr, 7); got != 200 {
+		t.Fatalf("repeat: status %d, want 200", got)
+	}
+	if e := journalEvents(t, addr)[7]; e.Deliveries != 2 {
+		t.Errorf("repeat of i_event 7: %d deliveries, want 2 (a duplicate)", e.Deliveries)
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve"}, "--auth is required"},
+		{[]string{"serve", "--no-auth", "--auth", "basic"}, "give one"},
+		{[]string{"serve", "--no-auth", "--fail-rate", "2"}, "probability"},
+		{[]string{"serve", "--no-auth", "--delay", "9ms-1ms"}, "min <= max"},
+		{[]string{"serve", "--no-auth", "--tls-cert", "x"}, "go together"},
+		{[]string{"journal", filepath.Join(t.TempDir(), "none.db")}, "open journal"},
+	} {
+		ios, _, errb := term.Test()
+		code := run(context.Background(), tt.args, ios)
+		if (code != exitUsage && code != exitError) || !strings.Contains(errb.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a usage/open error naming %q", tt.args, code, errb.String(), tt.want)
+		}
+	}
+}
