@@ -42,6 +42,8 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 	root.AddCommand(
 		newSignCmd(ios, nil),
 		newVerifyCmd(ios, nil),
+		newSendCmd(ios, nil),
+		newReportCmd(ios, nil),
 		newVersionCmd(ios),
 	)
 	wrapArgs(root)
