@@ -51,6 +51,10 @@ type sendOptions struct {
 	Results string
 	JSON    bool
 	TLS     tlsFlags
+
+	APIListen string
+	APIToken  string
+	APIWait   time.Duration
 }
 
 func newSendCmd(ios *term.IO, runF func(context.Context, *sendOptions) error) *cobra.Command {
@@ -106,6 +110,9 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
 	opts.TLS.register(f)
+	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
+	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
+	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
 	return cmd
 }
 
@@ -120,9 +127,16 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		fmt.Fprintln(ios.Err, "espfctl: warning: --insecure-skip-verify: the Application's certificate is not checked")
 	}
 	cfg.Progress, cfg.ProgressEvery = progress(ios)
+	api, err := opts.startAPI(ctx, &cfg)
+	if err != nil {
+		return err
+	}
 	s, runErr := sim.Run(ctx, cfg)
 	if s == nil {
 		return fmt.Errorf("send: %w", runErr)
+	}
+	if api != nil {
+		s.Accounts, s.APICallsFailed = api(ctx)
 	}
 	if ios.ErrTTY {
 		fmt.Fprintln(ios.Err)
