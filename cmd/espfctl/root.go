@@ -45,6 +45,8 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newValidateCmd(ios, nil),
 		newServeCmd(ios, nil),
 		newJournalCmd(ios, nil),
+		newSendCmd(ios, nil),
+		newReportCmd(ios, nil),
 		newVersionCmd(ios),
 	)
 	wrapArgs(root)

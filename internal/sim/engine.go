@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,14 +188,7 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 				break
 			}
 			intended := start.Add(elapsed + wait)
-			if wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-timer.C:
-				}
-			} else if ctx.Err() != nil {
+			if !waitUntil(ctx, timer, intended, wait) {
 				return nil
 			}
 			it, err := e.cfg.Events.Next()
@@ -213,6 +207,47 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// waitUntil sleeps until t. Go's timers can fire up to about a millisecond
+// late, so the last stretch (at most 1ms, at most a tenth of the wait) is a
+// yielding busy-wait. When the clock does not move while spinning (a
+// testing/synctest bubble) it falls back to the timer.
+func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if wait <= 0 {
+		return true
+	}
+	spin := min(time.Millisecond, wait/10)
+	sleepFor := func(d time.Duration) bool {
+		if d <= 0 {
+			return true
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
+	if !sleepFor(time.Until(t) - spin) {
+		return false
+	}
+	last, still := time.Now(), 0
+	for now := last; now.Before(t); now = time.Now() {
+		if now.Equal(last) {
+			if still++; still > 64 {
+				return sleepFor(time.Until(t))
+			}
+		} else {
+			last, still = now, 0
+		}
+		runtime.Gosched()
+	}
+	return true
 }
 
 func (e *engine) acquire(ctx context.Context) bool {

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
+	"github.com/spf13/cobra"
+)
+
+type sendOptions struct {
+	IO   *term.IO
+	Auth authFlags
+
+	URL      string
+	Headers  []string
+	Rate     sim.Rate
+	Arrival  string
+	Count    int64
+	Duration time.Duration
+
+	Types      []string
+	Mix        string
+	IDs        string // entity id range MIN-MAX
+	FirstEvent int64
+	StringIDs  bool
+	Events     string
+
+	Timeout        time.Duration
+	RetryInterval  time.Duration
+	RetryBackoff   string
+	RetryJitter    float64
+	MaxAttempts    int
+	MaxInFlight    int
+	Duplicates     float64
+	DuplicateDelay time.Duration
+	Drain          time.Duration
+	Seed           int64
+
+	Results string
+	JSON    bool
+	TLS     tlsFlags
+
+	APIListen string
+	APIToken  string
+	APIWait   time.Duration
+}
+
+func newSendCmd(ios *term.IO, runF func(context.Context, *sendOptions) error) *cobra.Command {
+	opts := &sendOptions{IO: ios, Rate: sim.DefaultRate}
+	cmd := &cobra.Command{
+		Use:   "send --url URL [flags]",
+		Short: "POST signed ESPF events as PortaBilling does, and measure the answers",
+		Long: `Send ESPF events to an Application exactly as PortaBilling's ESPF does: open-loop
+pacing, a fresh Date and signature on every attempt, and the ESPF's reaction to
+each answer: 200 delivers, any 4xx drops the event (it is never provisioned),
+anything else (other 2xx, 3xx, 5xx, a timeout, a connection error) re-sends it.
+
+The report shows latency from the intended send time (no coordinated omission)
+and service time, achieved against target rate, and every event's outcome.
+Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
+		Example: `  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --count 100
+  espfctl send --url https://app.example/espf --auth basic --user pb --password-file pw \
+      --rate 50/s --arrival poisson --duration 1m --mix Subscriber/Created=5,Customer/Updated=1
+  espfctl send --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x \
+      --events journal.jsonl --results attempts.jsonl --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF == nil {
+				runF = sendRun
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	opts.Auth.register(f, withAll)
+	f.StringVar(&opts.URL, "url", "", "the Application's URL to POST events to (required)")
+	f.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra header "Name: value" (repeatable)`)
+	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
+	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
+	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
+	f.DurationVar(&opts.Duration, "duration", 0, "send for this long")
+	f.StringArrayVar(&opts.Types, "type", nil, "event type (repeatable; default "+event.DefaultType+")")
+	f.StringVar(&opts.Mix, "mix", "", "weighted event types, e.g. Subscriber/Created=5,Customer/Updated=1")
+	f.StringVar(&opts.IDs, "ids", "1000000-1999999", "entity ids (i_account, i_customer…) are drawn from this range MIN-MAX")
+	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
+	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
+	f.StringVar(&opts.Events, "events", "", "replay events from this JSONL file of {event_type, variables}, in order")
+	f.DurationVar(&opts.Timeout, "timeout", sim.DefaultTimeout, "wait this long for an answer before re-sending (the ESPF's default)")
+	f.DurationVar(&opts.RetryInterval, "retry-interval", sim.DefaultRetryInterval, "wait before re-sending a failed event")
+	f.StringVar(&opts.RetryBackoff, "retry-backoff", "fixed", "fixed or exponential (doubling, capped at 10 × --retry-interval)")
+	f.Float64Var(&opts.RetryJitter, "retry-jitter", sim.DefaultJitter, "± fraction of each retry wait, 0 to 1")
+	f.IntVar(&opts.MaxAttempts, "max-attempts", sim.DefaultMaxAttempts, "attempts per event, the first included")
+	f.IntVar(&opts.MaxInFlight, "max-in-flight", sim.DefaultMaxInFlight, "cap on requests in flight; the report says when it binds")
+	f.Float64Var(&opts.Duplicates, "duplicates", 0, "fraction (0 to 1) of delivered events to send again later, to test idempotency")
+	f.DurationVar(&opts.DuplicateDelay, "duplicate-delay", 0, "wait before sending a duplicate (default --retry-interval)")
+	f.DurationVar(&opts.Drain, "drain", sim.DefaultDrain, "after the schedule, wait at most this long for events still retrying")
+	f.Int64Var(&opts.Seed, "seed", 1, "seed for poisson gaps, ids, mix, jitter and duplicates")
+	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
+	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
+	opts.TLS.register(f)
+	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
+	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
+	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
+	return cmd
+}
+
+func sendRun(ctx context.Context, opts *sendOptions) error {
+	ios := opts.IO
+	cfg, closeFn, err := opts.config()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if opts.TLS.Insecure {
+		fmt.Fprintln(ios.Err, "espfctl: warning: --insecure-skip-verify: the Application's certificate is not checked")
+	}
+	cfg.Progress, cfg.ProgressEvery = progress(ios)
+	api, err := opts.startAPI(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	s, runErr := sim.Run(ctx, cfg)
+	if s == nil {
+		return fmt.Errorf("send: %w", runErr)
+	}
+	if api != nil {
+		s.Accounts, s.APICallsFailed = api(ctx)
+	}
+	if ios.ErrTTY {
+		fmt.Fprintln(ios.Err)
+	}
+	if err := renderSummary(ios, s, opts.JSON); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if s.Outcomes.DroppedBy4xx > 0 {
+		fmt.Fprintf(ios.Err, "espfctl: warning: %d events answered 4xx were dropped: the ESPF would never provision them\n", s.Outcomes.DroppedBy4xx)
+	}
+	if s.CapBound > 0 {
+		fmt.Fprintf(ios.Err, "espfctl: warning: --max-in-flight %d bound %d times: sends waited for a free slot\n", s.MaxInFlight, s.CapBound)
+	}
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return fmt.Errorf("send interrupted: %w", runErr)
+	case runErr != nil:
+		return fmt.Errorf("send: %w", runErr)
+	case !s.AllDelivered():
+		return &failedError{fmt.Errorf("%d of %d events not delivered", s.Events-s.Outcomes.DeliveredFirstTry-s.Outcomes.DeliveredAfterRetry, s.Events)}
+	}
+	return nil
+}
+
+func renderSummary(ios *term.IO, s *report.Summary, asJSON bool) error {
+	if asJSON {
+		return report.SummaryJSON(ios.Out, s)
+	}
+	return report.SummaryText(ios.Out, s, ios.IsTTY, ios.Paint, ios.Style())
+}
+
+// progress redraws one line every second on a terminal, and prints a plain
+// line every 10 s otherwise.
+func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
+	return func(p sim.Snapshot) {
+		line := report.ProgressLine(p.Elapsed, p.Sent, p.InFlight, p.Delivered, p.Retrying, p.Dropped, p.Rate, p.P99)
+		if ios.ErrTTY {
+			fmt.Fprintf(ios.Err, "\r\x1b[K%s", strings.ReplaceAll(line, "\t", "  "))
+			return
+		}
+		fmt.Fprintln(ios.Err, line)
+	}, map[bool]time.Duration{true: time.Second, false: 10 * time.Second}[ios.ErrTTY]
+}
+
+// config turns the flags into a sim.Config; problems are usage errors.
+func (o *sendOptions) config() (sim.Config, func(), error) {
+	nop := func() {}
+	var cfg sim.Config
+	if o.URL == "" {
+		return cfg, nop, usageErrorf("--url is required")
+	}
+	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, nop, usageErrorf("--url %q: want http:// or https:// and a host", o.URL)
+	}
+	au, err := o.Auth.auth("")
+	if err != nil {
+		return cfg, nop, err
+	}
+	arrival, err := sim.ParseArrival(o.Arrival)
+	if err != nil {
+		return cfg, nop, usageErrorf("--arrival: %w", err)
+	}
+	backoff, err := sim.ParseBackoff(o.RetryBackoff)
+	if err != nil {
+		return cfg, nop, usageErrorf("--retry-backoff: %w", err)
+	}
+	if o.Rate.Freq <= 0 {
+		return cfg, nop, usageErrorf("--rate %s: must be positive", o.Rate)
+	}
+	if o.Count < 0 || o.Duration < 0 || o.Timeout <= 0 || o.MaxAttempts < 1 || o.MaxInFlight < 1 {
+		return cfg, nop, usageErrorf("--count, --duration must not be negative; --timeout, --max-attempts, --max-in-flight must be positive")
+	}
+	if o.Duplicates < 0 || o.Duplicates > 1 || o.RetryJitter < 0 || o.RetryJitter > 1 {
+		return cfg, nop, usageErrorf("--duplicates and --retry-jitter are fractions from 0 to 1")
+	}
+	hdr := http.Header{}
+	for _, h := range o.Headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return cfg, nop, usageErrorf("-H %q: want \"Name: value\"", h)
+		}
+		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	tlsCfg, err := o.TLS.config()
+	if err != nil {
+		return cfg, nop, err
+	}
+	src, closeFn, err := o.source()
+	if err != nil {
+		return cfg, nop, err
+	}
+	jitter := o.RetryJitter
+	if jitter == 0 {
+		jitter = -1 // sim: 0 means default, negative means none
+	}
+	cfg = sim.Config{URL: o.URL, Auth: au, TLS: tlsCfg, Headers: hdr, Events: src,
+		Phases:  []sim.Phase{{Rate: o.Rate, Arrival: arrival, Count: o.Count, Duration: o.Duration}},
+		Timeout: o.Timeout, Retry: sim.Retry{Interval: o.RetryInterval, Backoff: backoff, Jitter: jitter, MaxAttempts: o.MaxAttempts},
+		MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates, DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Seed: o.Seed}
+	if o.Results != "" {
+		f, err := os.Create(o.Results)
+		if err != nil {
+			closeFn()
+			return cfg, nop, fmt.Errorf("--results: %w", err)
+		}
+		cfg.Results = f
+		prev := closeFn
+		closeFn = func() { _ = f.Close(); prev() }
+	}
+	return cfg, closeFn, nil
+}
+
+func (o *sendOptions) source() (event.Source, func(), error) {
+	if o.Events != "" {
+		if len(o.Types) > 0 || o.Mix != "" {
+			return nil, nil, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")
+		}
+		f, err := os.Open(o.Events)
+		if err != nil {
+			return nil, nil, usageErrorf("--events: %w", err)
+		}
+		return event.NewReplay(f, o.Events, o.FirstEvent), func() { _ = f.Close() }, nil
+	}
+	var types []event.Weighted
+	for _, t := range o.Types {
+		types = append(types, event.Weighted{Type: t, Weight: 1})
+	}
+	if o.Mix != "" {
+		if len(types) > 0 {
+			return nil, nil, usageErrorf("give --type or --mix, not both")
+		}
+		var err error
+		if types, err = event.ParseMix(o.Mix); err != nil {
+			return nil, nil, usageErrorf("--mix: %w", err)
+		}
+	}
+	for _, t := range types {
+		if g, a, ok := strings.Cut(t.Type, "/"); !ok || g == "" || a == "" {
+			return nil, nil, usageErrorf("--type %q: want Group/Action, e.g. %s", t.Type, event.DefaultType)
+		}
+	}
+	lo, hi, err := idRange(o.IDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := event.NewGenerator(event.GenConfig{Types: types, FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi,
+		StringIDs: o.StringIDs, Seed: o.Seed})
+	if err != nil {
+		return nil, nil, usageErrorf("%w", err)
+	}
+	return g, func() {}, nil
+}
+
+func idRange(s string) (int64, int64, error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	hi, err2 := strconv.ParseInt(strings.TrimSpace(b), 10, 64)
+	if !ok || err1 != nil || err2 != nil || lo < 0 || hi < lo {
+		return 0, 0, usageErrorf("--ids %q: want MIN-MAX, e.g. 1000000-1999999", s)
+	}
+	return lo, hi, nil
+}
+
+// tlsFlags are the client TLS flags, shared by every command that connects.
+type tlsFlags struct {
+	CAFile   string
+	Insecure bool
+	Cert     string
+	CertKey  string
+}
+
+func (t *tlsFlags) register(f interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+}) {
+	f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")
+	f.BoolVar(&t.Insecure, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
+	f.StringVar(&t.Cert, "cert", "", "client certificate (PEM) for mutual TLS")
+	f.StringVar(&t.CertKey, "cert-key", "", "the client certificate's private key (PEM)")
+}
+
+func (t *tlsFlags) config() (*tls.Config, error) {
+	if t.CAFile == "" && !t.Insecure && t.Cert == "" && t.CertKey == "" {
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: t.Insecure} //nolint:gosec // the user asked, and is warned
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, usageErrorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, usageErrorf("--ca-file %s: no PEM certificate found", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if (t.Cert == "") != (t.CertKey == "") {
+		return nil, usageErrorf("--cert and --cert-key go together")
+	}
+	if t.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(t.Cert, t.CertKey)
+		if err != nil {
+			return nil, usageErrorf("--cert/--cert-key: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
+}

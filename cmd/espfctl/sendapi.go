@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/espfapi"
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sim"
+)
+
+const envAPIToken = "ESPFCTL_API_TOKEN"
+
+// startAPI serves the ESPF API mock when --api-listen is set, hooks it to
+// deliveries, and returns a function that waits --api-wait, stops it and
+// returns what it saw.
+func (o *sendOptions) startAPI(ctx context.Context, cfg *sim.Config) (func(context.Context) ([]report.AccountStatus, int64), error) {
+	if o.APIListen == "" {
+		return nil, nil
+	}
+	token := o.APIToken
+	if token == "" {
+		token = os.Getenv(envAPIToken)
+	}
+	mock := espfapi.New(espfapi.Config{Token: token})
+	ln, err := net.Listen("tcp", o.APIListen)
+	if err != nil {
+		return nil, fmt.Errorf("--api-listen %s: %w", o.APIListen, err)
+	}
+	fmt.Fprintf(o.IO.Err, "espfctl: ESPF API mock listening on http://%s\n", ln.Addr())
+	if token == "" {
+		fmt.Fprintln(o.IO.Err, "espfctl: warning: the ESPF API mock accepts calls without credentials (set --api-token)")
+	}
+	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	prev := cfg.OnDelivered
+	cfg.OnDelivered = func(it event.Item, at time.Time) {
+		mock.Delivered(it.Entity, at)
+		if prev != nil {
+			prev(it, at)
+		}
+	}
+	return func(ctx context.Context) ([]report.AccountStatus, int64) {
+		if o.APIWait > 0 {
+			t := time.NewTimer(o.APIWait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(o.IO.Err, "espfctl: ESPF API mock: %v\n", err)
+		}
+		return mock.Accounts()
+	}, nil
+}

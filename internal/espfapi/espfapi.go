@@ -1,0 +1,197 @@
+// Package espfapi mocks PortaBilling's ESPF API (contract.md §4): the
+// status callbacks an Application makes after asynchronous provisioning.
+// It validates each call, remembers each account's latest status, and
+// relates it to when the sender delivered the account's event.
+package espfapi
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/espfctl/espfctl/internal/report"
+)
+
+// Statuses the API accepts; OK and FAILED are final.
+var Statuses = []string{"OK", "IN_PROGRESS", "RETRY", "FAILED"}
+
+// MaxMessage is the documented limit on message, in characters.
+const MaxMessage = 4000
+
+// Config configures the mock. The zero value accepts any caller.
+type Config struct {
+	Token string           // when set, calls must carry "Authorization: Bearer <Token>"
+	Now   func() time.Time // nil = time.Now
+}
+
+// Mock is an http.Handler for the two status routes.
+type Mock struct {
+	cfg       Config
+	mux       *http.ServeMux
+	mu        sync.Mutex
+	accounts  map[string]*account
+	delivered map[string]time.Time
+	rejected  int64
+}
+
+type account struct {
+	report.AccountStatus
+	final time.Time
+}
+
+// New returns a mock with no calls recorded.
+func New(cfg Config) *Mock {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m := &Mock{cfg: cfg, mux: http.NewServeMux(), accounts: map[string]*account{}, delivered: map[string]time.Time{}}
+	m.mux.HandleFunc("POST /espf/v1/account/i/{i_account}/status", func(w http.ResponseWriter, r *http.Request) {
+		m.status(w, r, "i_account="+r.PathValue("i_account"), true)
+	})
+	m.mux.HandleFunc("POST /espf/v1/account/{id}/status", func(w http.ResponseWriter, r *http.Request) {
+		m.status(w, r, "id="+r.PathValue("id"), false)
+	})
+	return m
+}
+
+// ServeHTTP implements http.Handler.
+func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+
+// Delivered records that the event about entity (e.g. "i_account=1000889")
+// was delivered at t, so the report can show the time to its final status.
+// The first delivery counts.
+func (m *Mock) Delivered(entity string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.delivered[entity]; !ok {
+		m.delivered[entity] = t
+	}
+}
+
+// Accounts returns each account's latest status, sorted by account, and
+// the number of calls rejected (bad auth or bad parameters).
+func (m *Mock) Accounts() ([]report.AccountStatus, int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]report.AccountStatus, 0, len(m.accounts))
+	for key, a := range m.accounts {
+		s := a.AccountStatus
+		if d, ok := m.delivered[key]; ok && !a.final.IsZero() {
+			ms := float64(a.final.Sub(d)) / 1e6
+			s.SinceDeliveryMS = &ms
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
+	return out, m.rejected
+}
+
+type params struct {
+	Status  string `json:"status"`
+	Group   string `json:"group"`
+	Message string `json:"message"`
+}
+
+func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeric bool) {
+	now := m.cfg.Now()
+	if m.cfg.Token != "" {
+		got := r.Header.Get("Authorization")
+		want := "Bearer " + m.cfg.Token
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			m.reject()
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"missing or wrong API credentials"}})
+			return
+		}
+	}
+	p, errs := parse(r)
+	if numeric && strings.TrimLeft(strings.TrimPrefix(key, "i_account="), "0123456789") != "" {
+		errs = append(errs, "i_account in the path must be an integer")
+	}
+	if len(errs) > 0 {
+		m.reject()
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": errs})
+		return
+	}
+	m.mu.Lock()
+	a := m.accounts[key]
+	if a == nil {
+		a = &account{AccountStatus: report.AccountStatus{Account: key}}
+		m.accounts[key] = a
+	}
+	a.Status, a.Group, a.Message = p.Status, p.Group, p.Message
+	a.Calls++
+	if (p.Status == "OK" || p.Status == "FAILED") && a.final.IsZero() {
+		a.final = now
+	}
+	m.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"success": 1})
+}
+
+func (m *Mock) reject() {
+	m.mu.Lock()
+	m.rejected++
+	m.mu.Unlock()
+}
+
+// parse reads the parameters from a form-encoded or JSON body and lists
+// every problem.
+func parse(r *http.Request) (params, []string) {
+	var p params
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
+	if err != nil {
+		return p, []string{"unreadable body: " + err.Error()}
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		if err := json.Unmarshal(body, &p); err != nil {
+			return p, []string{"body is not a JSON object with string status, group, message: " + err.Error()}
+		}
+	case "application/x-www-form-urlencoded", "":
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return p, []string{"body is not form-encoded: " + err.Error()}
+		}
+		p = params{Status: v.Get("status"), Group: v.Get("group"), Message: v.Get("message")}
+	default:
+		return p, []string{fmt.Sprintf("content type %q: want application/x-www-form-urlencoded or application/json", ct)}
+	}
+	var errs []string
+	switch {
+	case p.Status == "":
+		errs = append(errs, "status is mandatory: one of "+strings.Join(Statuses, ", "))
+	case !contains(Statuses, p.Status):
+		errs = append(errs, fmt.Sprintf("status %q: want one of %s", p.Status, strings.Join(Statuses, ", ")))
+	}
+	if strings.TrimSpace(p.Group) == "" {
+		errs = append(errs, "group is mandatory: the service group, e.g. VoIP, HSS, PCRF, IPTV")
+	}
+	if n := utf8.RuneCountInString(p.Message); n > MaxMessage {
+		errs = append(errs, fmt.Sprintf("message has %d characters, at most %d allowed", n, MaxMessage))
+	}
+	return p, errs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
