@@ -2,9 +2,9 @@ package sign
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -119,6 +119,7 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 		jwt.WithLeeway(b.leeway),
+		jwt.WithJSONNumber(), // exact integers: an i_env or Exp beyond 2^53 survives
 	)
 	// One parse decodes, checks the alg, the signature and the standard
 	// time claims; the token's header and claims are kept for the checks
@@ -199,7 +200,7 @@ func (b *Bearer) claimsError(claims jwt.MapClaims, now time.Time, err error, r *
 		{"iat", jwt.ErrTokenUsedBeforeIssued, "was issued in the future, at"},
 	} {
 		n, ok, nerr := numericClaim(claims, c.name)
-		if _, isNum := claims[c.name].(float64); ok && !isNum {
+		if _, isNum := claims[c.name].(json.Number); ok && !isNum {
 			return r.fail(c.name, "a number (Unix seconds)", fmt.Sprint(claims[c.name]), fmt.Errorf("%w: claim %s is %v, want a number: %w", ErrMalformed, c.name, claims[c.name], err))
 		}
 		if !errors.Is(err, c.is) {
@@ -226,17 +227,21 @@ func (r *Result) claimTime(name string) string {
 	return r.ClaimTimes[name]
 }
 
-// numericClaim reads an integer claim; JSON numbers decode as float64.
+// numericClaim reads an integer claim (claims decode with json.Number).
 func numericClaim(c jwt.MapClaims, name string) (int64, bool, error) {
 	v, ok := c[name]
 	if !ok {
 		return 0, false, nil
 	}
-	f, isNum := v.(float64)
-	if !isNum || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	num, isNum := v.(json.Number)
+	if !isNum {
 		return 0, true, fmt.Errorf("%w: claim %s is %v, want an integer", ErrMalformed, name, v)
 	}
-	return int64(f), true, nil
+	n, err := num.Int64()
+	if err != nil {
+		return 0, true, fmt.Errorf("%w: claim %s is %v, want an integer", ErrMalformed, name, v)
+	}
+	return n, true, nil
 }
 
 // claimTimes renders the time claims in UTC for an explanation.

@@ -1,7 +1,9 @@
 package sign
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,28 @@ func TestBearerVerify(t *testing.T) {
 	})
 }
 
+// TestBearerLargeIEnv: an i_env beyond 2^53 (where float64 loses integers)
+// signs and verifies exactly.
+func TestBearerLargeIEnv(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1700000000, 0)
+	for _, env := range []int64{1<<60 + 1, -(1 << 62), 9007199254740993} {
+		a := mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, IEnv: &env})
+		h := http.Header{}
+		if err := a.Sign(h, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Verify(h, nil, now); err != nil {
+			t.Errorf("i_env %d: Verify(Sign()) = %v", env, err)
+		}
+		other := env - 1
+		b := mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, IEnv: &other})
+		if err := b.Verify(h, nil, now); !errors.Is(err, ErrMismatch) {
+			t.Errorf("i_env %d checked against %d: Verify() = %v, want ErrMismatch", env, other, err)
+		}
+	}
+}
+
 func TestBearerExpiredIsJWTExpired(t *testing.T) {
 	t.Parallel()
 	a := mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}})
@@ -88,7 +112,7 @@ func TestBearerExplain(t *testing.T) {
 	if got := r.TokenHeader["alg"]; got != "HS256" || len(r.TokenHeader) != 1 {
 		t.Errorf("TokenHeader = %v, want {alg: HS256}", r.TokenHeader)
 	}
-	if got := r.TokenClaims["i_env"]; got != float64(3) {
+	if got := r.TokenClaims["i_env"]; got != json.Number("3") {
 		t.Errorf("TokenClaims[i_env] = %v, want 3", got)
 	}
 	if got := r.ClaimTimes["Exp"]; got != "2019-06-12T12:25:16Z" {

@@ -27,6 +27,8 @@ func TestNewConfigErrors(t *testing.T) {
 		{"custom: no credentials", Config{Scheme: SchemeCustom, Name: "Plain"}, "custom: no credentials given"},
 		{"custom: empty credentials", Config{Scheme: SchemeCustom, Name: "Plain", Credentials: []string{""}}, "credentials #1 are empty"},
 		{"custom: credentials with a line break", Config{Scheme: SchemeCustom, Name: "Plain", Credentials: []string{"a\nb"}}, "contain a line break"},
+		{"custom: blank credentials", Config{Scheme: SchemeCustom, Name: "Plain", Credentials: []string{" "}}, "start or end with whitespace"},
+		{"custom: credentials with a trailing space", Config{Scheme: SchemeCustom, Name: "Plain", Credentials: []string{"abc "}}, "start or end with whitespace"},
 		{"signature: no key", Config{Scheme: SchemeSignature, KeyIDs: []string{"test"}}, "signature: no key given"},
 		{"signature: empty key", Config{Scheme: SchemeSignature, KeyIDs: []string{"test"}, Keys: []string{""}}, "key #1 is empty"},
 		{"signature: no key id", Config{Scheme: SchemeSignature, Keys: []string{"k"}}, "signature: no key id given"},
