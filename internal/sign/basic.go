@@ -1,6 +1,8 @@
 package sign
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -69,28 +71,39 @@ func (b *Basic) verify(h http.Header, r *Result) error {
 	if err != nil {
 		return err
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	enc = strings.TrimSpace(enc)
+	var buf [96]byte // decoded credentials of usual length stay on the stack
+	var raw []byte
+	if n := base64.StdEncoding.DecodedLen(len(enc)); n > len(buf) {
+		raw = make([]byte, n)
+	} else {
+		raw = buf[:n]
+	}
+	n, err := base64.StdEncoding.Decode(raw, []byte(enc))
 	if err != nil {
 		return r.fail("credentials", "", "", fmt.Errorf("%w: credentials are not standard padded base64: %v", ErrMalformed, err))
 	}
-	user, pass, ok := strings.Cut(string(raw), ":")
+	user, pass, ok := bytes.Cut(raw[:n], []byte{':'})
 	if !ok {
 		return r.fail("credentials", "user:password", "no colon", fmt.Errorf("%w: decoded credentials have no colon between user and password", ErrMalformed))
 	}
 	// Compare every pair in full so that timing does not reveal which part differed.
 	userOK, passOK := false, false
 	for i := range b.users {
-		u := matchAny([]byte(user), b.users[i:i+1]) == 0
-		p := matchAny([]byte(pass), b.passwords[i:i+1]) == 0
+		u := hmac.Equal(user, b.users[i])
+		p := hmac.Equal(pass, b.passwords[i])
 		userOK = userOK || u
 		passOK = passOK || (u && p)
 	}
 	if !userOK {
-		return r.fail("user", string(b.users[0]), user, fmt.Errorf("%w: user %q is not a configured user", ErrMismatch, user))
+		got := string(user)
+		return r.fail("user", string(b.users[0]), got, fmt.Errorf("%w: user %q is not a configured user", ErrMismatch, got))
 	}
-	r.pass("user", user, "")
+	if r != nil {
+		r.pass("user", string(user), "")
+	}
 	if !passOK {
-		return r.fail("password", "", "", fmt.Errorf("%w: wrong password for user %q", ErrMismatch, user))
+		return r.fail("password", "", "", fmt.Errorf("%w: wrong password for user %q", ErrMismatch, string(user)))
 	}
 	r.pass("password", "", "matches a configured password (not shown)")
 	return nil

@@ -2,9 +2,9 @@ package sign
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +24,7 @@ type Bearer struct {
 	exp     *time.Time
 	ttl     time.Duration
 	leeway  time.Duration
-	keySet  jwt.VerificationKeySet
+	keyFunc jwt.Keyfunc // returns every key (a jwt.VerificationKeySet): rotation
 	headEnc string
 }
 
@@ -37,6 +37,7 @@ func newBearer(cfg Config, hdr string) (*Bearer, error) {
 	}
 	b := &Bearer{header: hdr, iEnv: cfg.IEnv, exp: cfg.Exp, ttl: cfg.TTL, leeway: cfg.MaxSkew,
 		headEnc: base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`))}
+	var keySet jwt.VerificationKeySet
 	if b.ttl <= 0 {
 		b.ttl = DefaultTTL
 	}
@@ -45,8 +46,10 @@ func newBearer(cfg Config, hdr string) (*Bearer, error) {
 			return nil, fmt.Errorf("bearer: key #%d is empty", i+1)
 		}
 		b.keys = append(b.keys, []byte(k))
-		b.keySet.Keys = append(b.keySet.Keys, []byte(k))
+		keySet.Keys = append(keySet.Keys, []byte(k))
 	}
+	var boxed any = keySet
+	b.keyFunc = func(*jwt.Token) (any, error) { return boxed, nil }
 	return b, nil
 }
 
@@ -112,37 +115,39 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 	}
 	tok = strings.TrimSpace(tok)
 	claims := jwt.MapClaims{}
-	unverified, _, err := jwt.NewParser().ParseUnverified(tok, claims)
-	if err != nil {
-		return r.fail("token", "header.claims.signature (base64url JSON)", "", fmt.Errorf("%w: token: %w", ErrMalformed, err))
-	}
-	if r != nil {
-		r.TokenHeader = unverified.Header
-		r.TokenClaims = claims
-		r.ClaimTimes = claimTimes(claims)
-	}
-	alg, _ := unverified.Header["alg"].(string)
-	if alg != jwt.SigningMethodHS256.Alg() {
-		return r.fail("alg", "HS256", alg, fmt.Errorf("%w: token alg %q is not accepted; only HS256 is", ErrMismatch, alg))
-	}
-	r.pass("alg", alg, "")
-
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 		jwt.WithLeeway(b.leeway),
+		jwt.WithJSONNumber(), // exact integers: an i_env or Exp beyond 2^53 survives
 	)
-	_, err = parser.Parse(tok, func(*jwt.Token) (any, error) { return b.keySet, nil })
-	switch {
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+	// One parse decodes, checks the alg, the signature and the standard
+	// time claims; the token's header and claims are kept for the checks
+	// below even when it fails.
+	token, err := parser.ParseWithClaims(tok, claims, b.keyFunc)
+	if errors.Is(err, jwt.ErrTokenMalformed) || token == nil || token.Header == nil {
+		return r.fail("token", "header.claims.signature (base64url JSON)", "", fmt.Errorf("%w: token: %w", ErrMalformed, err))
+	}
+	if r != nil {
+		r.TokenHeader = token.Header
+		r.TokenClaims = claims
+		r.ClaimTimes = claimTimes(claims)
+	}
+	alg, _ := token.Header["alg"].(string)
+	if alg != jwt.SigningMethodHS256.Alg() {
+		return r.fail("alg", "HS256", alg, fmt.Errorf("%w: token alg %q is not accepted; only HS256 is", ErrMismatch, alg))
+	}
+	r.pass("alg", alg, "")
+	if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
 		return r.fail("token_signature", "", "", fmt.Errorf("%w: token signature does not verify with the configured key: %w", ErrMismatch, err))
-	case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		r.pass("token_signature", "", "HS256 signature verifies")
-		return r.fail("exp", fmt.Sprintf("after %s", now.UTC().Format(time.RFC3339)), r.claimTime("exp"), fmt.Errorf("%w: %w", ErrStale, err))
-	case err != nil:
+	}
+	if err != nil && !errors.Is(err, jwt.ErrTokenInvalidClaims) {
 		return r.fail("token", "", "", fmt.Errorf("%w: %w", ErrMismatch, err))
 	}
 	r.pass("token_signature", "", "HS256 signature verifies")
+	if err != nil {
+		return b.claimsError(claims, now, err, r)
+	}
 
 	exp, hasExp, err := numericClaim(claims, "Exp")
 	if err != nil {
@@ -182,6 +187,39 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 	return nil
 }
 
+// claimsError explains why the JWT library rejected the standard time claims
+// (exp, nbf, iat). Both ErrStale and the library's sentinel stay in the chain.
+func (b *Bearer) claimsError(claims jwt.MapClaims, now time.Time, err error, r *Result) error {
+	for _, c := range [...]struct {
+		name string
+		is   error
+		what string
+	}{
+		{"exp", jwt.ErrTokenExpired, "expired at"},
+		{"nbf", jwt.ErrTokenNotValidYet, "is not valid before"},
+		{"iat", jwt.ErrTokenUsedBeforeIssued, "was issued in the future, at"},
+	} {
+		n, ok, nerr := numericClaim(claims, c.name)
+		if _, isNum := claims[c.name].(json.Number); ok && !isNum {
+			return r.fail(c.name, "a number (Unix seconds)", fmt.Sprint(claims[c.name]), fmt.Errorf("%w: claim %s is %v, want a number: %w", ErrMalformed, c.name, claims[c.name], err))
+		}
+		if !errors.Is(err, c.is) {
+			continue
+		}
+		when, raw := fmt.Sprint(claims[c.name]), fmt.Sprint(claims[c.name])
+		if nerr == nil {
+			when, raw = time.Unix(n, 0).UTC().Format(time.RFC3339), strconv.FormatInt(n, 10)
+		}
+		want := "after " + now.UTC().Format(time.RFC3339)
+		if c.name != "exp" {
+			want = "before " + now.UTC().Format(time.RFC3339)
+		}
+		return r.fail(c.name, want, when, fmt.Errorf("%w: %w: token %s %s (%s %s, now %s, leeway %s)",
+			ErrStale, c.is, c.what, when, c.name, raw, now.UTC().Format(time.RFC3339), b.leeway))
+	}
+	return r.fail("claims", "", "", fmt.Errorf("%w: %w", ErrMismatch, err))
+}
+
 func (r *Result) claimTime(name string) string {
 	if r == nil {
 		return ""
@@ -189,17 +227,21 @@ func (r *Result) claimTime(name string) string {
 	return r.ClaimTimes[name]
 }
 
-// numericClaim reads an integer claim; JSON numbers decode as float64.
+// numericClaim reads an integer claim (claims decode with json.Number).
 func numericClaim(c jwt.MapClaims, name string) (int64, bool, error) {
 	v, ok := c[name]
 	if !ok {
 		return 0, false, nil
 	}
-	f, isNum := v.(float64)
-	if !isNum || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	num, isNum := v.(json.Number)
+	if !isNum {
 		return 0, true, fmt.Errorf("%w: claim %s is %v, want an integer", ErrMalformed, name, v)
 	}
-	return int64(f), true, nil
+	n, err := num.Int64()
+	if err != nil {
+		return 0, true, fmt.Errorf("%w: claim %s is %v, want an integer", ErrMalformed, name, v)
+	}
+	return n, true, nil
 }
 
 // claimTimes renders the time claims in UTC for an explanation.

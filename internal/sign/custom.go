@@ -33,6 +33,10 @@ func newCustom(cfg Config, hdr string) (*Custom, error) {
 		if strings.ContainsAny(cr, "\r\n") {
 			return nil, fmt.Errorf("custom: credentials #%d contain a line break", i+1)
 		}
+		if strings.TrimSpace(cr) != cr {
+			// HTTP strips a header value's surrounding whitespace in transit.
+			return nil, fmt.Errorf("custom: credentials #%d start or end with whitespace, which HTTP strips in transit", i+1)
+		}
 		c.credentials = append(c.credentials, []byte(cr))
 	}
 	return c, nil

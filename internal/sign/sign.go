@@ -138,19 +138,36 @@ func New(cfg Config) (Auth, error) {
 	if !validHeaderName(hdr) {
 		return nil, fmt.Errorf("header name %q is not a valid HTTP header name", hdr)
 	}
+	var (
+		a   Auth
+		err error
+	)
+	// Each case assigns through a typed result, so a failed constructor's
+	// nil pointer is dropped below instead of becoming a non-nil Auth.
 	switch strings.ToLower(cfg.Scheme) {
 	case SchemeBasic:
-		return newBasic(cfg, hdr)
+		a, err = toAuth(newBasic(cfg, hdr))
 	case SchemeCustom:
-		return newCustom(cfg, hdr)
+		a, err = toAuth(newCustom(cfg, hdr))
 	case SchemeSignature:
-		return newSignature(cfg, hdr)
+		a, err = toAuth(newSignature(cfg, hdr))
 	case SchemeBearer:
-		return newBearer(cfg, hdr)
+		a, err = toAuth(newBearer(cfg, hdr))
 	case "":
 		return nil, fmt.Errorf("no auth scheme given; expected one of %s", strings.Join(Schemes, ", "))
+	default:
+		return nil, fmt.Errorf("unknown auth scheme %q; expected one of %s", cfg.Scheme, strings.Join(Schemes, ", "))
 	}
-	return nil, fmt.Errorf("unknown auth scheme %q; expected one of %s", cfg.Scheme, strings.Join(Schemes, ", "))
+	return a, err
+}
+
+// toAuth turns a constructor's (*T, error) into (Auth, error) with a nil
+// interface on error.
+func toAuth[T Auth](a T, err error) (Auth, error) {
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Detect names the scheme of an auth header value: Basic, Signature and

@@ -5,8 +5,11 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,6 +20,7 @@ type Signature struct {
 	header  string
 	keyIDs  []string
 	keys    [][]byte
+	pools   []sync.Pool // one per key: *hmacState
 	maxSkew time.Duration
 }
 
@@ -33,6 +37,7 @@ func newSignature(cfg Config, hdr string) (*Signature, error) {
 		s.keyIDs = append(s.keyIDs, id)
 		s.keys = append(s.keys, []byte(cfg.Keys[i]))
 	}
+	s.pools = make([]sync.Pool, len(s.keys))
 	return s, nil
 }
 
@@ -77,38 +82,37 @@ func (s *Signature) verify(h http.Header, now time.Time, r *Result) error {
 	if err != nil {
 		return err
 	}
-	params, err := ParseParams(rest)
+	var buf [8]param
+	params, err := parseParams(rest, buf[:0])
 	if err != nil {
 		return r.fail("parameters", `keyId="…",algorithm="hmac-sha1",signature="…"`, rest, err)
 	}
-	for _, p := range []string{"keyId", "algorithm", "signature"} {
-		if _, ok := params[p]; !ok {
+	var vals [3]string
+	for i, p := range [...]string{"keyId", "algorithm", "signature"} {
+		val, ok := lookup(params, p)
+		if !ok {
 			return r.fail(p, "", "", fmt.Errorf("%w: no %s parameter", ErrMissing, p))
 		}
+		vals[i] = val
 	}
-	keyID := params["keyId"]
-	var keys [][]byte
-	for i, id := range s.keyIDs {
-		if id == keyID {
-			keys = append(keys, s.keys[i])
-		}
-	}
-	if len(keys) == 0 {
+	keyID, alg, got := vals[0], vals[1], vals[2]
+	if !slices.Contains(s.keyIDs, keyID) {
 		return r.fail("key_id", strings.Join(s.keyIDs, " or "), keyID, fmt.Errorf("%w: keyId %q, want %q", ErrMismatch, keyID, strings.Join(s.keyIDs, `" or "`)))
 	}
 	r.pass("key_id", keyID, "")
-	if alg := params["algorithm"]; !strings.EqualFold(alg, "hmac-sha1") {
+	if !strings.EqualFold(alg, "hmac-sha1") {
 		return r.fail("algorithm", "hmac-sha1", alg, fmt.Errorf("%w: algorithm %q, want %q", ErrMismatch, alg, "hmac-sha1"))
 	}
-	r.pass("algorithm", params["algorithm"], "")
-	if hs, ok := params["headers"]; ok && r != nil {
+	r.pass("algorithm", alg, "")
+	if hs, ok := lookup(params, "headers"); ok && r != nil {
 		r.pass("headers", hs, "ignored: PortaBilling signs the Date value alone")
 	}
 
 	date, t, err := ParseDate(h)
 	if r != nil {
 		r.Date = date
-		r.SigningString = &date
+		signing := date
+		r.SigningString = &signing
 	}
 	if err != nil {
 		return r.fail("date", "one HTTP-date", date, err)
@@ -122,22 +126,66 @@ func (s *Signature) verify(h http.Header, now time.Time, r *Result) error {
 		return r.fail("date", fmt.Sprintf("within ±%s of now (%s)", s.maxSkew, now.UTC().Format(http.TimeFormat)), date,
 			fmt.Errorf("%w: Date %q is %s from now, more than the allowed %s", ErrStale, date, fmtSkew(skew), s.maxSkew))
 	}
-	r.pass("date", date, "skew "+fmtSkew(skew))
+	if r != nil {
+		r.pass("date", date, "skew "+fmtSkew(skew))
+	}
 
-	got := params["signature"]
-	if _, err := base64.StdEncoding.DecodeString(got); err != nil {
+	if !validBase64(got) {
 		return r.fail("signature", "", got, fmt.Errorf("%w: signature %q is not standard padded base64", ErrMalformed, got))
 	}
-	sums := make([][]byte, len(keys))
-	for i, k := range keys {
-		sums[i] = []byte(Sum(k, date))
+	// Compare the base64 text (as sent) with every key of this id, in
+	// constant time and without an early exit.
+	matched := false
+	var want [28]byte // base64 of a 20-byte HMAC-SHA1
+	for i, id := range s.keyIDs {
+		if id != keyID {
+			continue
+		}
+		s.sum(i, date, &want)
+		if hmac.Equal([]byte(got), want[:]) {
+			matched = true
+		}
 	}
-	if matchAny([]byte(got), sums) < 0 {
+	if !matched {
 		// The expected signature is an HMAC output, not a secret: showing it helps debug.
-		return r.fail("signature", string(sums[0]), got, fmt.Errorf("%w: signature %q, want %q for keyId %q over the signing string %q", ErrMismatch, got, sums[0], keyID, date))
+		first := s.keys[slices.Index(s.keyIDs, keyID)]
+		exp := Sum(first, date)
+		return r.fail("signature", exp, got, fmt.Errorf("%w: signature %q, want %q for keyId %q over the signing string %q", ErrMismatch, got, exp, keyID, date))
 	}
 	r.pass("signature", got, "")
 	return nil
+}
+
+// hmacState is a keyed HMAC-SHA1 with scratch space, reused through a pool
+// so that verifying does not allocate.
+type hmacState struct {
+	mac hash.Hash
+	in  []byte
+	sum [sha1.Size]byte
+}
+
+// sum writes base64(HMAC-SHA1(keys[i], date)) into out.
+func (s *Signature) sum(i int, date string, out *[28]byte) {
+	st, _ := s.pools[i].Get().(*hmacState)
+	if st == nil {
+		st = &hmacState{mac: hmac.New(sha1.New, s.keys[i])}
+	}
+	st.mac.Reset()
+	st.in = append(st.in[:0], date...)
+	st.mac.Write(st.in)
+	base64.StdEncoding.Encode(out[:], st.mac.Sum(st.sum[:0]))
+	s.pools[i].Put(st)
+}
+
+// validBase64 reports whether s is standard padded base64.
+func validBase64(s string) bool {
+	var buf [48]byte
+	if base64.StdEncoding.DecodedLen(len(s)) > len(buf) {
+		_, err := base64.StdEncoding.DecodeString(s)
+		return err == nil
+	}
+	_, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+	return err == nil
 }
 
 // fmtSkew renders a skew as "+3s" (Date in the past) or "-2m0s" (in the future).
@@ -150,10 +198,26 @@ func fmtSkew(d time.Duration) string {
 }
 
 // ParseParams parses `k1="v1",k2="v2"` in any order, with or without spaces
-// after the commas. Values may be quoted (with \-escapes) or bare tokens. A
-// parameter given twice is malformed.
+// around the commas. Values must be quoted strings (\-escapes allowed), as
+// PortaBilling writes them. A parameter given twice is malformed.
 func ParseParams(s string) (map[string]string, error) {
-	out := make(map[string]string, 4)
+	var buf [8]param
+	ps, err := parseParams(s, buf[:0])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(ps))
+	for _, p := range ps {
+		out[p.name] = p.val
+	}
+	return out, nil
+}
+
+type param struct{ name, val string }
+
+// parseParams appends the parameters of s to dst. Values without escapes are
+// substrings of s, so the common header parses without allocating.
+func parseParams(s string, dst []param) ([]param, error) {
 	i := 0
 	for {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -167,43 +231,28 @@ func ParseParams(s string) (map[string]string, error) {
 			return nil, fmt.Errorf("%w: parameter at offset %d has no name=value", ErrMalformed, i)
 		}
 		name := strings.TrimSpace(s[i : i+eq])
-		if strings.ContainsAny(name, " ,\"") {
+		if name == "" || strings.ContainsAny(name, " \t,\"") {
 			return nil, fmt.Errorf("%w: bad parameter name %q", ErrMalformed, name)
 		}
 		i += eq + 1
-		var val strings.Builder
-		if i < len(s) && s[i] == '"' {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 			i++
-			closed := false
-			for i < len(s) {
-				c := s[i]
-				if c == '\\' && i+1 < len(s) {
-					val.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				i++
-				if c == '"' {
-					closed = true
-					break
-				}
-				val.WriteByte(c)
-			}
-			if !closed {
-				return nil, fmt.Errorf("%w: parameter %s has an unterminated quoted value", ErrMalformed, name)
-			}
-		} else {
-			j := strings.IndexByte(s[i:], ',')
-			if j < 0 {
-				j = len(s) - i
-			}
-			val.WriteString(strings.TrimSpace(s[i : i+j]))
-			i += j
 		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("%w: parameter %s given twice", ErrMalformed, name)
+		if i == len(s) || s[i] != '"' {
+			return nil, fmt.Errorf("%w: the value of parameter %s is not quoted (want %s=\"…\")", ErrMalformed, name, name)
 		}
-		out[name] = val.String()
+		i++
+		val, n, ok := unquote(s[i:])
+		if !ok {
+			return nil, fmt.Errorf("%w: parameter %s has an unterminated quoted value", ErrMalformed, name)
+		}
+		i += n
+		for _, p := range dst {
+			if p.name == name {
+				return nil, fmt.Errorf("%w: parameter %s given twice", ErrMalformed, name)
+			}
+		}
+		dst = append(dst, param{name, val})
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 			i++
 		}
@@ -215,8 +264,41 @@ func ParseParams(s string) (map[string]string, error) {
 		}
 		i++
 	}
-	if len(out) == 0 {
+	if len(dst) == 0 {
 		return nil, fmt.Errorf("%w: no parameters", ErrMissing)
 	}
-	return out, nil
+	return dst, nil
+}
+
+// unquote reads a quoted string's body up to and including the closing
+// quote; s starts just after the opening quote. It returns the value, the
+// bytes consumed and whether the closing quote was found.
+func unquote(s string) (string, int, bool) {
+	end := strings.IndexAny(s, `"\`)
+	if end >= 0 && s[end] == '"' {
+		return s[:end], end + 1, true // no escapes: a substring
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case c == '"':
+			return b.String(), i + 1, true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", len(s), false
+}
+
+// lookup returns the value of the parameter called name.
+func lookup(ps []param, name string) (string, bool) {
+	for _, p := range ps {
+		if p.name == name {
+			return p.val, true
+		}
+	}
+	return "", false
 }
