@@ -42,6 +42,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 	root.AddCommand(
 		newSignCmd(ios, nil),
 		newVerifyCmd(ios, nil),
+		newRunCmd(ios, nil),
 		newValidateCmd(ios, nil),
 		newServeCmd(ios, nil),
 		newJournalCmd(ios, nil),

@@ -28,7 +28,8 @@ import (
 
 // Options are the run's knobs that are not in the scenario file.
 type Options struct {
-	Progress func(sim.Snapshot) // live state, about once a second
+	Progress      func(sim.Snapshot) // live state
+	ProgressEvery time.Duration      // 0 = every second
 	Results  io.Writer          // every attempt as JSONL, besides the scenario's report.results
 	Seed     int64              // 0 = 1
 }
@@ -130,7 +131,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 	}
 	sinks = append(sinks, &seriesWriter{s: res.Series})
 	cfg.Results = io.MultiWriter(sinks...)
-	cfg.Progress = opts.Progress
+	cfg.Progress, cfg.ProgressEvery = opts.Progress, opts.ProgressEvery
 
 	sum, runErr := sim.Run(ctx, cfg)
 	res.Elapsed = time.Since(res.Start)
