@@ -30,8 +30,8 @@ import (
 type Options struct {
 	Progress      func(sim.Snapshot) // live state
 	ProgressEvery time.Duration      // 0 = every second
-	Results  io.Writer          // every attempt as JSONL, besides the scenario's report.results
-	Seed     int64              // 0 = 1
+	Results       io.Writer          // every attempt as JSONL, besides the scenario's report.results
+	Seed          int64              // 0 = 1
 }
 
 // Result is what a run produced.
