@@ -130,7 +130,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return err
 	}
 	if opts.JSON {
-		if err := json.NewEncoder(opts.IO.Out).Encode(buildRunReport(res)); err != nil {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(buildRunReport(res)); err != nil {
 			return err
 		}
 	} else {
@@ -261,6 +263,7 @@ func writeReports(opts *runOptions, res *runner.Result) error {
 	}
 	if err := write(rep.JSON, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
 		return enc.Encode(buildRunReport(res))
 	}); err != nil {

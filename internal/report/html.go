@@ -104,7 +104,12 @@ func axes(b *strings.Builder, yMax float64, yFmt func(float64) string, s *Series
 	total := time.Duration(len(s.Buckets)) * s.Width
 	for i := 0; i <= 5; i++ {
 		x := float64(x0) + float64(x1-x0)*float64(i)/5
-		t := time.Duration(float64(total) * float64(i) / 5).Round(time.Second)
+		t := time.Duration(float64(total) * float64(i) / 5)
+		if total >= time.Minute {
+			t = t.Round(time.Second)
+		} else {
+			t = t.Round(100 * time.Millisecond)
+		}
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, x, chartH-8, t)
 	}
 }

@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/scenario"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func load(t *testing.T, name string, src []byte) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.ParseEnv(name, src, noEnv)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return s
+}
+
+// planned is how long a scenario's schedule lasts, at the least.
+func planned(s *scenario.Scenario) time.Duration {
+	var d time.Duration
+	for _, p := range s.Phases {
+		if p.Duration > 0 {
+			d += p.Duration
+		} else if r := p.Rate.PerSecond(); r > 0 {
+			d += time.Duration(float64(p.Count) / r * float64(time.Second))
+		}
+	}
+	return d
+}
+
+// TestShippedScenariosRun runs every short shipped scenario that uses the
+// built-in receiver, end to end over loopback: their expectations must hold.
+func TestShippedScenariosRun(t *testing.T) {
+	files, _ := filepath.Glob("../../scenarios/*.yaml")
+	ran := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := load(t, f, src)
+		if s.Target != nil || planned(s) > 30*time.Second {
+			continue // the template needs a user's Application; the soak lasts an hour
+		}
+		ran++
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			s.Report = scenario.Report{} // write no files from tests
+			res, err := Run(context.Background(), s, Options{})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			for _, o := range res.Outcomes {
+				if !o.Pass {
+					t.Errorf("%s: expectation %s failed, measured %s", f, o.Expectation, o.ActualText())
+				}
+			}
+			if res.Receiver == nil || res.Receiver.FirstDelivered != res.Summary.Events {
+				t.Errorf("built-in receiver first-delivered %+v events, sender sent %d", res.Receiver, res.Summary.Events)
+			}
+		})
+	}
+	if ran < 5 {
+		t.Fatalf("ran %d shipped scenarios, want at least 5", ran)
+	}
+}
+
+// A receiver that rejects every event with a 4xx makes the ESPF drop them:
+// the expectations say so, with the measured values.
+func TestExpectationsFail(t *testing.T) {
+	s := load(t, "drop.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+receiver:
+  auth: {scheme: basic, user: u, password: other}
+phases: [{rate: 50/s, count: 10}]
+delivery: {timeout: 2s}
+expect:
+  delivered: 100%
+  dropped: 0
+  error_rate: "< 1%"
+`))
+	res, err := Run(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pass() {
+		t.Fatal("Pass() = true for a receiver that rejects every credential")
+	}
+	want := map[string]float64{"delivered": 0, "dropped": 10, "error_rate": 1}
+	for _, o := range res.Outcomes {
+		if o.Pass || !o.Measured || o.Actual != want[o.Expectation.Metric.Key] {
+			t.Errorf("%s: pass=%t measured=%t actual=%v, want a failure measuring %v", o.Expectation, o.Pass, o.Measured, o.Actual, want[o.Expectation.Metric.Key])
+		}
+	}
+	if res.Receiver.AuthFailures != 10 {
+		t.Errorf("receiver auth failures = %d, want 10", res.Receiver.AuthFailures)
+	}
+}
+
+// An explicit list is sent in order, with its own variables, and the
+// results file gets one JSON line per attempt.
+func TestEventListAndResults(t *testing.T) {
+	s := load(t, "list.yaml", []byte(`version: 1
+auth: {scheme: custom, name: Plain, credentials: pass}
+events:
+  first_event: 7615
+  list:
+    - {event_type: Subscriber/Created, variables: {i_account: 1000889}}
+    - {event_type: DID/Created, variables: {number: "15551234"}}
+phases: [{rate: 20/s, count: 2}]
+expect: {delivered: 100%}
+`))
+	var results bytes.Buffer
+	res, err := Run(context.Background(), s, Options{Results: &results})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Pass() || res.Summary.Events != 2 {
+		t.Fatalf("pass=%t events=%d, want a pass with 2 events", res.Pass(), res.Summary.Events)
+	}
+	lines := strings.Split(strings.TrimSpace(results.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"i_event":7615`) || !strings.Contains(results.String(), `"event_type":"DID/Created"`) {
+		t.Errorf("results file:\n%s\nwant 2 attempts, the first i_event 7615", results.String())
+	}
+	if res.Series == nil || len(res.Series.Buckets) == 0 {
+		t.Error("no time series for the HTML report")
+	}
+}
