@@ -40,6 +40,7 @@ type Result struct {
 	Start    time.Time
 	Elapsed  time.Duration
 	URL      string          // where events went
+	APIURL   string          // the ESPF API mock, when the scenario has one
 	Builtin  bool            // the built-in receiver answered
 	Summary  *report.Summary // the sender's view
 	Receiver *verify.Stats   // the built-in receiver's view (nil with a target)
@@ -98,9 +99,26 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 		mu.Unlock()
 	}
 
+	var api *apiMock
+	var rep *reporter
+	if s.API != nil {
+		if api, err = startAPI(s.API); err != nil {
+			return nil, err
+		}
+		res.APIURL = api.url
+		prev := cfg.OnDelivered
+		cfg.OnDelivered = func(it event.Item, at time.Time) {
+			api.delivered(it.Entity, at)
+			prev(it, at)
+		}
+		if s.Target == nil && s.Receiver.Report != nil {
+			rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, client: &http.Client{Timeout: 10 * time.Second}}
+		}
+	}
+
 	var recv *builtin
 	if s.Target == nil {
-		recv, err = startBuiltin(ctx, s)
+		recv, err = startBuiltin(ctx, s, rep)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +166,17 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 		res.Receiver = &st
 		res.Measured["processed_twice"] = float64(twice)
 		res.Measured["unjournaled"] = float64(journaled)
+	}
+	if api != nil {
+		if rep != nil {
+			rep.wg.Wait()
+		}
+		var share float64
+		var ok bool
+		sum.Accounts, sum.APICallsFailed, share, ok = api.finish(ctx)
+		if ok {
+			res.Measured["statuses"] = share
+		}
 	}
 	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
 	return res, runErr
@@ -278,7 +307,7 @@ type builtin struct {
 	first map[int64]int // i_event → 200 answers that were not duplicates
 }
 
-func startBuiltin(ctx context.Context, s *scenario.Scenario) (*builtin, error) {
+func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*builtin, error) {
 	r := s.Receiver
 	var auth sign.Auth
 	if !r.NoAuth {
@@ -306,6 +335,9 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario) (*builtin, error) {
 				b.mu.Lock()
 				b.first[*d.IEvent]++
 				b.mu.Unlock()
+			}
+			if rep != nil {
+				rep.onDelivery(d)
 			}
 		}})
 	if err != nil {

@@ -134,3 +134,22 @@ expect: {delivered: 100%}
 		t.Error("no time series for the HTML report")
 	}
 }
+
+// With the API mock but an Application that never reports, the statuses
+// expectation fails with 0%.
+func TestStatusesMissing(t *testing.T) {
+	s := load(t, "silent.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+api: {wait: 100ms}
+phases: [{rate: 50/s, count: 5}]
+expect: {statuses: 50%}
+`))
+	res, err := Run(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[0]
+	if o.Pass || !o.Measured || o.Actual != 0 {
+		t.Errorf("statuses: pass=%t measured=%t actual=%v, want a failure measuring 0", o.Pass, o.Measured, o.Actual)
+	}
+}

@@ -102,6 +102,9 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 	if n := f["api"]; n != nil {
 		s.API = d.api(n)
 	}
+	if s.Receiver.Report != nil && s.API == nil {
+		d.errorf(f["receiver"], "receiver.report_status needs the ESPF API mock to report to: add an api: section")
+	}
 	if n := f["expect"]; n != nil {
 		s.Expect = d.expect(n, s)
 	}
@@ -147,7 +150,7 @@ func (d *decoder) target(n *yaml.Node) *Target {
 }
 
 func (d *decoder) receiver(n *yaml.Node) Receiver {
-	f := d.fields(n, "receiver", "path", "auth", "no_auth", "strict", "journal", "faults")
+	f := d.fields(n, "receiver", "path", "auth", "no_auth", "strict", "journal", "faults", "report_status")
 	var r Receiver
 	if x := f["path"]; x != nil {
 		r.Path = d.str(x, "receiver.path", false)
@@ -172,6 +175,9 @@ func (d *decoder) receiver(n *yaml.Node) Receiver {
 	}
 	if x := f["faults"]; x != nil {
 		r.Faults = d.faults(x)
+	}
+	if x := f["report_status"]; x != nil {
+		r.Report = d.statusReport(x)
 	}
 	return r
 }

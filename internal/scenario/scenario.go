@@ -50,6 +50,7 @@ type Receiver struct {
 	Strict  bool         // answer 400 to unknown event types and missing variables
 	Journal string       // "" = in memory
 	Faults  Faults
+	Report  *StatusReport // nil: report nothing
 }
 
 // Faults makes the built-in receiver misbehave, reproducibly.
@@ -116,8 +117,18 @@ type Delivery struct {
 
 // API is the ESPF API mock that receives provisioning-status callbacks.
 type API struct {
-	Listen string
-	Auth   *sign.Config // nil: no auth required
+	Listen string        // default 127.0.0.1:0
+	Token  string        // when set, callers must send "Authorization: Bearer <token>"
+	Wait   time.Duration // after the last delivery, wait at most this long for statuses; default 5s
+}
+
+// StatusReport makes the built-in receiver act as an asynchronous
+// Application: after each event's first delivery it reports the account's
+// provisioning status to the ESPF API mock.
+type StatusReport struct {
+	Status string        // OK, IN_PROGRESS, RETRY or FAILED
+	Group  string        // the service group, e.g. HSS
+	Delay  time.Duration // provisioning time before the report
 }
 
 // Report lists the report files to write, besides the text on stdout.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -278,15 +279,35 @@ func (d *decoder) delivery(n *yaml.Node) Delivery {
 }
 
 func (d *decoder) api(n *yaml.Node) *API {
-	f := d.fields(n, "api", "listen", "auth")
-	a := &API{Listen: "127.0.0.1:0"}
+	f := d.fields(n, "api", "listen", "token", "wait")
+	a := &API{Listen: "127.0.0.1:0", Wait: 5 * time.Second}
 	if x := f["listen"]; x != nil {
 		a.Listen = d.str(x, "api.listen", true)
 	}
-	if x := f["auth"]; x != nil {
-		a.Auth = d.auth(x, "api.auth")
+	if x := f["token"]; x != nil {
+		a.Token = d.str(x, "api.token", true)
+	}
+	if x := f["wait"]; x != nil {
+		a.Wait = d.duration(x, "api.wait")
 	}
 	return a
+}
+
+func (d *decoder) statusReport(n *yaml.Node) *StatusReport {
+	f := d.fields(n, "receiver.report_status", "status", "group", "delay")
+	r := &StatusReport{Status: "OK"}
+	if x := f["status"]; x != nil {
+		r.Status = d.oneOf(x, "receiver.report_status.status", "OK", "IN_PROGRESS", "RETRY", "FAILED")
+	}
+	if x := f["group"]; x != nil {
+		r.Group = d.str(x, "receiver.report_status.group", false)
+	} else {
+		d.errorf(n, "receiver.report_status: missing key \"group\": the service group, e.g. HSS, PCRF, VoIP")
+	}
+	if x := f["delay"]; x != nil {
+		r.Delay = d.duration(x, "receiver.report_status.delay")
+	}
+	return r
 }
 
 func (d *decoder) expect(n *yaml.Node, s *Scenario) []Expectation {
