@@ -27,7 +27,10 @@ func TestScript(t *testing.T) {
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"waitaddr": cmdWaitAddr},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"waitaddr": cmdWaitAddr,
+			"exits":    cmdExits, // exits CODE program args…: exact exit codes
+		},
 	})
 }
 

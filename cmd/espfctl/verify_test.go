@@ -173,3 +173,19 @@ func TestVerifyHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestHeaderLines(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, header, value, date string }{
+		{"Basic dXNlcm5hbWU6c2VjcmV0\n", "Authorization", "Basic dXNlcm5hbWU6c2VjcmV0", ""},
+		{"Plain a:b", "Authorization", "Plain a:b", ""},
+		{"Authorization: " + docSigVal + "\nDate: " + docDate + "\n", "Authorization", docSigVal, docDate},
+		{"date: " + docDate + "\r\nx-auth: Plain c\r\n", "X-Auth", "Plain c", docDate},
+		{"Date: " + docDate + "\n", "Authorization", "Date: " + docDate, ""},
+	} {
+		value, date := headerLines(tc.in, tc.header)
+		if value != tc.value || date != tc.date {
+			t.Errorf("headerLines(%q, %q) = %q, %q; want %q, %q", tc.in, tc.header, value, date, tc.value, tc.date)
+		}
+	}
+}
