@@ -30,10 +30,22 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 			switch color {
 			case "auto", "always", "never":
 				ios.SetColorMode(color)
-				return nil
+			default:
+				return usageErrorf("--color %q: want auto, always or never", color)
 			}
-			return usageErrorf("--color %q: want auto, always or never", color)
+			// cobra checks these after this hook and returns plain errors;
+			// checking them here first makes them usage errors (exit 2).
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return &usageError{err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return &usageError{err}
+			}
+			return nil
 		},
+		// Set, so that cobra leaves an unknown command to wrapArgs' RunE (a
+		// usage error) instead of returning a plain error itself.
+		Args: cobra.ArbitraryArgs,
 	}
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)

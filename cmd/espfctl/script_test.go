@@ -27,7 +27,11 @@ func TestScript(t *testing.T) {
 			e.Setenv("NO_COLOR", "1")
 			return nil
 		},
-		Cmds: map[string]func(*testscript.TestScript, bool, []string){"waitaddr": cmdWaitAddr, "httppost": cmdHTTPPost},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"waitaddr": cmdWaitAddr,
+			"exits":    cmdExits, // exits CODE program args…: exact exit codes
+			"httppost": cmdHTTPPost,
+		},
 	})
 }
 

@@ -66,7 +66,7 @@ Secrets can come from files or the environment instead of flags.`,
 			Short: g.short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if opts.Exp != 0 && cmd.Flags().Changed("ttl") {
+				if cmd.Flags().Changed("exp") && cmd.Flags().Changed("ttl") {
 					return usageErrorf("--exp and --ttl exclude each other")
 				}
 				if runF != nil {

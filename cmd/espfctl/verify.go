@@ -48,13 +48,33 @@ Secrets (passwords, keys, credentials) are never printed.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.Authorization, "authorization", "", `the header value to check ("-" reads it from stdin)`)
+	fs.StringVar(&opts.Authorization, "authorization", "", `the header value to check ("-" reads it, or the header lines of sign --http, from stdin)`)
 	fs.StringVar(&opts.Date, "date", "", "the request's Date header (the signature scheme signs it)")
 	fs.StringVar(&opts.Now, "now", "", "check against this time instead of the clock: Unix seconds or RFC3339")
 	fs.BoolVar(&opts.JSON, "json", false, "print the explanation as one JSON object")
 	opts.Auth.register(fs, withSecrets|withSkew)
 	_ = cmd.MarkFlagRequired("authorization")
 	return cmd
+}
+
+// headerLines reads what `sign --http` prints ("Name: value" lines): the
+// value of the auth header and of Date. Input without such lines is the
+// header value itself.
+func headerLines(in, header string) (value, date string) {
+	found := false
+	for line := range strings.Lines(in) {
+		name, val, ok := strings.Cut(line, ":")
+		switch name = strings.TrimSpace(name); {
+		case ok && strings.EqualFold(name, header):
+			value, found = strings.TrimSpace(val), true
+		case ok && strings.EqualFold(name, "Date"):
+			date = strings.TrimSpace(val)
+		}
+	}
+	if !found {
+		return strings.TrimSpace(in), ""
+	}
+	return value, date
 }
 
 // parseNow reads --now: Unix seconds or RFC3339.
@@ -72,13 +92,17 @@ func parseNow(s string) (time.Time, error) {
 }
 
 func verifyRun(opts *verifyOptions) error {
-	value := opts.Authorization
+	value, date := opts.Authorization, opts.Date
 	if value == "-" {
 		b, err := io.ReadAll(io.LimitReader(opts.IO.In, 64<<10))
 		if err != nil {
 			return fmt.Errorf("read the header value from stdin: %w", err)
 		}
-		value = strings.TrimSpace(string(b))
+		var stdinDate string
+		value, stdinDate = headerLines(string(b), opts.Auth.HeaderName)
+		if date == "" {
+			date = stdinDate
+		}
 	}
 	value = strings.TrimSpace(strings.TrimPrefix(value, opts.Auth.HeaderName+":"))
 	if value == "" {
@@ -95,8 +119,8 @@ func verifyRun(opts *verifyOptions) error {
 	}
 	h := http.Header{}
 	h.Set(au.Header(), value)
-	if opts.Date != "" {
-		h.Set("Date", opts.Date)
+	if date != "" {
+		h.Set("Date", date)
 	}
 	res := au.Explain(h, nil, now)
 	if opts.JSON {

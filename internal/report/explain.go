@@ -44,6 +44,10 @@ func Explain(w io.Writer, r *sign.Result, now time.Time, paint Paint, base lipgl
 		if c.OK && c.Detail != "" {
 			parts = append(parts, paint(dim, "("+c.Detail+")"))
 		}
+		if len(parts) == 0 { // no trailing cell: tabwriter would pad it with spaces
+			fmt.Fprintf(tw, "  %s\t%s\n", mark, c.Name)
+			continue
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, c.Name, strings.Join(parts, "  "))
 	}
 	tw.Flush()

@@ -105,6 +105,6 @@ func (b *Basic) verify(h http.Header, r *Result) error {
 	if !passOK {
 		return r.fail("password", "", "", fmt.Errorf("%w: wrong password for user %q", ErrMismatch, string(user)))
 	}
-	r.pass("password", "", "matches a configured password (not shown)")
+	r.pass("password", "", "matches a configured password, not shown")
 	return nil
 }

@@ -73,6 +73,6 @@ func (c *Custom) verify(h http.Header, r *Result) error {
 	if matchAny([]byte(cred), c.credentials) < 0 {
 		return r.fail("credentials", "", "", fmt.Errorf("%w: credentials do not match", ErrMismatch))
 	}
-	r.pass("credentials", "", "match the configured credentials (not shown)")
+	r.pass("credentials", "", "match the configured credentials, not shown")
 	return nil
 }

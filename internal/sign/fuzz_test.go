@@ -241,3 +241,20 @@ func FuzzParseParams(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyBearerClaims signs arbitrary JWT header and claims JSON with the
+// right key, so that fuzzing reaches the alg, expiry and i_env checks that
+// random header values rarely get past the signature to.
+func FuzzVerifyBearerClaims(f *testing.F) {
+	f.Add(hs256, `{"i_env":3,"Exp":1560342316}`, int64(1560340000))
+	f.Add(hs256, `{"i_env":3,"Exp":1560342316,"exp":1560342316,"nbf":1,"iat":1}`, int64(1560340000))
+	f.Add(`{"alg":"none"}`, `{"Exp":"soon"}`, int64(0))
+	f.Add(`{"alg":"HS256","typ":"JWT"}`, `{"i_env":"3","Exp":1e99}`, int64(1560340000))
+	f.Add(hs256, `{"i_env":9007199254740993,"Exp":-1}`, int64(1560340000))
+	env := int64(3)
+	a := mustNew(f, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, IEnv: &env, MaxSkew: DefaultMaxSkew})
+	f.Fuzz(func(t *testing.T, header, claims string, now int64) {
+		h := http.Header{"Authorization": {"Bearer " + jwtHS256(header, claims, "superkey")}}
+		checkVerify(t, a, h, fuzzNow(now))
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -144,4 +145,44 @@ func TestParseParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyConcurrent: one Auth serves many deliveries at once (the
+// receiver's case); run under -race, it shows the pooled HMAC state is safe.
+func TestVerifyConcurrent(t *testing.T) {
+	t.Parallel()
+	now, _ := http.ParseTime(docDate)
+	env := int64(3)
+	auths := []Auth{
+		mustNew(t, Config{Scheme: SchemeSignature, KeyIDs: []string{"test"}, Keys: []string{"new_key", "signature_key"}, MaxSkew: DefaultMaxSkew}),
+		mustNew(t, Config{Scheme: SchemeBasic, Users: []string{"u"}, Passwords: []string{"p"}}),
+		mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, IEnv: &env}),
+	}
+	var wg sync.WaitGroup
+	for _, a := range auths {
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 50 {
+					h := http.Header{}
+					at := now.Add(time.Duration(g*50+i) * time.Second)
+					if err := a.Sign(h, nil, at); err != nil {
+						t.Error(err)
+						return
+					}
+					if err := a.Verify(h, nil, at); err != nil {
+						t.Errorf("%s: Verify(Sign()) = %v", a.Scheme(), err)
+						return
+					}
+					h.Set("Date", at.Add(time.Second).UTC().Format(http.TimeFormat))
+					if a.Scheme() == SchemeSignature {
+						if err := a.Verify(h, nil, at); !errors.Is(err, ErrMismatch) {
+							t.Errorf("signature over another Date: Verify() = %v, want ErrMismatch", err)
+							return
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
 }
