@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS events (
 	flags          TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_first ON events(first_delivery);
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE IF NOT EXISTS rejections (
 	id          INTEGER PRIMARY KEY,
 	at          INTEGER NOT NULL,
 	i_event     INTEGER,
@@ -41,12 +41,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
 	status      INTEGER NOT NULL,
 	auth_scheme TEXT    NOT NULL,
 	auth        TEXT    NOT NULL,
-	duplicate   INTEGER NOT NULL,
 	reason      TEXT    NOT NULL
 );`
 
-// Entry is one delivery as the journal records it. Only deliveries answered
-// 200 create or update an event; every entry is appended to the delivery log.
+// Entry is one delivery as the journal records it. Deliveries answered 200
+// create or update their event; the others (rejected, faulted) are
+// appended to the rejections table with their reason.
 type Entry struct {
 	At         time.Time
 	IEvent     int64 // valid when HasEvent
@@ -97,10 +97,16 @@ type result struct {
 }
 
 // Journal is the SQLite event journal. One writer goroutine group-commits
-// pending deliveries: each waiting Record returns only after the transaction
-// holding its delivery committed.
+// pending deliveries on its own connection: each waiting Record returns
+// only after the transaction holding its delivery committed.
 type Journal struct {
 	db     *sql.DB
+	conn   *sql.Conn // the writer's; nil when read-only
+	add    *sql.Stmt // prepared once on conn
+	rep    *sql.Stmt
+	ins    *sql.Stmt
+	connMu sync.Mutex
+	memory bool
 	path   string
 	reqs   chan pending
 	done   chan struct{}
@@ -110,10 +116,10 @@ type Journal struct {
 	err    error
 }
 
-// OpenJournal opens (creating if needed) the journal at path in WAL mode;
-// "" opens a private in-memory journal.
+// OpenJournal opens (creating if needed) the journal at path in WAL mode
+// with synchronous=FULL; "" opens a private in-memory journal.
 func OpenJournal(path string) (*Journal, error) {
-	dsn := "file::memory:?_pragma=foreign_keys(0)"
+	dsn := "file::memory:"
 	if path != "" {
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)"
@@ -122,24 +128,53 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
 	}
-	if path == "" {
-		db.SetMaxOpenConns(1) // every connection to :memory: is its own database
-	}
-	db.SetConnMaxIdleTime(0)
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
+	j := &Journal{db: db, path: path, memory: path == "", reqs: make(chan pending, maxBatch), done: make(chan struct{})}
+	if err := j.prepare(); err != nil {
+		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
 	}
-	if path != "" {
-		var mode string
-		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
-			db.Close()
-			return nil, fmt.Errorf("open journal %s: WAL mode not available (got %q): %v", path, mode, err)
-		}
-	}
-	j := &Journal{db: db, path: path, reqs: make(chan pending, maxBatch), done: make(chan struct{})}
 	go j.writer()
 	return j, nil
+}
+
+func (j *Journal) prepare() error {
+	if j.memory {
+		j.db.SetMaxOpenConns(1) // every connection to :memory: is its own database
+	}
+	ctx := context.Background()
+	var err error
+	if j.conn, err = j.db.Conn(ctx); err != nil {
+		return err
+	}
+	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	if !j.memory {
+		var mode string
+		if err := j.conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("WAL mode not available (got %q): %v", mode, err)
+		}
+	}
+	if j.add, err = j.conn.PrepareContext(ctx, insertEvent); err != nil {
+		return err
+	}
+	if j.rep, err = j.conn.PrepareContext(ctx, repeatEvent); err != nil {
+		return err
+	}
+	j.ins, err = j.conn.PrepareContext(ctx, insertRejection)
+	return err
+}
+
+func (j *Journal) closeDB() error {
+	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if j.conn != nil {
+		j.conn.Close()
+	}
+	return j.db.Close()
 }
 
 func display(path string) string {
@@ -163,8 +198,8 @@ func (j *Journal) Record(e Entry) (Outcome, error) {
 	return r.out, r.err
 }
 
-// Log appends a delivery that was not answered 200 to the delivery log
-// without waiting for the commit.
+// Log appends a delivery that was not answered 200 to the rejections
+// table without waiting for the commit.
 func (j *Journal) Log(e Entry) { _ = j.enqueue(pending{e: e}) }
 
 func (j *Journal) enqueue(p pending) error {
@@ -187,7 +222,7 @@ func (j *Journal) Close() error {
 		}
 		j.mu.Unlock()
 		<-j.done
-		j.err = j.db.Close()
+		j.err = j.closeDB()
 	})
 	return j.err
 }
@@ -209,7 +244,9 @@ func (j *Journal) writer() {
 				break fill
 			}
 		}
+		j.connMu.Lock()
 		results, err := j.commit(batch)
+		j.connMu.Unlock()
 		for i, p := range batch {
 			if p.done == nil {
 				continue
@@ -224,58 +261,61 @@ func (j *Journal) writer() {
 }
 
 const (
-	upsertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags)
-VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?)
-ON CONFLICT(i_event) DO UPDATE SET deliveries = deliveries + 1, last_delivery = excluded.last_delivery
+	// insertEvent inserts a new event; on a conflict with an existing
+	// i_event it changes nothing (0 rows), and repeatEvent counts the repeat.
+	insertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags)
+VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT(i_event) DO NOTHING`
+	repeatEvent = `UPDATE events SET deliveries = deliveries + 1, last_delivery = max(last_delivery, ?) WHERE i_event = ?
 RETURNING deliveries`
-	insertDelivery = `INSERT INTO deliveries(at, i_event, event_type, status, auth_scheme, auth, duplicate, reason)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?)`
+	insertRejection = `INSERT INTO rejections(at, i_event, event_type, status, auth_scheme, auth, reason)
+VALUES(?, ?, ?, ?, ?, ?, ?)`
 )
 
-// commit writes one batch in one transaction.
-func (j *Journal) commit(batch []pending) ([]result, error) {
+// commit writes one batch in one transaction. The uniqueness of i_event
+// (the primary key, with ON CONFLICT) decides which delivery is first.
+func (j *Journal) commit(batch []pending) (_ []result, err error) {
 	ctx := context.Background()
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := j.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return nil, fmt.Errorf("journal: begin: %w", err)
 	}
-	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, upsertEvent)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	defer up.Close()
-	ins, err := tx.PrepareContext(ctx, insertDelivery)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	defer ins.Close()
+	defer func() {
+		if err != nil {
+			j.conn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
 	results := make([]result, len(batch))
 	for i, p := range batch {
 		e := p.e
 		at := e.At.UnixNano()
-		dup := false
 		if p.done != nil {
 			vars := string(e.Variables)
 			if vars == "" {
 				vars = "{}"
 			}
-			var n int64
-			if err := up.QueryRowContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags).Scan(&n); err != nil {
+			res, err := j.add.ExecContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags)
+			if err != nil {
 				return nil, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
 			}
-			results[i].out = Outcome{Deliveries: n, First: n == 1}
-			dup = n > 1
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				results[i].out = Outcome{Deliveries: 1, First: true}
+				continue
+			}
+			var n int64
+			if err := j.rep.QueryRowContext(ctx, at, e.IEvent).Scan(&n); err != nil {
+				return nil, fmt.Errorf("journal: record repeat of i_event %d: %w", e.IEvent, err)
+			}
+			results[i].out = Outcome{Deliveries: n}
+			continue
 		}
 		var iev any
 		if e.HasEvent {
 			iev = e.IEvent
 		}
-		if _, err := ins.ExecContext(ctx, at, iev, e.Type, e.Status, e.AuthScheme, e.Auth, dup, e.Reason); err != nil {
-			return nil, fmt.Errorf("journal: log delivery: %w", err)
+		if _, err := j.ins.ExecContext(ctx, at, iev, e.Type, e.Status, e.AuthScheme, e.Auth, e.Reason); err != nil {
+			return nil, fmt.Errorf("journal: log rejection: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := j.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
 	return results, nil
@@ -294,7 +334,15 @@ func (j *Journal) Events(ctx context.Context, f Filter) ([]Event, error) {
 		args = append(args, f.Since.UnixNano())
 	}
 	q += ` ORDER BY first_delivery, i_event`
-	rows, err := j.db.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	var err error
+	if j.memory {
+		j.connMu.Lock() // the writer's connection is the only one
+		defer j.connMu.Unlock()
+		rows, err = j.conn.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = j.db.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
