@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static, no C toolchain
@@ -100,20 +101,32 @@ type result struct {
 // pending deliveries on its own connection: each waiting Record returns
 // only after the transaction holding its delivery committed.
 type Journal struct {
-	db     *sql.DB
-	conn   *sql.Conn // the writer's; nil when read-only
-	add    *sql.Stmt // prepared once on conn
-	rep    *sql.Stmt
-	ins    *sql.Stmt
-	connMu sync.Mutex
-	memory bool
-	path   string
-	reqs   chan pending
-	done   chan struct{}
-	mu     sync.RWMutex // guards closed against sends on reqs
-	closed bool
-	once   sync.Once
-	err    error
+	db            *sql.DB
+	conn          *sql.Conn // the writer's; nil when read-only
+	add           *sql.Stmt // prepared once on conn
+	rep           *sql.Stmt
+	ins           *sql.Stmt
+	connMu        sync.Mutex
+	memory        bool
+	path          string
+	reqs          chan pending
+	done          chan struct{}
+	mu            sync.RWMutex // guards closed against sends on reqs
+	closed        bool
+	once          sync.Once
+	err           error
+	commits, rows atomic.Int64
+}
+
+// JournalStats counts the group commits so far.
+type JournalStats struct {
+	Commits int64 `json:"commits"` // transactions committed
+	Rows    int64 `json:"rows"`    // deliveries written in them
+}
+
+// Stats returns how many transactions and deliveries were committed.
+func (j *Journal) Stats() JournalStats {
+	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load()}
 }
 
 // OpenJournal opens (creating if needed) the journal at path in WAL mode
@@ -318,6 +331,8 @@ func (j *Journal) commit(batch []pending) (_ []result, err error) {
 	if _, err := j.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
+	j.commits.Add(1)
+	j.rows.Add(int64(len(batch)))
 	return results, nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,4 +106,84 @@ func deliverOne(client *http.Client, au sign.Auth, url string, iEvent int64) int
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestLoadRatios measures the same three receivers as BenchmarkDeliveries
+// in interleaved rounds (bare, memory, file, bare, …), so that load from
+// other processes on the machine falls on all three alike, and logs
+// deliveries/s and the ratios to the bare handler. It runs only when
+// ESPFCTL_LOAD is set to the number of rounds:
+//
+//	ESPFCTL_LOAD=5 go test -run TestLoadRatios -v ./internal/verify
+func TestLoadRatios(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("ESPFCTL_LOAD"))
+	if rounds <= 0 {
+		t.Skip("set ESPFCTL_LOAD=ROUNDS to run the load test")
+	}
+	const perRound = 20000
+	au, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k3y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := verify.NewReceiver(verify.Config{Auth: au})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	j, err := verify.OpenJournal(filepath.Join(t.TempDir(), "j.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	file, err := verify.NewReceiver(verify.Config{Auth: au, Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"bare", "journal=memory", "journal=file"}
+	handlers := []http.Handler{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}), mem, file}
+	var seq atomic.Int64
+	total := make([]time.Duration, len(handlers))
+	for round := range rounds {
+		for i, h := range handlers {
+			took, failed := load(au, h, perRound, &seq)
+			if failed > 0 {
+				t.Fatalf("round %d %s: %d deliveries not answered 200", round, names[i], failed)
+			}
+			total[i] += took
+		}
+	}
+	base := float64(rounds*perRound) / total[0].Seconds()
+	for i, name := range names {
+		rate := float64(rounds*perRound) / total[i].Seconds()
+		t.Logf("%-15s %8.0f deliveries/s  ratio %.2f", name, rate, rate/base)
+	}
+	js := j.Stats()
+	t.Logf("file journal: %d deliveries in %d commits (%.1f per commit)", js.Rows, js.Commits, float64(js.Rows)/float64(js.Commits))
+}
+
+// load sends n deliveries to h over loopback with loadConcurrency workers
+// and returns the wall time and the number not answered 200.
+func load(au sign.Auth, h http.Handler, n int, seq *atomic.Int64) (time.Duration, int64) {
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, MaxConnsPerHost: loadConcurrency}}
+	defer client.CloseIdleConnections()
+	var left, failed atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range loadConcurrency {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if deliverOne(client, au, srv.URL, seq.Add(1)) != http.StatusOK {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), failed.Load()
 }
