@@ -307,7 +307,8 @@ func (rc *Receiver) inject(w http.ResponseWriter, r *http.Request, d *Delivery, 
 	case ft.hang:
 		<-r.Context().Done() // the client gave up, or the server is stopping
 		d.Reason = "fault: hang"
-		return false
+		// Returning normally would make net/http send an implicit 200.
+		panic(http.ErrAbortHandler)
 	case ft.reset:
 		d.Reason = "fault: connection reset"
 		panic(http.ErrAbortHandler) // net/http closes the connection without an answer

@@ -1,9 +1,12 @@
 package verify_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -362,4 +365,45 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestHangUntilShutdown: a hung delivery is never answered 200, and a
+// shutdown lets it go instead of waiting out the grace period.
+func TestHangUntilShutdown(t *testing.T) {
+	rc, err := verify.NewReceiver(verify.Config{Faults: verify.Faults{HangRate: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { close(entered); rc.ServeHTTP(w, r) })
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- verify.Serve(ctx, ln, h, time.Minute) }()
+	answered := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", strings.NewReader(body(8)))
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d", resp.StatusCode)
+		}
+		answered <- err
+	}()
+	<-entered
+	stop()
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v, want a clean drain", err)
+	}
+	if err := <-answered; err != nil && strings.HasPrefix(err.Error(), "answered") {
+		t.Errorf("hung delivery %v, want no answer", err)
+	}
+	if evs, _ := rc.Journal().Events(t.Context(), verify.Filter{}); len(evs) != 0 {
+		t.Errorf("journal %+v, want nothing: a hung delivery is not delivered", evs)
+	}
 }
