@@ -33,7 +33,6 @@ CREATE TABLE IF NOT EXISTS events (
 	status         INTEGER NOT NULL,
 	flags          TEXT    NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS events_first ON events(first_delivery);
 CREATE TABLE IF NOT EXISTS rejections (
 	id          INTEGER PRIMARY KEY,
 	at          INTEGER NOT NULL,

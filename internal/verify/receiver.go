@@ -177,9 +177,9 @@ func WriteJSONL(w io.Writer, evs []Event) error {
 func answer(w http.ResponseWriter, d *Delivery, status int, msg string) {
 	d.Status = status
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	io.WriteString(w, msg+"\n")
+	io.WriteString(w, msg)
+	io.WriteString(w, "\n")
 }
 
 // deliver is the pipeline: method 405, body size 413, auth 401, Date and
