@@ -26,7 +26,7 @@ func (j *Journal) writer() {
 			}
 		}
 		j.connMu.Lock()
-		results, err := j.commit(batch)
+		results, err := j.write(batch)
 		j.connMu.Unlock()
 		for i, p := range batch {
 			if p.done == nil {
@@ -54,9 +54,9 @@ VALUES(?, ?, ?, ?, ?, ?, ?)`
 
 // commit writes one batch in one transaction. The uniqueness of i_event
 // (the primary key, with ON CONFLICT) decides which delivery is first.
-func (j *Journal) commit(batch []pending) (_ []result, err error) {
+func (j *Journal) write(batch []pending) (_ []result, err error) {
 	ctx := context.Background()
-	if _, err := j.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := j.begin.ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: begin: %w", err)
 	}
 	defer func() {
@@ -96,7 +96,7 @@ func (j *Journal) commit(batch []pending) (_ []result, err error) {
 			return nil, fmt.Errorf("journal: log rejection: %w", err)
 		}
 	}
-	if _, err := j.conn.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := j.commit.ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
 	j.commits.Add(1)

@@ -105,6 +105,7 @@ type Journal struct {
 	add           *sql.Stmt // prepared once on conn
 	rep           *sql.Stmt
 	ins           *sql.Stmt
+	begin, commit *sql.Stmt
 	connMu        sync.Mutex
 	memory        bool
 	path          string
@@ -173,12 +174,18 @@ func (j *Journal) prepare() error {
 	if j.rep, err = j.conn.PrepareContext(ctx, repeatEvent); err != nil {
 		return err
 	}
+	if j.begin, err = j.conn.PrepareContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if j.commit, err = j.conn.PrepareContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
 	j.ins, err = j.conn.PrepareContext(ctx, insertRejection)
 	return err
 }
 
 func (j *Journal) closeDB() error {
-	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins} {
+	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins, j.begin, j.commit} {
 		if st != nil {
 			st.Close()
 		}
