@@ -101,8 +101,8 @@ type result struct {
 // only after the transaction holding its delivery committed.
 type Journal struct {
 	db            *sql.DB
-	conn          *sql.Conn   // the writer's; nil when read-only
-	addN          []*sql.Stmt // addN[n] inserts n events; prepared on conn when first needed
+	conn          *sql.Conn // the writer's; nil when read-only
+	add           *sql.Stmt // prepared once on conn
 	rep           *sql.Stmt
 	ins           *sql.Stmt
 	begin, commit *sql.Stmt
@@ -168,6 +168,9 @@ func (j *Journal) prepare() error {
 			return fmt.Errorf("WAL mode not available (got %q): %v", mode, err)
 		}
 	}
+	if j.add, err = j.conn.PrepareContext(ctx, insertEvent); err != nil {
+		return err
+	}
 	if j.rep, err = j.conn.PrepareContext(ctx, repeatEvent); err != nil {
 		return err
 	}
@@ -182,7 +185,7 @@ func (j *Journal) prepare() error {
 }
 
 func (j *Journal) closeDB() error {
-	for _, st := range append([]*sql.Stmt{j.rep, j.ins, j.begin, j.commit}, j.addN...) {
+	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins, j.begin, j.commit} {
 		if st != nil {
 			st.Close()
 		}
