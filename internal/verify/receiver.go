@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -222,7 +221,7 @@ func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request) {
 	d.Auth = AuthNone
 	if rc.cfg.Auth != nil {
 		if err := rc.cfg.Auth.Verify(r.Header, body, now); err != nil {
-			d.Auth, d.Reason = AuthFailed, safeReason(err) // the reason goes to the log, never to the client
+			d.Auth, d.Reason = AuthFailed, err.Error() // the reason goes to the log, never to the client
 			answer(w, &d, http.StatusUnauthorized, "unauthorized")
 			return
 		}
@@ -280,15 +279,6 @@ func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Duplicate, d.Deliveries = !out.First, out.Deliveries
 	answer(w, &d, http.StatusOK, "OK")
-}
-
-// expectedSig matches the expected signature that sign's mismatch error
-// names: an HMAC-SHA1 of the Date, which anyone could replay within the
-// skew, so it never reaches the log or the journal.
-var expectedSig = regexp.MustCompile(`, want "[A-Za-z0-9+/]{27}="`)
-
-func safeReason(err error) string {
-	return expectedSig.ReplaceAllString(err.Error(), ", want (redacted)")
 }
 
 // inject applies the faults; it reports whether to go on to the commit.
