@@ -1,9 +1,7 @@
 package verify_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -109,18 +107,12 @@ func TestHangUntilShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	entered := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { close(entered); rc.ServeHTTP(w, r) })
-	ctx, stop := context.WithCancel(t.Context())
-	served := make(chan error, 1)
-	go func() { served <- verify.Serve(ctx, ln, h, time.Minute) }()
+	addr, stop := serveOn(t, h, nil)
 	answered := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", strings.NewReader(body(8)))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader(body(8)))
 		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
@@ -130,8 +122,7 @@ func TestHangUntilShutdown(t *testing.T) {
 		answered <- err
 	}()
 	<-entered
-	stop()
-	if err := <-served; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Serve: %v, want a clean drain", err)
 	}
 	if err := <-answered; err != nil && strings.HasPrefix(err.Error(), "answered") {

@@ -27,27 +27,19 @@ func BenchmarkJournalRecord(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer j.Close()
-			var seq atomic.Int64
-			work := make(chan struct{}, 32)
-			var wg sync.WaitGroup
-			var failed atomic.Int64
-			for range 32 {
-				wg.Go(func() {
-					for range work {
-						id := seq.Add(1)
-						if _, err := j.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
-							Variables: json.RawMessage(`{"i_account":1,"i_event":` + itoa(id) + `}`), AuthScheme: "signature", Auth: verify.AuthOK, Status: 200}); err != nil {
-							failed.Add(1)
-						}
-					}
-				})
-			}
+			var seq, failed atomic.Int64
+			jobs, wait := workers(32, func() {
+				id := seq.Add(1)
+				if _, err := j.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
+					Variables: json.RawMessage(`{"i_account":1,"i_event":` + itoa(id) + `}`), AuthScheme: "signature", Auth: verify.AuthOK, Status: 200}); err != nil {
+					failed.Add(1)
+				}
+			})
 			b.ReportAllocs()
 			for b.Loop() {
-				work <- struct{}{}
+				jobs <- struct{}{}
 			}
-			close(work)
-			wg.Wait()
+			wait()
 			if failed.Load() > 0 {
 				b.Fatalf("%d records failed", failed.Load())
 			}
@@ -90,4 +82,19 @@ func TestJournalReopen(t *testing.T) {
 	if _, err := ro.Record(e); err == nil {
 		t.Errorf("Record on a read-only journal succeeded")
 	}
+}
+
+// workers starts n goroutines that call f once per value sent on jobs;
+// wait closes jobs and waits for them.
+func workers(n int, f func()) (jobs chan<- struct{}, wait func()) {
+	ch := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for range ch {
+				f()
+			}
+		})
+	}
+	return ch, func() { close(ch); wg.Wait() }
 }

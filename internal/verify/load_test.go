@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -25,74 +24,82 @@ import (
 // keep-alive connection.
 const loadConcurrency = 32
 
-// BenchmarkDeliveries drives three receivers over real loopback with the
-// same load generator (Signature-signed deliveries, unique i_events,
-// loadConcurrency workers): a bare net/http handler that answers 200, the
-// reference receiver with an in-memory journal, and with a file journal.
-// Each b.Loop iteration is one delivery; deliveries/s is reported.
-//
-//	go test -run '^$' -bench BenchmarkDeliveries -benchtime 5s ./internal/verify
-func BenchmarkDeliveries(b *testing.B) {
-	cfg := sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k3y"}}
-	au, err := sign.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+// target is one receiver under load.
+type target struct {
+	name string
+	h    http.Handler
+}
+
+// loadTargets builds the three receivers that the load generator compares:
+// (c) a bare net/http handler that answers 200, (a) the reference receiver
+// with an in-memory journal, (b) with a file journal (returned for its
+// commit stats). All of them verify nothing but what the receiver does.
+func loadTargets(tb testing.TB, au sign.Auth) ([]target, *verify.Journal) {
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
 	})
-	b.Run("bare", func(b *testing.B) { drive(b, au, bare) })
-	b.Run("journal=memory", func(b *testing.B) {
-		rc, err := verify.NewReceiver(verify.Config{Auth: au})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer rc.Close()
-		drive(b, au, rc)
-	})
-	b.Run("journal=file", func(b *testing.B) {
-		j, err := verify.OpenJournal(filepath.Join(b.TempDir(), "j.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer j.Close()
-		rc, err := verify.NewReceiver(verify.Config{Auth: au, Journal: j})
-		if err != nil {
-			b.Fatal(err)
-		}
-		drive(b, au, rc)
-	})
+	mem, err := verify.NewReceiver(verify.Config{Auth: au})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { mem.Close() })
+	j, err := verify.OpenJournal(filepath.Join(tb.TempDir(), "j.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { j.Close() })
+	file, err := verify.NewReceiver(verify.Config{Auth: au, Journal: j})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []target{{"bare", bare}, {"journal=memory", mem}, {"journal=file", file}}, j
 }
 
-func drive(b *testing.B, au sign.Auth, h http.Handler) {
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, MaxConnsPerHost: loadConcurrency}}
-	defer client.CloseIdleConnections()
-	var seq atomic.Int64
-	var failed atomic.Int64
-	work := make(chan struct{}, loadConcurrency)
-	var wg sync.WaitGroup
-	for range loadConcurrency {
-		wg.Go(func() {
-			for range work {
-				if status := deliverOne(client, au, srv.URL, seq.Add(1)); status != http.StatusOK {
+func loadAuth(tb testing.TB) sign.Auth {
+	au, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k3y"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return au
+}
+
+// BenchmarkDeliveries drives the three load targets over real loopback
+// with the same load generator: Signature-signed deliveries of new
+// i_events from loadConcurrency workers. Each b.Loop iteration is one
+// delivery; deliveries/s is reported.
+//
+//	go test -run '^$' -bench BenchmarkDeliveries -benchtime 20000x ./internal/verify
+func BenchmarkDeliveries(b *testing.B) {
+	au := loadAuth(b)
+	targets, _ := loadTargets(b, au)
+	for _, tg := range targets {
+		b.Run(tg.name, func(b *testing.B) {
+			srv := httptest.NewServer(tg.h)
+			defer srv.Close()
+			client := loadClient()
+			defer client.CloseIdleConnections()
+			var seq, failed atomic.Int64
+			jobs, wait := workers(loadConcurrency, func() {
+				if deliverOne(client, au, srv.URL, seq.Add(1)) != http.StatusOK {
 					failed.Add(1)
 				}
+			})
+			b.ReportAllocs()
+			for b.Loop() {
+				jobs <- struct{}{}
+			}
+			wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d deliveries not answered 200", n)
 			}
 		})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		work <- struct{}{}
-	}
-	close(work)
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d deliveries not answered 200", n)
-	}
+}
+
+func loadClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, MaxConnsPerHost: loadConcurrency}}
 }
 
 func deliverOne(client *http.Client, au sign.Auth, url string, iEvent int64) int {
@@ -111,51 +118,30 @@ func deliverOne(client *http.Client, au sign.Auth, url string, iEvent int64) int
 	return resp.StatusCode
 }
 
-// TestLoadRatios measures the same three receivers as BenchmarkDeliveries
-// in interleaved rounds (bare, memory, file, bare, …), so that load from
-// other processes on the machine falls on all three alike, and logs
-// deliveries/s and the ratios to the bare handler. It runs only when
-// ESPFCTL_LOAD is set to the number of rounds:
+// TestLoadRatios measures the same three targets as BenchmarkDeliveries in
+// interleaved rounds (bare, memory, file, bare, …), so that load from other
+// processes on the machine falls on all three alike, and logs deliveries/s,
+// CPU time per delivery and the ratios to the bare handler. It runs only
+// when ESPFCTL_LOAD is set to the number of rounds:
 //
-//	ESPFCTL_LOAD=5 go test -run TestLoadRatios -v ./internal/verify
+//	ESPFCTL_LOAD=6 go test -count=1 -run TestLoadRatios -v ./internal/verify
 func TestLoadRatios(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv("ESPFCTL_LOAD"))
 	if rounds <= 0 {
 		t.Skip("set ESPFCTL_LOAD=ROUNDS to run the load test")
 	}
 	const perRound = 20000
-	au, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k3y"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem, err := verify.NewReceiver(verify.Config{Auth: au})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mem.Close()
-	j, err := verify.OpenJournal(filepath.Join(t.TempDir(), "j.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	file, err := verify.NewReceiver(verify.Config{Auth: au, Journal: j})
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{"bare", "journal=memory", "journal=file"}
-	handlers := []http.Handler{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusOK)
-	}), mem, file}
+	au := loadAuth(t)
+	targets, j := loadTargets(t, au)
 	var seq atomic.Int64
-	total := make([]time.Duration, len(handlers))
-	cpu := make([]time.Duration, len(handlers))
+	total := make([]time.Duration, len(targets))
+	cpu := make([]time.Duration, len(targets))
 	for round := range rounds {
-		for i, h := range handlers {
+		for i, tg := range targets {
 			before := cpuTime(t)
-			took, failed := load(au, h, perRound, &seq)
+			took, failed := load(au, tg.h, perRound, &seq)
 			if failed > 0 {
-				t.Fatalf("round %d %s: %d deliveries not answered 200", round, names[i], failed)
+				t.Fatalf("round %d %s: %d deliveries not answered 200", round, tg.name, failed)
 			}
 			total[i] += took
 			cpu[i] += cpuTime(t) - before
@@ -165,11 +151,10 @@ func TestLoadRatios(t *testing.T) {
 	// process's CPU time per delivery (client and server) much less.
 	n := float64(rounds * perRound)
 	base := n / total[0].Seconds()
-	for i, name := range names {
+	for i, tg := range targets {
 		rate := n / total[i].Seconds()
-		perCPU := cpu[i].Seconds() * 1e6 / n
 		t.Logf("%-15s %8.0f deliveries/s  ratio %.2f   CPU %5.1f µs/delivery  CPU ratio %.2f",
-			name, rate, rate/base, perCPU, cpu[0].Seconds()/cpu[i].Seconds())
+			tg.name, rate, rate/base, cpu[i].Seconds()*1e6/n, cpu[0].Seconds()/cpu[i].Seconds())
 	}
 	js := j.Stats()
 	t.Logf("file journal: %d deliveries in %d commits (%.1f per commit)", js.Rows, js.Commits, float64(js.Rows)/float64(js.Commits))
@@ -180,22 +165,19 @@ func TestLoadRatios(t *testing.T) {
 func load(au sign.Auth, h http.Handler, n int, seq *atomic.Int64) (time.Duration, int64) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, MaxConnsPerHost: loadConcurrency}}
+	client := loadClient()
 	defer client.CloseIdleConnections()
-	var left, failed atomic.Int64
-	left.Store(int64(n))
-	var wg sync.WaitGroup
+	var failed atomic.Int64
 	start := time.Now()
-	for range loadConcurrency {
-		wg.Go(func() {
-			for left.Add(-1) >= 0 {
-				if deliverOne(client, au, srv.URL, seq.Add(1)) != http.StatusOK {
-					failed.Add(1)
-				}
-			}
-		})
+	jobs, wait := workers(loadConcurrency, func() {
+		if deliverOne(client, au, srv.URL, seq.Add(1)) != http.StatusOK {
+			failed.Add(1)
+		}
+	})
+	for range n {
+		jobs <- struct{}{}
 	}
-	wg.Wait()
+	wait()
 	return time.Since(start), failed.Load()
 }
 

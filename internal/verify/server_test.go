@@ -24,13 +24,7 @@ func TestSelfSignedTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(t.Context())
-	served := make(chan error, 1)
-	go func() { served <- verify.Serve(ctx, verify.TLSListener(ln, cert), rc, time.Second) }()
+	addr, stop := serveOn(t, rc, func(ln net.Listener) net.Listener { return verify.TLSListener(ln, cert) })
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +32,7 @@ func TestSelfSignedTLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get("https://" + ln.Addr().String() + "/healthz")
+	resp, err := client.Get("https://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +41,26 @@ func TestSelfSignedTLS(t *testing.T) {
 		t.Errorf("status %d, fingerprint of the served certificate differs from %s", resp.StatusCode, fp)
 	}
 	client.CloseIdleConnections()
-	stop()
-	if err := <-served; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// serveOn runs h with Serve on a free 127.0.0.1 port, the listener wrapped
+// by wrap when it is not nil; stop begins the shutdown and returns what
+// Serve returned.
+func serveOn(t *testing.T, h http.Handler, wrap func(net.Listener) net.Listener) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- verify.Serve(ctx, ln, h, time.Minute) }()
+	return addr, func() error { cancel(); return <-served }
 }
