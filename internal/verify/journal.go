@@ -52,7 +52,7 @@ type Entry struct {
 	IEvent     int64 // valid when HasEvent
 	HasEvent   bool
 	Type       string
-	Variables  json.RawMessage // the variables object (re-encoded: keys sorted, numbers as received)
+	Variables  json.RawMessage // the variables object as received
 	AuthScheme string          // the scheme name, never a secret; "none" without auth
 	Auth       string          // ok, failed, none
 	Status     int

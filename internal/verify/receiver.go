@@ -264,13 +264,7 @@ func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request) {
 	if !rc.inject(w, r, &d, id) {
 		return
 	}
-	vars, err := json.Marshal(ev.Variables)
-	if err != nil {
-		d.Reason = "encode variables: " + err.Error()
-		answer(w, &d, http.StatusBadRequest, d.Reason)
-		return
-	}
-	out, err := rc.journal.Record(rc.entry(&d, vars))
+	out, err := rc.journal.Record(rc.entry(&d, ev.RawVariables))
 	if err != nil {
 		// Never 200 without the commit: a 500 makes the ESPF re-send.
 		d.Reason = err.Error()
