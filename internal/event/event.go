@@ -15,6 +15,9 @@ import (
 type Event struct {
 	Type      string         `json:"event_type"`
 	Variables map[string]any `json:"variables"`
+	// RawVariables is the variables object as received (set by Decode), for
+	// receivers that store it without encoding it again.
+	RawVariables json.RawMessage `json:"-"`
 }
 
 // Sentinel errors for Decode; the wrapping message says which field.
@@ -57,6 +60,7 @@ func Decode(body []byte) (*Event, error) {
 	if _, err := ev.IEvent(); err != nil {
 		return nil, err
 	}
+	ev.RawVariables = *raw.Variables
 	return &ev, nil
 }
 

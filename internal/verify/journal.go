@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static, no C toolchain
@@ -32,8 +33,7 @@ CREATE TABLE IF NOT EXISTS events (
 	status         INTEGER NOT NULL,
 	flags          TEXT    NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS events_first ON events(first_delivery);
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE IF NOT EXISTS rejections (
 	id          INTEGER PRIMARY KEY,
 	at          INTEGER NOT NULL,
 	i_event     INTEGER,
@@ -41,12 +41,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
 	status      INTEGER NOT NULL,
 	auth_scheme TEXT    NOT NULL,
 	auth        TEXT    NOT NULL,
-	duplicate   INTEGER NOT NULL,
 	reason      TEXT    NOT NULL
 );`
 
-// Entry is one delivery as the journal records it. Only deliveries answered
-// 200 create or update an event; every entry is appended to the delivery log.
+// Entry is one delivery as the journal records it. Deliveries answered 200
+// create or update their event; the others (rejected, faulted) are
+// appended to the rejections table with their reason.
 type Entry struct {
 	At         time.Time
 	IEvent     int64 // valid when HasEvent
@@ -97,23 +97,42 @@ type result struct {
 }
 
 // Journal is the SQLite event journal. One writer goroutine group-commits
-// pending deliveries: each waiting Record returns only after the transaction
-// holding its delivery committed.
+// pending deliveries on its own connection: each waiting Record returns
+// only after the transaction holding its delivery committed.
 type Journal struct {
-	db     *sql.DB
-	path   string
-	reqs   chan pending
-	done   chan struct{}
-	mu     sync.RWMutex // guards closed against sends on reqs
-	closed bool
-	once   sync.Once
-	err    error
+	db            *sql.DB
+	conn          *sql.Conn // the writer's; nil when read-only
+	add           *sql.Stmt // prepared once on conn
+	rep           *sql.Stmt
+	ins           *sql.Stmt
+	begin, commit *sql.Stmt
+	connMu        sync.Mutex
+	memory        bool
+	path          string
+	reqs          chan pending
+	done          chan struct{}
+	mu            sync.RWMutex // guards closed against sends on reqs
+	closed        bool
+	once          sync.Once
+	err           error
+	commits, rows atomic.Int64
 }
 
-// OpenJournal opens (creating if needed) the journal at path in WAL mode;
-// "" opens a private in-memory journal.
+// JournalStats counts the group commits so far.
+type JournalStats struct {
+	Commits int64 `json:"commits"` // transactions committed
+	Rows    int64 `json:"rows"`    // deliveries written in them
+}
+
+// Stats returns how many transactions and deliveries were committed.
+func (j *Journal) Stats() JournalStats {
+	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load()}
+}
+
+// OpenJournal opens (creating if needed) the journal at path in WAL mode
+// with synchronous=FULL; "" opens a private in-memory journal.
 func OpenJournal(path string) (*Journal, error) {
-	dsn := "file::memory:?_pragma=foreign_keys(0)"
+	dsn := "file::memory:"
 	if path != "" {
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)"
@@ -122,24 +141,59 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
 	}
-	if path == "" {
-		db.SetMaxOpenConns(1) // every connection to :memory: is its own database
-	}
-	db.SetConnMaxIdleTime(0)
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
+	j := &Journal{db: db, path: path, memory: path == "", reqs: make(chan pending, maxBatch), done: make(chan struct{})}
+	if err := j.prepare(); err != nil {
+		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
 	}
-	if path != "" {
-		var mode string
-		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
-			db.Close()
-			return nil, fmt.Errorf("open journal %s: WAL mode not available (got %q): %v", path, mode, err)
-		}
-	}
-	j := &Journal{db: db, path: path, reqs: make(chan pending, maxBatch), done: make(chan struct{})}
 	go j.writer()
 	return j, nil
+}
+
+func (j *Journal) prepare() error {
+	if j.memory {
+		j.db.SetMaxOpenConns(1) // every connection to :memory: is its own database
+	}
+	ctx := context.Background()
+	var err error
+	if j.conn, err = j.db.Conn(ctx); err != nil {
+		return err
+	}
+	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	if !j.memory {
+		var mode string
+		if err := j.conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("WAL mode not available (got %q): %v", mode, err)
+		}
+	}
+	if j.add, err = j.conn.PrepareContext(ctx, insertEvent); err != nil {
+		return err
+	}
+	if j.rep, err = j.conn.PrepareContext(ctx, repeatEvent); err != nil {
+		return err
+	}
+	if j.begin, err = j.conn.PrepareContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if j.commit, err = j.conn.PrepareContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	j.ins, err = j.conn.PrepareContext(ctx, insertRejection)
+	return err
+}
+
+func (j *Journal) closeDB() error {
+	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins, j.begin, j.commit} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	if j.conn != nil {
+		j.conn.Close()
+	}
+	return j.db.Close()
 }
 
 func display(path string) string {
@@ -163,8 +217,8 @@ func (j *Journal) Record(e Entry) (Outcome, error) {
 	return r.out, r.err
 }
 
-// Log appends a delivery that was not answered 200 to the delivery log
-// without waiting for the commit.
+// Log appends a delivery that was not answered 200 to the rejections
+// table without waiting for the commit.
 func (j *Journal) Log(e Entry) { _ = j.enqueue(pending{e: e}) }
 
 func (j *Journal) enqueue(p pending) error {
@@ -187,98 +241,9 @@ func (j *Journal) Close() error {
 		}
 		j.mu.Unlock()
 		<-j.done
-		j.err = j.db.Close()
+		j.err = j.closeDB()
 	})
 	return j.err
-}
-
-func (j *Journal) writer() {
-	defer close(j.done)
-	batch := make([]pending, 0, maxBatch)
-	for p := range j.reqs {
-		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case p, ok := <-j.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
-		results, err := j.commit(batch)
-		for i, p := range batch {
-			if p.done == nil {
-				continue
-			}
-			if err != nil {
-				p.done <- result{err: err}
-			} else {
-				p.done <- results[i]
-			}
-		}
-	}
-}
-
-const (
-	upsertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags)
-VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?)
-ON CONFLICT(i_event) DO UPDATE SET deliveries = deliveries + 1, last_delivery = excluded.last_delivery
-RETURNING deliveries`
-	insertDelivery = `INSERT INTO deliveries(at, i_event, event_type, status, auth_scheme, auth, duplicate, reason)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?)`
-)
-
-// commit writes one batch in one transaction.
-func (j *Journal) commit(batch []pending) ([]result, error) {
-	ctx := context.Background()
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("journal: begin: %w", err)
-	}
-	defer tx.Rollback()
-	up, err := tx.PrepareContext(ctx, upsertEvent)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	defer up.Close()
-	ins, err := tx.PrepareContext(ctx, insertDelivery)
-	if err != nil {
-		return nil, fmt.Errorf("journal: prepare: %w", err)
-	}
-	defer ins.Close()
-	results := make([]result, len(batch))
-	for i, p := range batch {
-		e := p.e
-		at := e.At.UnixNano()
-		dup := false
-		if p.done != nil {
-			vars := string(e.Variables)
-			if vars == "" {
-				vars = "{}"
-			}
-			var n int64
-			if err := up.QueryRowContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags).Scan(&n); err != nil {
-				return nil, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
-			}
-			results[i].out = Outcome{Deliveries: n, First: n == 1}
-			dup = n > 1
-		}
-		var iev any
-		if e.HasEvent {
-			iev = e.IEvent
-		}
-		if _, err := ins.ExecContext(ctx, at, iev, e.Type, e.Status, e.AuthScheme, e.Auth, dup, e.Reason); err != nil {
-			return nil, fmt.Errorf("journal: log delivery: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("journal: commit: %w", err)
-	}
-	return results, nil
 }
 
 // Events lists the journal's events in first-delivery order.
@@ -294,7 +259,15 @@ func (j *Journal) Events(ctx context.Context, f Filter) ([]Event, error) {
 		args = append(args, f.Since.UnixNano())
 	}
 	q += ` ORDER BY first_delivery, i_event`
-	rows, err := j.db.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	var err error
+	if j.memory {
+		j.connMu.Lock() // the writer's connection is the only one
+		defer j.connMu.Unlock()
+		rows, err = j.conn.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = j.db.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}

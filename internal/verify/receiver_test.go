@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -285,46 +284,6 @@ func TestConcurrentFirstDelivery(t *testing.T) {
 	evs, _ := j.Events(t.Context(), verify.Filter{})
 	if firsts != 1 || len(evs) != 1 || evs[0].Deliveries != n || rc.Stats().Duplicates != n-1 {
 		t.Errorf("%d first deliveries, journal %+v, stats %+v; want 1 first and %d deliveries", firsts, evs, rc.Stats(), n)
-	}
-}
-
-func TestFailFirst(t *testing.T) {
-	rc, srv := startReceiver(t, verify.Config{Faults: verify.Faults{FailFirst: 2}})
-	var got []int
-	for range 3 {
-		got = append(got, post(t, srv.URL, nil, time.Now(), body(77), nil))
-	}
-	if want := []int{500, 500, 200}; !slices.Equal(got, want) {
-		t.Errorf("answers %v, want %v", got, want)
-	}
-	evs, _ := rc.Journal().Events(t.Context(), verify.Filter{})
-	if len(evs) != 1 || evs[0].Deliveries != 1 {
-		t.Errorf("journal %+v: want the event once, first delivered by the 200", evs)
-	}
-}
-
-func TestResetFault(t *testing.T) {
-	_, srv := startReceiver(t, verify.Config{Faults: verify.Faults{ResetRate: 1}})
-	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body(3)))
-	req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
-		t.Errorf("got status %d, want the connection dropped", resp.StatusCode)
-	}
-}
-
-func TestFaultsReproducible(t *testing.T) {
-	run := func() []int {
-		_, srv := startReceiver(t, verify.Config{Faults: verify.Faults{FailRate: 0.5, Seed: 7}})
-		var got []int
-		for i := range 20 {
-			got = append(got, post(t, srv.URL, nil, time.Now(), body(int64(i)), nil))
-		}
-		return got
-	}
-	a, b := run(), run()
-	if !slices.Equal(a, b) || !slices.Contains(a, 500) {
-		t.Errorf("seeded fail-rate answers differ or never fail: %v vs %v", a, b)
 	}
 }
 

@@ -1,0 +1,100 @@
+package verify_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// BenchmarkJournalRecord commits deliveries of new events from 32
+// goroutines, as concurrent requests do, so the writer groups them.
+//
+//	go test -run '^$' -bench BenchmarkJournalRecord ./internal/verify
+func BenchmarkJournalRecord(b *testing.B) {
+	for _, name := range []string{"memory", "file"} {
+		b.Run(name, func(b *testing.B) {
+			path := ""
+			if name == "file" {
+				path = filepath.Join(b.TempDir(), "j.db")
+			}
+			j, err := verify.OpenJournal(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			var seq, failed atomic.Int64
+			jobs, wait := workers(32, func() {
+				id := seq.Add(1)
+				if _, err := j.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
+					Variables: json.RawMessage(`{"i_account":1,"i_event":` + itoa(id) + `}`), AuthScheme: "signature", Auth: verify.AuthOK, Status: 200}); err != nil {
+					failed.Add(1)
+				}
+			})
+			b.ReportAllocs()
+			for b.Loop() {
+				jobs <- struct{}{}
+			}
+			wait()
+			if failed.Load() > 0 {
+				b.Fatalf("%d records failed", failed.Load())
+			}
+			st := j.Stats()
+			b.ReportMetric(float64(st.Rows)/float64(st.Commits), "rows/commit")
+		})
+	}
+}
+
+// TestJournalReopen: a file journal keeps its events across Close and
+// OpenJournal, and a repeat after reopening is not a first delivery.
+func TestJournalReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	e := verify.Entry{At: time.Now(), IEvent: 5, HasEvent: true, Type: "Account/Created", Variables: json.RawMessage(`{"i_event":5}`), AuthScheme: "basic", Status: 200}
+	for i, wantFirst := range []bool{true, false} {
+		j, err := verify.OpenJournal(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := j.Record(e)
+		if err != nil || out.First != wantFirst || out.Deliveries != int64(i+1) {
+			t.Errorf("open #%d: Record = %+v, %v; want first=%t, deliveries %d", i+1, out, err, wantFirst, i+1)
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro, err := verify.OpenJournalReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	evs, err := ro.Events(t.Context(), verify.Filter{Type: "Account/Created", Since: time.Now().Add(-time.Hour)})
+	if err != nil || len(evs) != 1 || evs[0].Deliveries != 2 {
+		t.Errorf("Events = %+v, %v; want one event delivered twice", evs, err)
+	}
+	if evs, _ := ro.Events(t.Context(), verify.Filter{Type: "Other/Type"}); len(evs) != 0 {
+		t.Errorf("type filter: %+v, want nothing", evs)
+	}
+	if _, err := ro.Record(e); err == nil {
+		t.Errorf("Record on a read-only journal succeeded")
+	}
+}
+
+// workers starts n goroutines that call f once per value sent on jobs;
+// wait closes jobs and waits for them.
+func workers(n int, f func()) (jobs chan<- struct{}, wait func()) {
+	ch := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for range ch {
+				f()
+			}
+		})
+	}
+	return ch, func() { close(ch); wg.Wait() }
+}

@@ -1,0 +1,66 @@
+package verify_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// TestSelfSignedTLS: a client that pins the printed fingerprint (here: trusts
+// the certificate) reaches the receiver over HTTPS on 127.0.0.1.
+func TestSelfSignedTLS(t *testing.T) {
+	cert, fp, err := verify.SelfSigned(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := verify.NewReceiver(verify.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	addr, stop := serveOn(t, rc, func(ln net.Listener) net.Listener { return verify.TLSListener(ln, cert) })
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || verify.Fingerprint(resp.TLS.PeerCertificates[0].Raw) != fp {
+		t.Errorf("status %d, fingerprint of the served certificate differs from %s", resp.StatusCode, fp)
+	}
+	client.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// serveOn runs h with Serve on a free 127.0.0.1 port, the listener wrapped
+// by wrap when it is not nil; stop begins the shutdown and returns what
+// Serve returned.
+func serveOn(t *testing.T, h http.Handler, wrap func(net.Listener) net.Listener) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- verify.Serve(ctx, ln, h, time.Minute) }()
+	return addr, func() error { cancel(); return <-served }
+}
