@@ -1,0 +1,54 @@
+#!/bin/sh
+# Reproduces BENCHMARKS.md "## send": every figure against one benchrecv
+# (a fast loopback receiver that verifies the Signature header), in one run.
+#   sh internal/sim/benchrecv/bench.sh            # from the module root
+# Needs python3 (to read --json) and /usr/bin/time; vegeta is optional:
+#   GOBIN=/tmp/bin go install github.com/tsenart/vegeta/v12@latest
+set -eu
+OUT=${OUT:-/tmp/espfctl-bench}
+mkdir -p "$OUT"
+go build -o "$OUT/espfctl" ./cmd/espfctl
+go build -o "$OUT/benchrecv" ./internal/sim/benchrecv
+ADDR=127.0.0.1:8099
+"$OUT/benchrecv" -addr $ADDR -key-id test -key s3cret 2>"$OUT/recv.log" &
+RECV=$!
+trap 'kill $RECV' EXIT
+sleep 1
+SEND="$OUT/espfctl send --url http://$ADDR/espf --auth signature --key-id test --key s3cret --json"
+
+row() { # rate duration
+	$SEND --rate "$1" --duration "$2" >"$OUT/send-$1.json" 2>/dev/null || true
+	python3 - "$OUT/send-$1.json" "$1" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+o = s["outcomes"]
+ok = o["delivered_first_try"] + o["delivered_after_retries"]
+print(f'{sys.argv[2]:>8}  events {s["events"]:>7}  delivered {ok:>7}  achieved/target {s["achieved_rate_per_s"]/max(s["target_rate_per_s"],1e-9):.4f}'
+      f'  send-error p50 {s["send_error"]["p50_ms"]:.3f} ms p99 {s["send_error"]["p99_ms"]:.3f} ms'
+      f'  latency p50 {s["latency"]["p50_ms"]:.3f} p99 {s["latency"]["p99_ms"]:.3f} ms  cap_bound {s.get("cap_bound",0)}')
+PY
+}
+
+echo "== machine: $(nproc) cores, $(uptime)"
+echo "== espfctl send, Signature auth, 30 s at 10/s and 1,000/s"
+row 10/s 30s
+row 1000/s 30s
+echo "== espfctl send, 10 s steps up to the highest rate"
+for r in 2000 5000 8000 10000 12000 15000 20000; do row $r/s 10s; done
+echo "== peak RSS, 1,000,000 events at 20,000/s, no --results"
+/usr/bin/time -v $SEND --rate 20000/s --count 1000000 >"$OUT/send-1m.json" 2>"$OUT/time-1m.txt" || true
+grep -E "Maximum resident|Elapsed" "$OUT/time-1m.txt"
+python3 -c "import json;s=json.load(open('$OUT/send-1m.json'));print('events',s['events'],'achieved',round(s['achieved_rate_per_s']),'/s')"
+if command -v vegeta >/dev/null 2>&1; then
+	echo "== vegeta, same receiver, a pre-signed Signature header (vegeta cannot sign per request)"
+	H=$("$OUT/espfctl" sign signature --key-id test --key s3cret --http)
+	printf '{"event_type":"Subscriber/Created","variables":{"i_account":1000889,"i_event":7615}}' >"$OUT/body.json"
+	for r in 5000 8000 10000 12000 15000 20000; do
+		echo "POST http://$ADDR/espf" >"$OUT/targets.txt"
+		echo "$H" >>"$OUT/targets.txt"
+		echo "Content-Type: application/json" >>"$OUT/targets.txt"
+		echo "@$OUT/body.json" >>"$OUT/targets.txt"
+		vegeta attack -targets "$OUT/targets.txt" -rate $r -duration 10s | vegeta report -type json >"$OUT/vegeta-$r.json"
+		python3 -c "import json;s=json.load(open('$OUT/vegeta-$r.json'));print('$r'.rjust(8),' vegeta achieved/target %.4f  success %.4f  latency p50 %.3f p99 %.3f ms' % (s['rate']/$r, s['success'], s['latencies']['50th']/1e6, s['latencies']['99th']/1e6))"
+	done
+fi
