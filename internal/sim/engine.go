@@ -63,9 +63,11 @@ type Snapshot struct {
 type engine struct {
 	cfg      Config
 	client   *http.Client
-	sem      chan struct{}
+	jobs     chan job       // attempts waiting for a worker; unbuffered
+	workers  atomic.Int64   // started so far, at most MaxInFlight
+	pool     sync.WaitGroup // workers
 	results  chan *Result
-	work     sync.WaitGroup
+	work     sync.WaitGroup // events not finished yet
 	inFlight atomic.Int64
 	retrying atomic.Int64
 	attempts atomic.Int64
@@ -85,8 +87,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 		return nil, errors.New("sim: no url")
 	}
 	cfg = withDefaults(cfg)
-	e := &engine{cfg: cfg, client: buildClient(cfg), sem: make(chan struct{}, cfg.MaxInFlight),
-		results: make(chan *Result, 4096)}
+	e := &engine{cfg: cfg, client: buildClient(cfg), jobs: make(chan job), results: make(chan *Result, 4096)}
 
 	m := report.NewMetrics()
 	collected := make(chan error, 1)
@@ -111,6 +112,8 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 	timer.Stop()
 	stopDrain()
 	<-drained
+	close(e.jobs) // nothing submits any more: the schedule is over and no event is left
+	e.pool.Wait()
 	close(e.results)
 	writeErr := <-collected
 
@@ -197,12 +200,12 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("next event: %w", err)
 			}
-			if !e.acquire(ctx) {
+			e.work.Add(1)
+			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended}) {
+				e.work.Done()
 				return nil
 			}
 			sent++
-			e.work.Add(1)
-			go e.deliver(drainCtx, it, intended)
 		}
 	}
 	return nil
@@ -247,79 +250,6 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 		}
 	}
 	return true
-}
-
-func (e *engine) acquire(ctx context.Context) bool {
-	select {
-	case e.sem <- struct{}{}:
-		return true
-	default:
-	}
-	e.capBound.Add(1)
-	t0 := time.Now()
-	defer func() { e.capWait.Add(int64(time.Since(t0))) }()
-	select {
-	case e.sem <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// deliver owns one event: its attempts, the waits between them (beside the
-// schedule, not in its slots) and its duplicate. The first attempt's slot
-// was acquired by the scheduler.
-func (e *engine) deliver(ctx context.Context, it event.Item, intended time.Time) {
-	defer e.work.Done()
-	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(it.IEvent)*0x9e3779b97f4a7c15)
-	for n := 1; ; n++ {
-		if n > 1 && !e.acquire(ctx) {
-			return
-		}
-		r := e.attempt(ctx, it, n, false, intended)
-		<-e.sem
-		switch r.Outcome {
-		case report.Delivered:
-			if e.cfg.OnDelivered != nil {
-				e.cfg.OnDelivered(it, r.Answered)
-			}
-			if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-				e.duplicate(ctx, it, n)
-			}
-			return
-		case report.Retry:
-		default:
-			return
-		}
-		delay := e.cfg.Retry.Delay(n, rng.float())
-		intended = time.Now().Add(delay) // the retry's own intended time
-		e.retrying.Add(1)
-		ok := sleep(ctx, delay)
-		e.retrying.Add(-1)
-		if !ok {
-			return
-		}
-	}
-}
-
-func (e *engine) duplicate(ctx context.Context, it event.Item, n int) {
-	intended := time.Now().Add(e.cfg.DuplicateDelay)
-	if !sleep(ctx, e.cfg.DuplicateDelay) || !e.acquire(ctx) {
-		return
-	}
-	e.attempt(ctx, it, n+1, true, intended)
-	<-e.sem
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // attempt sends one request message: fresh Date and signature, the same

@@ -16,14 +16,14 @@ trap 'kill $RECV' EXIT
 sleep 1
 SEND="$OUT/espfctl send --url http://$ADDR/espf --auth signature --key-id test --key s3cret --json"
 
-row() { # rate duration
-	$SEND --rate "$1" --duration "$2" >"$OUT/send-$1.json" 2>/dev/null || true
+row() { # events-per-second duration
+	$SEND --rate "$1/s" --duration "$2" >"$OUT/send-$1.json" 2>/dev/null || true
 	python3 - "$OUT/send-$1.json" "$1" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 o = s["outcomes"]
 ok = o["delivered_first_try"] + o["delivered_after_retries"]
-print(f'{sys.argv[2]:>8}  events {s["events"]:>7}  delivered {ok:>7}  achieved/target {s["achieved_rate_per_s"]/max(s["target_rate_per_s"],1e-9):.4f}'
+print(f'{sys.argv[2]+"/s":>8}  events {s["events"]:>7}  delivered {ok:>7}  achieved/target {s["achieved_rate_per_s"]/max(s["target_rate_per_s"],1e-9):.4f}'
       f'  send-error p50 {s["send_error"]["p50_ms"]:.3f} ms p99 {s["send_error"]["p99_ms"]:.3f} ms'
       f'  latency p50 {s["latency"]["p50_ms"]:.3f} p99 {s["latency"]["p99_ms"]:.3f} ms  cap_bound {s.get("cap_bound",0)}')
 PY
@@ -31,10 +31,10 @@ PY
 
 echo "== machine: $(nproc) cores, $(uptime)"
 echo "== espfctl send, Signature auth, 30 s at 10/s and 1,000/s"
-row 10/s 30s
-row 1000/s 30s
+row 10 30s
+row 1000 30s
 echo "== espfctl send, 10 s steps up to the highest rate"
-for r in 2000 5000 8000 10000 12000 15000 20000; do row $r/s 10s; done
+for r in 2000 5000 8000 10000 12000 15000 20000; do row $r 10s; done
 echo "== peak RSS, 1,000,000 events at 20,000/s, no --results"
 /usr/bin/time -v $SEND --rate 20000/s --count 1000000 >"$OUT/send-1m.json" 2>"$OUT/time-1m.txt" || true
 grep -E "Maximum resident|Elapsed" "$OUT/time-1m.txt"
