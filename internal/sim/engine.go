@@ -19,7 +19,7 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DefaultTimeout     = 300 * time.Second // the ESPF's documented default
-	DefaultMaxInFlight = 10000
+	DefaultMaxInFlight = 1000 // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
 	DefaultDrain       = 30 * time.Second
 )
 
@@ -166,7 +166,7 @@ func buildClient(cfg Config) *http.Client {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg.TLS
-	tr.MaxIdleConns = min(cfg.MaxInFlight, 4096)
+	tr.MaxIdleConns = cfg.MaxInFlight // one connection per worker, kept: closing extras makes a dial storm
 	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
 	tr.DisableCompression = true
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
