@@ -14,6 +14,7 @@ ADDR=127.0.0.1:8099
 RECV=$!
 trap 'kill $RECV' EXIT
 sleep 1
+kill -0 $RECV 2>/dev/null || { cat "$OUT/recv.log"; exit 1; } # e.g. the port is taken
 SEND="$OUT/espfctl send --url http://$ADDR/espf --auth signature --key-id test --key s3cret --json"
 
 row() { # events-per-second duration
