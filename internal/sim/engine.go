@@ -179,6 +179,11 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	for range min(e.cfg.MaxInFlight, 4) { // a warm pool: the first sends do not wait for a goroutine to start
+		e.workers.Add(1)
+		e.pool.Add(1)
+		go e.worker(drainCtx)
+	}
 	for i, ph := range e.cfg.Phases {
 		pacer := NewPacer(ph, e.cfg.Seed+int64(i))
 		start := time.Now()
@@ -190,15 +195,17 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 				break
 			}
 			intended := start.Add(elapsed + wait)
-			if !waitUntil(ctx, timer, intended, wait) {
-				return nil
-			}
+			// Build the event before waiting, so its cost is not part of
+			// the send-time error.
 			it, err := e.cfg.Events.Next()
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("next event: %w", err)
+			}
+			if !waitUntil(ctx, timer, intended, wait) {
+				return nil
 			}
 			e.work.Add(1)
 			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended}) {
