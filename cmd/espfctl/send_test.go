@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -136,5 +137,25 @@ func writeFile(t *testing.T, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSendInterrupted: the first ^C stops the schedule, the report so far is
+// still printed, and the exit code is 130.
+func TestSendInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel() // as if ^C arrived during the first request
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	ios, out, errb := term.Test()
+	if code := run(ctx, sendArgs(srv.URL), ios); code != exitInterrupted {
+		t.Fatalf("exit %d, want 130: %s", code, errb)
+	}
+	if !strings.Contains(out.String(), "interrupted\tyes") || !strings.Contains(errb.String(), "send interrupted") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errb)
 	}
 }

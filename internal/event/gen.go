@@ -124,7 +124,6 @@ func (g *Generator) Next() (Item, error) {
 	typ := g.pick()
 	id := g.cfg.IDMin + int64(g.rand()%uint64(g.cfg.IDMax-g.cfg.IDMin+1))
 	vars := map[string]any{"i_event": g.id(seq)}
-	entity := ""
 	if t, ok := g.cfg.Catalog.Lookup(typ); ok {
 		for _, v := range t.Variables {
 			if v.Name == "i_event" {
@@ -136,12 +135,11 @@ func (g *Generator) Next() (Item, error) {
 		vars["i_account"] = g.id(id) // an unknown type still names an entity
 	}
 	ev := Event{Type: typ, Variables: vars}
-	entity = ev.Entity()
 	body, err := ev.Marshal()
 	if err != nil {
 		return Item{}, fmt.Errorf("encode event %d: %w", seq, err)
 	}
-	return Item{IEvent: seq, Type: typ, Entity: entity, Body: body}, nil
+	return Item{IEvent: seq, Type: typ, Entity: ev.Entity(), Body: body}, nil
 }
 
 func (g *Generator) value(v Variable, id int64) any {

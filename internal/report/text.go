@@ -86,7 +86,8 @@ func SummaryText(w io.Writer, s *Summary, table bool, paint Paint, base lipgloss
 	for _, k := range sortedKeys(s.ByAnswer) {
 		fmt.Fprintf(out, "answer\t%s\t%d\n", k, s.ByAnswer[k])
 	}
-	head("\nEvent types\tevents\tdelivered\tdropped\tgave up")
+	head("\nEvent types")
+	fmt.Fprintf(out, "type\tname\tevents\tdelivered\tdropped_4xx\tgave_up\n")
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
 		fmt.Fprintf(out, "type\t%s\t%d\t%d\t%d\t%d\n", k, c.Events, c.Delivered, c.Dropped, c.GaveUp)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +19,7 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DefaultTimeout     = 300 * time.Second // the ESPF's documented default
-	DefaultMaxInFlight = 10000
+	DefaultMaxInFlight = 1000              // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
 	DefaultDrain       = 30 * time.Second
 )
 
@@ -64,9 +63,11 @@ type Snapshot struct {
 type engine struct {
 	cfg      Config
 	client   *http.Client
-	sem      chan struct{}
+	jobs     chan job       // attempts waiting for a worker; unbuffered
+	workers  atomic.Int64   // started so far, at most MaxInFlight
+	pool     sync.WaitGroup // workers
 	results  chan *Result
-	work     sync.WaitGroup
+	work     sync.WaitGroup // events not finished yet
 	inFlight atomic.Int64
 	retrying atomic.Int64
 	attempts atomic.Int64
@@ -86,8 +87,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 		return nil, errors.New("sim: no url")
 	}
 	cfg = withDefaults(cfg)
-	e := &engine{cfg: cfg, client: buildClient(cfg), sem: make(chan struct{}, cfg.MaxInFlight),
-		results: make(chan *Result, 4096)}
+	e := &engine{cfg: cfg, client: buildClient(cfg), jobs: make(chan job), results: make(chan *Result, 4096)}
 
 	m := report.NewMetrics()
 	collected := make(chan error, 1)
@@ -112,6 +112,8 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 	timer.Stop()
 	stopDrain()
 	<-drained
+	close(e.jobs) // nothing submits any more: the schedule is over and no event is left
+	e.pool.Wait()
 	close(e.results)
 	writeErr := <-collected
 
@@ -164,7 +166,7 @@ func buildClient(cfg Config) *http.Client {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = cfg.TLS
-	tr.MaxIdleConns = min(cfg.MaxInFlight, 4096)
+	tr.MaxIdleConns = cfg.MaxInFlight // one connection per worker, kept: closing extras makes a dial storm
 	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
 	tr.DisableCompression = true
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
@@ -177,6 +179,11 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	for range min(e.cfg.MaxInFlight, 4) { // a warm pool: the first sends do not wait for a goroutine to start
+		e.workers.Add(1)
+		e.pool.Add(1)
+		go e.worker(drainCtx)
+	}
 	for i, ph := range e.cfg.Phases {
 		pacer := NewPacer(ph, e.cfg.Seed+int64(i))
 		start := time.Now()
@@ -188,9 +195,8 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 				break
 			}
 			intended := start.Add(elapsed + wait)
-			if !waitUntil(ctx, timer, intended, wait) {
-				return nil
-			}
+			// Build the event before waiting, so its cost is not part of
+			// the send-time error.
 			it, err := e.cfg.Events.Next()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -198,12 +204,15 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("next event: %w", err)
 			}
-			if !e.acquire(ctx) {
+			if !waitUntil(ctx, timer, intended, wait) {
+				return nil
+			}
+			e.work.Add(1)
+			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended}) {
+				e.work.Done()
 				return nil
 			}
 			sent++
-			e.work.Add(1)
-			go e.deliver(drainCtx, it, intended)
 		}
 	}
 	return nil
@@ -211,7 +220,8 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 
 // waitUntil sleeps until t. Go's timers can fire up to about a millisecond
 // late, so the last stretch (at most 1ms, at most a tenth of the wait) is a
-// yielding busy-wait. When the clock does not move while spinning (a
+// busy-wait: yielding instead would queue the scheduler behind every
+// runnable request goroutine at high rates. When the clock does not move while spinning (a
 // testing/synctest bubble) it falls back to the timer.
 func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Duration) bool {
 	if ctx.Err() != nil {
@@ -245,82 +255,8 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 		} else {
 			last, still = now, 0
 		}
-		runtime.Gosched()
 	}
 	return true
-}
-
-func (e *engine) acquire(ctx context.Context) bool {
-	select {
-	case e.sem <- struct{}{}:
-		return true
-	default:
-	}
-	e.capBound.Add(1)
-	t0 := time.Now()
-	defer func() { e.capWait.Add(int64(time.Since(t0))) }()
-	select {
-	case e.sem <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// deliver owns one event: its attempts, the waits between them (beside the
-// schedule, not in its slots) and its duplicate. The first attempt's slot
-// was acquired by the scheduler.
-func (e *engine) deliver(ctx context.Context, it event.Item, intended time.Time) {
-	defer e.work.Done()
-	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(it.IEvent)*0x9e3779b97f4a7c15)
-	for n := 1; ; n++ {
-		if n > 1 && !e.acquire(ctx) {
-			return
-		}
-		r := e.attempt(ctx, it, n, false, intended)
-		<-e.sem
-		switch r.Outcome {
-		case report.Delivered:
-			if e.cfg.OnDelivered != nil {
-				e.cfg.OnDelivered(it, r.Answered)
-			}
-			if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-				e.duplicate(ctx, it, n)
-			}
-			return
-		case report.Retry:
-		default:
-			return
-		}
-		delay := e.cfg.Retry.Delay(n, rng.float())
-		intended = time.Now().Add(delay) // the retry's own intended time
-		e.retrying.Add(1)
-		ok := sleep(ctx, delay)
-		e.retrying.Add(-1)
-		if !ok {
-			return
-		}
-	}
-}
-
-func (e *engine) duplicate(ctx context.Context, it event.Item, n int) {
-	intended := time.Now().Add(e.cfg.DuplicateDelay)
-	if !sleep(ctx, e.cfg.DuplicateDelay) || !e.acquire(ctx) {
-		return
-	}
-	e.attempt(ctx, it, n+1, true, intended)
-	<-e.sem
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // attempt sends one request message: fresh Date and signature, the same

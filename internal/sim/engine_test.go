@@ -338,3 +338,19 @@ func TestInterruptReturnsSummary(t *testing.T) {
 		t.Fatalf("Run after cancel = %v, %+v; want the summary so far and the context error", err, s)
 	}
 }
+
+func genB(b *testing.B, n int64) event.Source {
+	g, err := event.NewGenerator(event.GenConfig{Count: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+func signatureAuthB(b *testing.B) sign.Auth {
+	a, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"test"}, Keys: []string{"signature_key"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}

@@ -1,0 +1,52 @@
+package report_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/testutil"
+)
+
+func sampleSummary() *report.Summary {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	m := report.NewMetrics()
+	for _, r := range []report.Record{
+		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 1, Intended: at(0), Sent: at(0), Answered: at(10), Status: 200, Outcome: report.Delivered},
+		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 1, Intended: at(100), Sent: at(101), Answered: at(105), Status: 503, Outcome: report.Retry},
+		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 2, Intended: at(1105), Sent: at(1105), Answered: at(1110), Status: 200, Outcome: report.Delivered},
+		{IEvent: 3, EventType: "Customer/Updated", Attempt: 1, Intended: at(200), Sent: at(200), Answered: at(230), Status: 404, Outcome: report.Dropped},
+		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 2, Duplicate: true, Intended: at(2000), Sent: at(2000), Answered: at(2001), Status: 500, Outcome: report.Retry},
+	} {
+		m.Add(&r)
+	}
+	return m.Summary()
+}
+
+func identity(_ lipgloss.Style, s string) string { return s }
+
+func TestSummaryText(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		table bool
+	}{{"plain", false}, {"table", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := report.SummaryText(&b, sampleSummary(), tt.table, identity, lipgloss.NewStyle()); err != nil {
+				t.Fatal(err)
+			}
+			testutil.Golden(t, b.Bytes())
+		})
+	}
+}
+
+func TestSummaryJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.SummaryJSON(&b, sampleSummary()); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Golden(t, b.Bytes())
+}

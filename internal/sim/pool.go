@@ -1,0 +1,105 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/report"
+)
+
+// job is one attempt of one event.
+type job struct {
+	it       event.Item
+	n        int  // attempt number
+	dup      bool // a duplicate of a delivered event
+	intended time.Time
+}
+
+// submit hands j to an idle worker, starting a new one while fewer than
+// MaxInFlight run. When the cap binds it waits, and counts the wait: the
+// caller's intended time does not move, so the wait shows up as latency.
+// Workers are long-lived, so their stacks stay grown and the schedule does
+// not pay for a new goroutine per request.
+func (e *engine) submit(ctx, drainCtx context.Context, j job) bool {
+	select {
+	case e.jobs <- j:
+		return true
+	default:
+	}
+	if n := e.workers.Add(1); n <= int64(e.cfg.MaxInFlight) {
+		e.pool.Add(1)
+		go e.worker(drainCtx)
+	} else {
+		e.workers.Add(-1)
+		e.capBound.Add(1)
+		t0 := time.Now()
+		defer func() { e.capWait.Add(int64(time.Since(t0))) }()
+	}
+	select {
+	case e.jobs <- j:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *engine) worker(drainCtx context.Context) {
+	defer e.pool.Done()
+	// A per-worker child context keeps each attempt's timeout context from
+	// registering with (and contending on) one shared parent.
+	ctx, cancel := context.WithCancel(drainCtx)
+	defer cancel()
+	for j := range e.jobs {
+		e.run(ctx, drainCtx, j)
+	}
+}
+
+// run makes one attempt and decides what follows, as the ESPF would: done,
+// or a re-send (or duplicate) after a wait that runs beside the schedule.
+func (e *engine) run(ctx, drainCtx context.Context, j job) {
+	r := e.attempt(ctx, j.it, j.n, j.dup, j.intended)
+	if j.dup {
+		e.work.Done()
+		return
+	}
+	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(j.it.IEvent)*0x9e3779b97f4a7c15 ^ uint64(j.n))
+	switch r.Outcome {
+	case report.Delivered:
+		if e.cfg.OnDelivered != nil {
+			e.cfg.OnDelivered(j.it, r.Answered)
+		}
+		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
+			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true}, e.cfg.DuplicateDelay)
+			return
+		}
+	case report.Retry:
+		e.retrying.Add(1)
+		go e.later(drainCtx, job{it: j.it, n: j.n + 1}, e.cfg.Retry.Delay(j.n, rng.float()))
+		return
+	}
+	e.work.Done()
+}
+
+// later waits delay, then submits j; the event is abandoned (still
+// pending) if the drain ends first.
+func (e *engine) later(drainCtx context.Context, j job, delay time.Duration) {
+	if !j.dup {
+		defer e.retrying.Add(-1)
+	}
+	j.intended = time.Now().Add(delay) // the re-send's own intended time
+	if !sleep(drainCtx, delay) || !e.submit(drainCtx, drainCtx, j) {
+		e.work.Done()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
