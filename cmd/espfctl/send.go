@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -123,7 +122,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return err
 	}
 	defer closeFn()
-	if opts.TLS.Insecure {
+	if opts.TLS.InsecureSkipVerify {
 		fmt.Fprintln(ios.Err, "espfctl: warning: --insecure-skip-verify: the Application's certificate is not checked")
 	}
 	cfg.Progress, cfg.ProgressEvery = progress(ios)
@@ -301,48 +300,25 @@ func idRange(s string) (int64, int64, error) {
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.
-type tlsFlags struct {
-	CAFile   string
-	Insecure bool
-	Cert     string
-	CertKey  string
-}
+type tlsFlags struct{ sim.TLS }
 
 func (t *tlsFlags) register(f interface {
 	StringVar(*string, string, string, string)
 	BoolVar(*bool, string, bool, string)
 }) {
 	f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")
-	f.BoolVar(&t.Insecure, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
-	f.StringVar(&t.Cert, "cert", "", "client certificate (PEM) for mutual TLS")
-	f.StringVar(&t.CertKey, "cert-key", "", "the client certificate's private key (PEM)")
+	f.BoolVar(&t.InsecureSkipVerify, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
+	f.StringVar(&t.CertFile, "cert", "", "client certificate (PEM) for mutual TLS")
+	f.StringVar(&t.KeyFile, "cert-key", "", "the client certificate's private key (PEM)")
 }
 
 func (t *tlsFlags) config() (*tls.Config, error) {
-	if t.CAFile == "" && !t.Insecure && t.Cert == "" && t.CertKey == "" {
-		return nil, nil
-	}
-	c := &tls.Config{InsecureSkipVerify: t.Insecure} //nolint:gosec // the user asked, and is warned
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, usageErrorf("--ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageErrorf("--ca-file %s: no PEM certificate found", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if (t.Cert == "") != (t.CertKey == "") {
+	if (t.CertFile == "") != (t.KeyFile == "") {
 		return nil, usageErrorf("--cert and --cert-key go together")
 	}
-	if t.Cert != "" {
-		pair, err := tls.LoadX509KeyPair(t.Cert, t.CertKey)
-		if err != nil {
-			return nil, usageErrorf("--cert/--cert-key: %w", err)
-		}
-		c.Certificates = []tls.Certificate{pair}
+	c, err := t.Config()
+	if err != nil {
+		return nil, usageErrorf("TLS flags (--ca-file, --cert, --cert-key): %w", err)
 	}
 	return c, nil
 }

@@ -30,7 +30,16 @@ func freeAddr(t *testing.T) string {
 // status through the ESPF API mock after answering 200.
 func TestSendAPIMock(t *testing.T) {
 	t.Parallel()
-	api := freeAddr(t)
+	// freeAddr's port may be taken by a parallel test before send binds it:
+	// try again with another port (only on that error).
+	for try := 1; ; try++ {
+		if sendAPIMockOnce(t, freeAddr(t)) || try == 3 {
+			return
+		}
+	}
+}
+
+func sendAPIMockOnce(t *testing.T, api string) (done bool) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		ev, err := event.Decode(b)
@@ -54,6 +63,9 @@ func TestSendAPIMock(t *testing.T) {
 	ios, out, errb := term.Test()
 	args := sendArgs(app.URL, "--count", "3", "--ids", "5-5", "--json", "--api-listen", api, "--api-token", "api-secret", "--api-wait", "1s")
 	if code := run(t.Context(), args, ios); code != exitOK {
+		if strings.Contains(errb.String(), "address already in use") {
+			return false
+		}
 		t.Fatalf("exit %d: %s", code, errb)
 	}
 	var s report.Summary
@@ -67,6 +79,7 @@ func TestSendAPIMock(t *testing.T) {
 	if !strings.Contains(errb.String(), "ESPF API mock listening on http://"+api) || strings.Contains(errb.String(), "api-secret") {
 		t.Errorf("stderr: %s", errb)
 	}
+	return true
 }
 
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }

@@ -7,8 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,8 +124,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 		res.URL, res.Builtin = recv.url, true
 	} else {
 		res.URL = s.Target.URL
-		if cfg.TLS, err = clientTLS(s.Target.TLS); err != nil {
-			return nil, err
+		if cfg.TLS, err = s.Target.TLS.Config(); err != nil {
+			return nil, fmt.Errorf("target.tls: %w", err)
 		}
 	}
 	cfg.URL = res.URL
@@ -246,31 +244,6 @@ func source(s *scenario.Scenario) (event.Source, error) {
 		gc.Types = append(gc.Types, event.Weighted{Type: w.Type, Weight: w.Weight})
 	}
 	return event.NewGenerator(gc)
-}
-
-func clientTLS(t scenario.TLS) (*tls.Config, error) {
-	if t == (scenario.TLS{}) {
-		return nil, nil
-	}
-	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user asked for it, and run warns
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.tls.ca_file: %w", err)
-		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("target.tls.ca_file %s: no PEM certificate in it", t.CAFile)
-		}
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("target.tls client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // seriesWriter reads the JSONL attempt records as sim writes them and adds

@@ -35,12 +35,8 @@ type Target struct {
 	TLS TLS
 }
 
-// TLS configures the client side of HTTPS to the target.
-type TLS struct {
-	CAFile             string
-	CertFile, KeyFile  string
-	InsecureSkipVerify bool
-}
+// TLS configures the client side of HTTPS to the target, as send's TLS flags do.
+type TLS = sim.TLS
 
 // Receiver configures the built-in reference receiver.
 type Receiver struct {

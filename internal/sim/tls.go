@@ -1,0 +1,48 @@
+package sim
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// TLS is the client side of HTTPS to the Application: the send flags
+// (--ca-file, --cert, --cert-key, --insecure-skip-verify) and a scenario's
+// target.tls fill it in.
+type TLS struct {
+	CAFile             string // trust this PEM CA besides the system's
+	CertFile, KeyFile  string // a client certificate, for mutual TLS
+	InsecureSkipVerify bool   // do not check the Application's certificate
+}
+
+// Config builds the tls.Config, or nil when nothing is set (the defaults).
+func (t TLS) Config() (*tls.Config, error) {
+	if t == (TLS{}) {
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // the user asked, and is warned
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificate found", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("a client certificate needs both its certificate and its key file")
+	}
+	if t.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
+}
