@@ -125,7 +125,8 @@ func compare(v float64, op string, bound float64) bool {
 func (m Metric) format(v float64) string {
 	switch m.Kind {
 	case Share:
-		return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+		t := strings.TrimRight(strconv.FormatFloat(v*100, 'f', 3, 64), "0")
+		return strings.TrimSuffix(t, ".") + "%"
 	case Duration:
 		return time.Duration(v * float64(time.Second)).Round(time.Microsecond).String()
 	}
