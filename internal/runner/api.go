@@ -27,6 +27,17 @@ type apiMock struct {
 
 	mu       sync.Mutex
 	accounts map[string]bool // delivered entities that are accounts ("i_account=N")
+	stopped  sync.Once
+}
+
+// stop shuts the mock down; it is safe to call more than once.
+func (a *apiMock) stop() {
+	a.stopped.Do(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = a.srv.Shutdown(sctx)
+		<-a.done
+	})
 }
 
 func startAPI(cfg *scenario.API) (*apiMock, error) {
@@ -56,30 +67,25 @@ func (a *apiMock) delivered(entity string, at time.Time) {
 // has a status, stops the mock, and returns the statuses and the share of
 // delivered accounts that have one.
 func (a *apiMock) finish(ctx context.Context) ([]report.AccountStatus, int64, float64, bool) {
-	deadline := time.Now().Add(a.wait)
+	defer a.stop()
+	deadline := time.NewTimer(a.wait)
+	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	var accts []report.AccountStatus
-	var rejected int64
-	share, measured := 0.0, false
 	for {
-		accts, rejected = a.mock.Accounts()
-		share, measured = a.share(accts)
-		if share >= 1 || time.Now().After(deadline) {
-			break
+		accts, rejected := a.mock.Accounts()
+		share, measured := a.share(accts)
+		if share >= 1 {
+			return accts, rejected, share, measured
 		}
 		select {
-		case <-ctx.Done():
 		case <-tick.C:
 			continue
+		case <-deadline.C:
+		case <-ctx.Done():
 		}
-		break
+		return accts, rejected, share, measured
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_ = a.srv.Shutdown(sctx)
-	<-a.done
-	return accts, rejected, share, measured
 }
 
 func (a *apiMock) share(accts []report.AccountStatus) (float64, bool) {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -84,17 +85,24 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 			cfg.Headers.Set(k, v)
 		}
 	}
-	if cfg.Events, err = source(s); err != nil {
+	events, closeEvents, err := source(s)
+	if err != nil {
 		return nil, err
 	}
+	defer closeEvents()
+	cfg.Events = events
 
-	// Who was delivered, as the sender saw it, to check against the journal.
+	// Who was delivered, as the sender saw it, to check against the
+	// built-in receiver's journal.
 	var mu sync.Mutex
 	delivered := map[int64]bool{}
-	cfg.OnDelivered = func(it event.Item, _ time.Time) {
-		mu.Lock()
-		delivered[it.IEvent] = true
-		mu.Unlock()
+	cfg.OnDelivered = func(event.Item, time.Time) {}
+	if s.Target == nil {
+		cfg.OnDelivered = func(it event.Item, _ time.Time) {
+			mu.Lock()
+			delivered[it.IEvent] = true
+			mu.Unlock()
+		}
 	}
 
 	var api *apiMock
@@ -103,6 +111,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 		if api, err = startAPI(s.API); err != nil {
 			return nil, err
 		}
+		defer api.stop()
 		res.APIURL = api.url
 		prev := cfg.OnDelivered
 		cfg.OnDelivered = func(it event.Item, at time.Time) {
@@ -135,15 +144,15 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 	if opts.Results != nil {
 		sinks = append(sinks, opts.Results)
 	}
+	var resultsFile *os.File
+	var resultsBuf *bufio.Writer
 	if s.Report.Results != "" {
-		f, err := os.Create(s.Report.Results)
-		if err != nil {
+		if resultsFile, err = os.Create(s.Report.Results); err != nil {
 			return nil, fmt.Errorf("report.results: %w", err)
 		}
-		defer f.Close()
-		bw := bufio.NewWriter(f)
-		defer bw.Flush()
-		sinks = append(sinks, bw)
+		defer resultsFile.Close()
+		resultsBuf = bufio.NewWriter(resultsFile)
+		sinks = append(sinks, resultsBuf)
 	}
 	sinks = append(sinks, &seriesWriter{s: res.Series})
 	cfg.Results = io.MultiWriter(sinks...)
@@ -151,6 +160,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 
 	sum, runErr := sim.Run(ctx, cfg)
 	res.Elapsed = time.Since(res.Start)
+	if resultsBuf != nil {
+		if err := errors.Join(resultsBuf.Flush(), resultsFile.Close()); err != nil && runErr == nil {
+			runErr = fmt.Errorf("report.results: %w", err)
+		}
+	}
 	res.Summary = sum
 	if sum == nil {
 		return nil, runErr
@@ -212,17 +226,18 @@ func measure(s *report.Summary) scenario.Measured {
 	return m
 }
 
-// source builds the event source the scenario describes.
-func source(s *scenario.Scenario) (event.Source, error) {
+// source builds the event source the scenario describes, and what closes it.
+func source(s *scenario.Scenario) (event.Source, func(), error) {
 	ev := s.Events
+	none := func() {}
 	switch {
 	case ev.File != "":
 		f, err := os.Open(ev.File)
 		if err != nil {
-			return nil, fmt.Errorf("events.file: %w", err)
+			return nil, none, fmt.Errorf("events.file: %w", err)
 		}
-		// the replay reads lazily; the file stays open for the run (closed at exit)
-		return event.NewReplay(f, ev.File, ev.FirstEvent), nil
+		// the replay reads lazily, so the file stays open for the run
+		return event.NewReplay(f, ev.File, ev.FirstEvent), func() { f.Close() }, nil
 	case len(ev.List) > 0:
 		var buf bytes.Buffer
 		for _, e := range ev.List {
@@ -231,10 +246,10 @@ func source(s *scenario.Scenario) (event.Source, error) {
 				vars = map[string]any{}
 			}
 			if err := json.NewEncoder(&buf).Encode(map[string]any{"event_type": e.Type, "variables": vars}); err != nil {
-				return nil, fmt.Errorf("events.list: %w", err)
+				return nil, none, fmt.Errorf("events.list: %w", err)
 			}
 		}
-		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), nil
+		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), none, nil
 	}
 	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: 1}
 	for _, t := range ev.Types {
@@ -243,7 +258,8 @@ func source(s *scenario.Scenario) (event.Source, error) {
 	for _, w := range ev.Mix {
 		gc.Types = append(gc.Types, event.Weighted{Type: w.Type, Weight: w.Weight})
 	}
-	return event.NewGenerator(gc)
+	g, err := event.NewGenerator(gc)
+	return g, none, err
 }
 
 // seriesWriter reads the JSONL attempt records as sim writes them and adds
