@@ -140,6 +140,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			return err
 		}
 	}
+	if res.Interrupted() {
+		return fmt.Errorf("%s interrupted after %s; the report covers what was sent until then: %w", s.Name, res.Elapsed.Round(1e7), err)
+	}
 	if err != nil {
 		return runError(err)
 	}
@@ -222,7 +225,10 @@ func renderRun(ios *term.IO, res *runner.Result) error {
 	}
 	tw.Flush()
 	verdict := ios.Paint(ok, "PASS")
-	if !res.Pass() {
+	switch {
+	case res.Interrupted():
+		verdict = ios.Paint(bad, "INTERRUPTED")
+	case !res.Pass():
 		verdict = ios.Paint(bad, "FAIL")
 	}
 	_, err := fmt.Fprintf(w, "\n%s %s in %s\n", verdict, res.Scenario.Name, res.Elapsed.Round(1e7))

@@ -48,8 +48,15 @@ type Result struct {
 	Series   *report.Series
 }
 
-// Pass reports whether every expectation held.
+// Interrupted reports whether the run was cut short (SIGINT): the report
+// covers what was sent until then.
+func (r *Result) Interrupted() bool { return r.Summary != nil && r.Summary.Interrupted }
+
+// Pass reports whether the run completed and every expectation held.
 func (r *Result) Pass() bool {
+	if r.Interrupted() {
+		return false
+	}
 	for _, o := range r.Outcomes {
 		if !o.Pass {
 			return false

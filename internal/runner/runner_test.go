@@ -3,13 +3,16 @@ package runner
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/scenario"
+	"github.com/espfctl/espfctl/internal/sim"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -151,5 +154,28 @@ expect: {statuses: 50%}
 	o := res.Outcomes[0]
 	if o.Pass || !o.Measured || o.Actual != 0 {
 		t.Errorf("statuses: pass=%t measured=%t actual=%v, want a failure measuring 0", o.Pass, o.Measured, o.Actual)
+	}
+}
+
+// An interrupted run still returns what was sent, and does not pass.
+func TestInterrupted(t *testing.T) {
+	s := load(t, "long.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+phases: [{rate: 20/s, duration: 1h}]
+expect: {delivered: 100%}
+`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	res, err := Run(ctx, s, Options{ProgressEvery: 100 * time.Millisecond, Progress: func(p sim.Snapshot) {
+		if p.Delivered > 0 {
+			once.Do(cancel)
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run() error = %v, want context.Canceled", err)
+	}
+	if res == nil || !res.Interrupted() || res.Pass() || res.Summary.Events == 0 {
+		t.Fatalf("result %+v: want an interrupted, failed run with the events sent so far", res)
 	}
 }
