@@ -59,6 +59,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newServeCmd(ios, nil),
 		newJournalCmd(ios, nil),
 		newSendCmd(ios, nil),
+		newCheckCmd(ios, nil),
 		newReportCmd(ios, nil),
 		newVersionCmd(ios),
 	)

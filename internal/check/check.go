@@ -7,6 +7,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ type Config struct {
 	Auth       sign.Auth     // the credentials the ESPF is configured with
 	Forged     sign.Auth     // the same scheme with wrong secrets (see Forge); nil = wrong-credentials is skipped
 	Client     *http.Client  // nil = built from TLS; redirects are never followed
-	TLS        *sim.TLS      // client TLS for the built client; nil = system defaults
+	TLS        *tls.Config   // for the built client (sim.TLS.Config builds it); nil = system defaults
 	Headers    http.Header   // extra headers on every request
 	Timeout    time.Duration // per request; 0 = DefaultTimeout
 	Slow       time.Duration // latency warn threshold; 0 = DefaultSlow
@@ -127,9 +128,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := buildClient(cfg)
-	if err != nil {
-		return nil, err
+	client := buildClient(cfg)
+	if cfg.Client == nil {
+		defer client.CloseIdleConnections()
 	}
 	r := &runner{cfg: cfg, client: client, answers: map[string]answer{}}
 	var out []Result
@@ -193,23 +194,17 @@ func withDefaults(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
-func buildClient(cfg Config) (*http.Client, error) {
+func buildClient(cfg Config) *http.Client {
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if cfg.Client != nil {
 		c := *cfg.Client
 		c.CheckRedirect = noRedirect
-		return &c, nil
+		return &c
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.TLS != nil {
-		tc, err := cfg.TLS.Config()
-		if err != nil {
-			return nil, fmt.Errorf("check: %w", err)
-		}
-		tr.TLSClientConfig = tc
-	}
+	tr.TLSClientConfig = cfg.TLS
 	tr.DisableCompression = true
-	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, nil
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
 
 // runner sends requests and remembers each check's answer, so that a check

@@ -159,7 +159,11 @@ func mustDeliver(what string) func(*runner, answer) (Grade, string) {
 		case Delivered:
 			return Pass, "delivered: removed from the ESPF queue"
 		case Dropped:
-			return Fail, fmt.Sprintf("answered %d: %s dropped by the ESPF, never provisioned", a.status, what)
+			msg := fmt.Sprintf("answered %d: %s dropped by the ESPF, never provisioned", a.status, what)
+			if a.status == http.StatusUnauthorized || a.status == http.StatusForbidden {
+				msg += " (are these the credentials the Application expects?)"
+			}
+			return Fail, msg
 		}
 		return Fail, resent(r, a, what)
 	}
