@@ -41,7 +41,7 @@ func auths(t *testing.T, c sign.Config) (sign.Auth, sign.Auth) {
 }
 
 // serve runs h with verify.Serve on 127.0.0.1:0 until the test ends.
-func serve(t *testing.T, h http.Handler) string {
+func serve(t testing.TB, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,7 +59,7 @@ func serve(t *testing.T, h http.Handler) string {
 	return "http://" + ln.Addr().String() + "/espf"
 }
 
-func receiver(t *testing.T, au sign.Auth) *verify.Receiver {
+func receiver(t testing.TB, au sign.Auth) *verify.Receiver {
 	t.Helper()
 	rc, err := verify.NewReceiver(verify.Config{Auth: au})
 	if err != nil {
