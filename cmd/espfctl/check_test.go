@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"net"
 	"net/http"
@@ -111,5 +112,35 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	}
 	if doc.Tests != 10 || doc.Failures != 2 {
 		t.Errorf("junit: %d tests, %d failures; want 10, 2 (warnings pass)", doc.Tests, doc.Failures)
+	}
+}
+
+// TestCheckTLS: --ca-file trusts the Application's certificate; without it
+// every request fails the TLS handshake: unreachable, exit 3.
+func TestCheckTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	for _, tt := range []struct {
+		name           string
+		extra          []string
+		code           int
+		stdout, stderr string
+	}{
+		{"trusted", []string{"--ca-file", ca}, exitOK, "pass\tdeliver\t200 OK", ""},
+		{"untrusted", nil, exitError, "FAIL\tdeliver\ttls\t", "could not be reached: 1 request to " + srv.URL + ", none answered (tls)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, out, errb := term.Test()
+			if code := run(t.Context(), checkArgs(srv.URL, append([]string{"--only", "deliver"}, tt.extra...)...), ios); code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, errb)
+			}
+			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errb, tt.stdout, tt.stderr)
+			}
+		})
 	}
 }

@@ -162,7 +162,11 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		out = append(out, res)
 	}
 	if r.reached == 0 && r.failed > 0 {
-		return out, fmt.Errorf("%w: %d requests to %s, none answered (%s)", ErrUnreachable, r.failed, cfg.URL, r.lastErr)
+		reqs := "requests"
+		if r.failed == 1 {
+			reqs = "request"
+		}
+		return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, cfg.URL, r.lastErr)
 	}
 	return out, nil
 }

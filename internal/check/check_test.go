@@ -296,3 +296,22 @@ func TestTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// TestUnboundedDateWarns: a signature receiver that does not bound the
+// Date's age accepts a one-hour-old signature: a warning, not a failure.
+func TestUnboundedDateWarns(t *testing.T) {
+	c := vectors[sign.SchemeSignature]
+	c.MaxSkew = 0
+	au, forged := auths(t, c)
+	rs, err := check.Run(t.Context(), check.Config{URL: serve(t, receiver(t, au)), Auth: au, Forged: forged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(rs)["stale-date"]
+	if got.Grade != check.Warn || !strings.Contains(got.Consequence, "replay window is unbounded") {
+		t.Errorf("stale-date: %s %q, want a warning about the replay window", got.Grade, got.Consequence)
+	}
+	if n := check.Count(rs); n.Fail != 0 || n.Warn != 1 {
+		t.Errorf("counts %s, want 1 warning and no failure", n)
+	}
+}
