@@ -86,13 +86,14 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	rs, runErr := check.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	unreachable := errors.Is(runErr, check.ErrUnreachable)
-	if runErr != nil && !unreachable {
+	interrupted := runErr != nil && ctx.Err() != nil
+	if runErr != nil && !unreachable && !interrupted {
 		return fmt.Errorf("check: %w", runErr)
 	}
 	counts := check.Count(rs)
 	if opts.JSON {
 		rep := check.Report{URL: opts.URL, Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
-		if unreachable {
+		if runErr != nil {
 			rep.Error = runErr.Error()
 		}
 		err = check.JSON(ios.Out, rep)
@@ -111,6 +112,8 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	fmt.Fprintf(ios.Err, "espfctl: check %s: %s\n", opts.URL, counts)
 	switch {
+	case interrupted:
+		return fmt.Errorf("check interrupted after %d checks: %w", len(rs), runErr)
 	case unreachable:
 		return fmt.Errorf("check: %w", runErr) // exit 3: nothing was graded against a live answer
 	case counts.Fail > 0:

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"encoding/xml"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/check"
@@ -142,5 +145,31 @@ func TestCheckTLS(t *testing.T) {
 				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errb, tt.stdout, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestCheckInterrupted: an interrupt during a check prints the checks done
+// so far and exits 130.
+func TestCheckInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client going away
+		if n.Add(1) == 2 {
+			cancel() // the second request: as if ^C was pressed while it was in flight
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	t.Cleanup(srv.Close)
+	ios, out, errb := term.Test()
+	if code := run(ctx, checkArgs(srv.URL), ios); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb)
+	}
+	if !strings.Contains(out.String(), "pass\tdeliver\t") || !strings.Contains(errb.String(), "check interrupted after 1 checks") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s\nwant deliver and the interruption", out, errb)
 	}
 }

@@ -108,7 +108,7 @@ func checks() []spec {
 			grade: mustReject("an event without i_event is answered 200: it cannot be de-duplicated")},
 		{name: "latency", reuse: "deliver", skip: never,
 			sends:  "nothing more: the time the deliver answer took",
-			expect: "under --slow (5s by default), at most under --timeout",
+			expect: "under --slow (warns above), before --timeout (fails without an answer)",
 			grade:  latency},
 	}
 }
