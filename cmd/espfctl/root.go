@@ -15,7 +15,8 @@ func newRootCmd(ios *term.IO) *cobra.Command {
 		Long: `espfctl tests the Application that receives PortaBilling's ESPF provisioning
 events: it computes and explains Authorization headers for the four schemes
 (basic, custom, signature, bearer), sends events as the ESPF does, runs a
-reference Application, and runs scenario files whose expectations fail a CI build.
+reference Application, grades a live Application against the ESPF contract
+(check), and runs scenario files whose expectations fail a CI build.
 
 Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 3 could not run (I/O, network), 130 interrupted.`,
@@ -59,6 +60,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newServeCmd(ios, nil),
 		newJournalCmd(ios, nil),
 		newSendCmd(ios, nil),
+		newCheckCmd(ios, nil),
 		newReportCmd(ios, nil),
 		newVersionCmd(ios),
 	)

@@ -23,7 +23,7 @@ type sendOptions struct {
 	Auth authFlags
 
 	URL      string
-	Headers  []string
+	Headers  headerFlags
 	Rate     sim.Rate
 	Arrival  string
 	Count    int64
@@ -85,7 +85,7 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	f := cmd.Flags()
 	opts.Auth.register(f, withAll)
 	f.StringVar(&opts.URL, "url", "", "the Application's URL to POST events to (required)")
-	f.StringArrayVarP(&opts.Headers, "header", "H", nil, `extra header "Name: value" (repeatable)`)
+	opts.Headers.register(f)
 	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
 	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
 	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
@@ -211,13 +211,9 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 	if o.Duplicates < 0 || o.Duplicates > 1 || o.RetryJitter < 0 || o.RetryJitter > 1 {
 		return cfg, nop, usageErrorf("--duplicates and --retry-jitter are fractions from 0 to 1")
 	}
-	hdr := http.Header{}
-	for _, h := range o.Headers {
-		k, v, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return cfg, nop, usageErrorf("-H %q: want \"Name: value\"", h)
-		}
-		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	hdr, err := o.Headers.header()
+	if err != nil {
+		return cfg, nop, err
 	}
 	tlsCfg, err := o.TLS.config()
 	if err != nil {
@@ -297,6 +293,28 @@ func idRange(s string) (int64, int64, error) {
 		return 0, 0, usageErrorf("--ids %q: want MIN-MAX, e.g. 1000000-1999999", s)
 	}
 	return lo, hi, nil
+}
+
+// headerFlags is -H/--header, shared by every command that sends events.
+type headerFlags []string
+
+func (h *headerFlags) register(f interface {
+	StringArrayVarP(*[]string, string, string, []string, string)
+}) {
+	f.StringArrayVarP((*[]string)(h), "header", "H", nil, `extra header "Name: value" (repeatable)`)
+}
+
+// header parses the flags; a malformed one is a usage error.
+func (h headerFlags) header() (http.Header, error) {
+	hdr := http.Header{}
+	for _, s := range h {
+		k, v, ok := strings.Cut(s, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("-H %q: want \"Name: value\"", s)
+		}
+		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return hdr, nil
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.

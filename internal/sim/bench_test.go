@@ -45,3 +45,18 @@ func BenchmarkRunLoopback(b *testing.B) {
 		b.Fatalf("Run: %v, %d events", err, s.Events)
 	}
 }
+
+// BenchmarkNewRequest measures building one signed ESPF request message
+// (headers, Date, Signature), the part send, run and check share.
+func BenchmarkNewRequest(b *testing.B) {
+	au := signatureAuthB(b)
+	body := []byte(`{"event_type":"Subscriber/Created","variables":{"i_account":1000889,"i_event":7615}}`)
+	now := time.Now()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := sim.NewRequest(b.Context(), "http://127.0.0.1:8080/espf", body, nil, au, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

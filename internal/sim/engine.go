@@ -291,25 +291,11 @@ func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, in
 }
 
 func (e *engine) send(ctx context.Context, body []byte, r *Result) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.URL, bytesReader(body))
-	if err != nil {
-		r.Sent = time.Now()
-		return 0, err
-	}
-	for k, vs := range e.cfg.Headers {
-		req.Header[k] = append([]string(nil), vs...)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("TE", "trailers")
 	now := time.Now()
-	if e.cfg.Auth != nil {
-		if err := e.cfg.Auth.Sign(req.Header, body, now); err != nil {
-			r.Sent = now
-			return 0, fmt.Errorf("sign: %w", err)
-		}
-	}
-	if req.Header.Get("Date") == "" {
-		req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	req, err := NewRequest(ctx, e.cfg.URL, body, e.cfg.Headers, e.cfg.Auth, now)
+	if err != nil {
+		r.Sent = now
+		return 0, err
 	}
 	r.Sent = time.Now()
 	resp, err := e.client.Do(req)
@@ -319,4 +305,31 @@ func (e *engine) send(ctx context.Context, body []byte, r *Result) (int, error) 
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// NewRequest builds one ESPF delivery request message, as PortaBilling
+// sends it (contract §1): POST body to url with the extra headers, then
+// Content-Type: application/json, TE: trailers, Content-Length, and the
+// credentials signed by auth at now (which also sets Date). A nil auth
+// sends no credentials; Date is set from now either way. send, run and
+// check all build their requests here.
+func NewRequest(ctx context.Context, url string, body []byte, headers http.Header, auth sign.Signer, now time.Time) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytesReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range headers {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("TE", "trailers")
+	if auth != nil {
+		if err := auth.Sign(req.Header, body, now); err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+	}
+	if req.Header.Get("Date") == "" {
+		req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
+	}
+	return req, nil
 }
