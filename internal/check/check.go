@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := buildClient(cfg)
+	client := sim.NewClient(cfg.Client, cfg.TLS, 0)
 	if cfg.Client == nil {
 		defer client.CloseIdleConnections()
 	}
@@ -196,19 +196,6 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Now = time.Now
 	}
 	return cfg, nil
-}
-
-func buildClient(cfg Config) *http.Client {
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if cfg.Client != nil {
-		c := *cfg.Client
-		c.CheckRedirect = noRedirect
-		return &c
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg.TLS
-	tr.DisableCompression = true
-	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
 
 // runner sends requests and remembers each check's answer, so that a check

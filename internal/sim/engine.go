@@ -87,7 +87,7 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 		return nil, errors.New("sim: no url")
 	}
 	cfg = withDefaults(cfg)
-	e := &engine{cfg: cfg, client: buildClient(cfg), jobs: make(chan job), results: make(chan *Result, 4096)}
+	e := &engine{cfg: cfg, client: NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight), jobs: make(chan job), results: make(chan *Result, 4096)}
 
 	m := report.NewMetrics()
 	collected := make(chan error, 1)
@@ -157,17 +157,24 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-func buildClient(cfg Config) *http.Client {
+// NewClient returns the HTTP client the ESPF would use: it never follows a
+// redirect (a 3xx is an answer like any other, so the event is re-sent) and
+// asks for no compression. base, when given, supplies the transport and
+// timeouts; otherwise a transport with tlsCfg keeps up to idle connections
+// (0 = net/http's default).
+func NewClient(base *http.Client, tlsCfg *tls.Config, idle int) *http.Client {
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if cfg.Client != nil {
-		c := *cfg.Client
+	if base != nil {
+		c := *base
 		c.CheckRedirect = noRedirect
 		return &c
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg.TLS
-	tr.MaxIdleConns = cfg.MaxInFlight // one connection per worker, kept: closing extras makes a dial storm
-	tr.MaxIdleConnsPerHost = tr.MaxIdleConns
+	tr.TLSClientConfig = tlsCfg
+	if idle > 0 {
+		tr.MaxIdleConns = idle // one connection per worker, kept: closing extras makes a dial storm
+		tr.MaxIdleConnsPerHost = idle
+	}
 	tr.DisableCompression = true
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
