@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/report"
@@ -201,29 +202,46 @@ func checks(res *runner.Result) []report.Check {
 	return out
 }
 
-// renderRun prints the sender's summary and the expectations table.
+// renderRun prints the sender's summary, the built-in receiver's counts and
+// the expectations, in the summary's style: headings and aligned columns on
+// a terminal, plain "key<TAB>value…" lines otherwise (for grep and cut).
 func renderRun(ios *term.IO, res *runner.Result) error {
 	if err := renderSummary(ios, res.Summary, false); err != nil {
 		return err
 	}
-	w := ios.Out
-	if st := res.Receiver; st != nil {
-		fmt.Fprintf(w, "\nbuilt-in receiver\tdeliveries %d\tfirst-delivered %d\tduplicates %d\tauth failures %d\tfaults %d\n",
-			st.Deliveries, st.FirstDelivered, st.Duplicates, st.AuthFailures, st.Faults)
-	}
+	table := ios.IsTTY
 	base := ios.Style()
 	ok := base.Foreground(lipgloss.Color("2")).Bold(true)
 	bad := base.Foreground(lipgloss.Color("1")).Bold(true)
-	fmt.Fprintln(w, "\nexpectations")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var out io.Writer = ios.Out
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+		out = tw
+	}
+	head := func(t string) {
+		if table {
+			fmt.Fprintf(out, "\n%s\n", ios.Paint(base.Bold(true), t))
+		}
+	}
+	if st := res.Receiver; st != nil {
+		head("Built-in receiver")
+		fmt.Fprintf(out, "receiver\tdeliveries %d\tfirst-delivered %d\tduplicates %d\tauth failures %d\tfaults %d\n",
+			st.Deliveries, st.FirstDelivered, st.Duplicates, st.AuthFailures, st.Faults)
+	}
+	head("Expectations")
 	for _, c := range checks(res) {
 		mark := ios.Paint(ok, "pass")
 		if !c.Pass {
 			mark = ios.Paint(bad, "FAIL")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tmeasured %s\t%s\n", mark, c.Name, c.Actual, c.Position)
+		fmt.Fprintf(out, "expect\t%s\t%s\tmeasured %s\t%s\n", mark, c.Name, c.Actual, c.Position)
 	}
-	tw.Flush()
+	if tw != nil {
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	verdict := ios.Paint(ok, "PASS")
 	switch {
 	case res.Interrupted():
@@ -231,7 +249,11 @@ func renderRun(ios *term.IO, res *runner.Result) error {
 	case !res.Pass():
 		verdict = ios.Paint(bad, "FAIL")
 	}
-	_, err := fmt.Fprintf(w, "\n%s %s in %s\n", verdict, res.Scenario.Name, res.Elapsed.Round(1e7))
+	if table {
+		_, err := fmt.Fprintf(ios.Out, "\n%s %s in %s\n", verdict, res.Scenario.Name, res.Elapsed.Round(10*time.Millisecond))
+		return err
+	}
+	_, err := fmt.Fprintf(ios.Out, "result\t%s\t%s\t%s\n", verdict, res.Scenario.Name, res.Elapsed.Round(10*time.Millisecond))
 	return err
 }
 
