@@ -159,14 +159,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	return nil
 }
 
-// runError classifies a runner error: setting problems the loader could
-// not see (a missing file, a bad certificate) are usage errors.
+// runError classifies a runner error: what the scenario names but loading
+// could not check (a missing events file, a bad certificate) is invalid
+// input, exit 2; anything else (a port that will not bind) is exit 3.
 func runError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) || strings.Contains(err.Error(), "tls") {
+	var in *runner.InputError
+	if errors.As(err, &in) {
 		return &usageError{err}
 	}
 	return err

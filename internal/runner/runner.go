@@ -65,13 +65,24 @@ func (r *Result) Pass() bool {
 	return true
 }
 
+// InputError is a problem with what the scenario names (a file that cannot
+// be read, a certificate that does not load, credentials sign rejects) that
+// loading could not see: the scenario is unusable as written.
+type InputError struct {
+	Key string // the scenario key, e.g. "events.file"
+	Err error
+}
+
+func (e *InputError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Run runs s. It returns an error only when the run could not happen (a
 // port, a file, a bad TLS setting) or was interrupted; failed expectations
 // are in the Result.
 func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, error) {
 	auth, err := sign.New(s.Auth)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return nil, &InputError{"auth", err}
 	}
 	res := &Result{Scenario: s, Start: time.Now()}
 	res.Series = report.NewSeries(res.Start)
@@ -141,7 +152,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 	} else {
 		res.URL = s.Target.URL
 		if cfg.TLS, err = s.Target.TLS.Config(); err != nil {
-			return nil, fmt.Errorf("target.tls: %w", err)
+			return nil, &InputError{"target.tls", err}
 		}
 	}
 	cfg.URL = res.URL
@@ -241,7 +252,7 @@ func source(s *scenario.Scenario) (event.Source, func(), error) {
 	case ev.File != "":
 		f, err := os.Open(ev.File)
 		if err != nil {
-			return nil, none, fmt.Errorf("events.file: %w", err)
+			return nil, none, &InputError{"events.file", err}
 		}
 		// the replay reads lazily, so the file stays open for the run
 		return event.NewReplay(f, ev.File, ev.FirstEvent), func() { f.Close() }, nil
@@ -313,13 +324,13 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 		}
 		a, err := sign.New(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("receiver.auth: %w", err)
+			return nil, &InputError{"receiver.auth", err}
 		}
 		auth = a
 	}
 	j, err := verify.OpenJournal(r.Journal)
 	if err != nil {
-		return nil, fmt.Errorf("receiver.journal: %w", err)
+		return nil, &InputError{"receiver.journal", err}
 	}
 	b := &builtin{journal: j, first: map[int64]int{}, done: make(chan error, 1)}
 	f := r.Faults
@@ -338,7 +349,7 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 		}})
 	if err != nil {
 		j.Close()
-		return nil, fmt.Errorf("receiver: %w", err)
+		return nil, &InputError{"receiver", err}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
