@@ -74,7 +74,7 @@ and warnings go to stderr. GET /healthz, /metrics (Prometheus) and /events
 	fs.Var(&opts.Faults.Delay, "delay", "fault: wait before answering, e.g. 50ms or a range 10ms-200ms")
 	fs.Float64Var(&opts.Faults.HangRate, "hang-rate", 0, "fault: probability of never answering (the client gives up)")
 	fs.Float64Var(&opts.Faults.ResetRate, "reset-rate", 0, "fault: probability of dropping the connection")
-	fs.Uint64Var(&opts.Faults.Seed, "seed", 1, "fault: random seed; the same seed and arrival order give the same faults")
+	fs.Int64Var(&opts.Faults.Seed, "seed", 1, "fault: random seed; the same seed and arrival order give the same faults")
 	fs.BoolVar(&opts.JSON, "json", false, "write one JSON object per delivery to stdout")
 	fs.StringVar(&opts.ReadyFile, "ready-file", "", "once listening, write the bound address to this file (atomically)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")

@@ -103,7 +103,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 			cfg.Headers.Set(k, v)
 		}
 	}
-	events, closeEvents, err := source(s)
+	events, closeEvents, err := source(s, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func measure(s *report.Summary) scenario.Measured {
 }
 
 // source builds the event source the scenario describes, and what closes it.
-func source(s *scenario.Scenario) (event.Source, func(), error) {
+func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 	ev := s.Events
 	none := func() {}
 	switch {
@@ -269,7 +269,7 @@ func source(s *scenario.Scenario) (event.Source, func(), error) {
 		}
 		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), none, nil
 	}
-	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: 1}
+	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: seed}
 	for _, t := range ev.Types {
 		gc.Types = append(gc.Types, event.Weighted{Type: t, Weight: 1})
 	}
@@ -335,7 +335,7 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 	b := &builtin{journal: j, first: map[int64]int{}, done: make(chan error, 1)}
 	f := r.Faults
 	faults := verify.Faults{FailFirst: f.FailFirst, FailStatus: f.FailStatus, FailRate: f.FailRate,
-		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: uint64(f.Seed)}
+		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: f.Seed}
 	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: faults, Journal: j,
 		OnDelivery: func(d verify.Delivery) {
 			if d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil {

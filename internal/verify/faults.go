@@ -20,7 +20,7 @@ type Faults struct {
 	Delay      Delay   // wait before answering
 	HangRate   float64 // probability of never answering (until the client gives up or the server stops)
 	ResetRate  float64 // probability of dropping the connection without an answer
-	Seed       uint64  // the random draws are reproducible for a given seed and arrival order
+	Seed       int64   // the random draws are reproducible for a given seed and arrival order
 }
 
 // Enabled reports whether any fault is configured.
@@ -106,7 +106,7 @@ func newInjector(f Faults) *injector {
 	if f.FailStatus == 0 {
 		f.FailStatus = http.StatusInternalServerError
 	}
-	return &injector{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15)), attempts: map[int64]int{}}
+	return &injector{f: f, rng: rand.New(rand.NewPCG(uint64(f.Seed), uint64(f.Seed)^0x9e3779b97f4a7c15)), attempts: map[int64]int{}}
 }
 
 func (in *injector) decide(iEvent int64) fault {
