@@ -50,21 +50,27 @@ Secrets can come from files or the environment instead of flags.`,
   ESPFCTL_KEY=superkey espfctl sign bearer --i-env 3 --ttl 10m --http`,
 	}
 	groups := map[string]struct {
-		flags int
-		short string
+		flags   int
+		short   string
+		example string
 	}{
-		sign.SchemeBasic:     {withBasic, `Basic: "Basic " + base64(user:password)`},
-		sign.SchemeCustom:    {withCustom, `Custom: "<scheme> <credentials>"`},
-		sign.SchemeSignature: {withSig, `Signature: HMAC-SHA1 of the Date value, keyId and algorithm`},
-		sign.SchemeBearer:    {withBearer, `Bearer: an HS256 JWT with i_env and PortaBilling's Exp claim`},
+		sign.SchemeBasic: {withBasic, `Basic: "Basic " + base64(user:password)`,
+			"  espfctl sign basic --user username --password secret\n  ESPFCTL_PASSWORD=secret espfctl sign basic --user username --http"},
+		sign.SchemeCustom: {withCustom, `Custom: "<scheme> <credentials>"`,
+			"  espfctl sign custom --scheme Plain --credentials passexample\n  espfctl sign custom --scheme Token --credentials-file token.txt --header-name X-Auth --http"},
+		sign.SchemeSignature: {withSig, `Signature: HMAC-SHA1 of the Date value, keyId and algorithm`,
+			"  espfctl sign signature --key-id test --key signature_key --date \"Thu, 12 Apr 2018 15:24:00 GMT\"\n  espfctl sign signature --key-id test --key-file key.txt --http   # signs the current time"},
+		sign.SchemeBearer: {withBearer, `Bearer: an HS256 JWT with i_env and PortaBilling's Exp claim`,
+			"  espfctl sign bearer --key superkey --i-env 3 --exp 1560342316\n  ESPFCTL_KEY=superkey espfctl sign bearer --i-env 3 --ttl 10m --json"},
 	}
 	for _, scheme := range sign.Schemes {
 		g := groups[scheme]
 		opts := &signOptions{IO: ios, Scheme: scheme}
 		sub := &cobra.Command{
-			Use:   scheme,
-			Short: g.short,
-			Args:  cobra.NoArgs,
+			Use:     scheme,
+			Short:   g.short,
+			Example: g.example,
+			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if cmd.Flags().Changed("exp") && cmd.Flags().Changed("ttl") {
 					return usageErrorf("--exp and --ttl exclude each other")
