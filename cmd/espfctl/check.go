@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -21,9 +20,7 @@ type checkOptions struct {
 	IO   *term.IO
 	Auth authFlags
 
-	URL        string
-	Headers    headerFlags
-	TLS        tlsFlags
+	targetFlags
 	Timeout    time.Duration
 	Slow       time.Duration
 	FirstEvent int64
@@ -61,9 +58,7 @@ errors, 3 when the Application could not be reached at all.`,
 	}
 	f := cmd.Flags()
 	opts.Auth.register(f, withAll)
-	f.StringVar(&opts.URL, "url", "", "the Application's URL to POST events to (required)")
-	opts.Headers.register(f)
-	opts.TLS.register(f)
+	opts.targetFlags.register(f)
 	f.DurationVar(&opts.Timeout, "timeout", check.DefaultTimeout, "wait this long for each answer (the ESPF waits 300s)")
 	f.DurationVar(&opts.Slow, "slow", check.DefaultSlow, "the latency check warns when deliver takes longer than this")
 	f.Int64Var(&opts.FirstEvent, "first-event", check.DefaultFirstEvent, "the first i_event the checks use; each check takes the next")
@@ -79,9 +74,7 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.TLS.InsecureSkipVerify {
-		fmt.Fprintln(ios.Err, "espfctl: warning: --insecure-skip-verify: the Application's certificate is not checked")
-	}
+	opts.warnInsecure(ios.Err)
 	start := time.Now()
 	rs, runErr := check.Run(ctx, cfg)
 	elapsed := time.Since(start)
@@ -125,11 +118,9 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 // config turns the flags into a check.Config; problems are usage errors.
 func (o *checkOptions) config() (check.Config, error) {
 	var cfg check.Config
-	if o.URL == "" {
-		return cfg, usageErrorf("--url is required")
-	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, usageErrorf("--url %q: want http:// or https:// and a host", o.URL)
+	hdr, tlsCfg, err := o.target()
+	if err != nil {
+		return cfg, err
 	}
 	au, err := o.Auth.auth("")
 	if err != nil {
@@ -151,14 +142,6 @@ func (o *checkOptions) config() (check.Config, error) {
 		if !slices.Contains(names, n) {
 			return cfg, usageErrorf("--only %q: unknown check; want one of %s", n, strings.Join(names, ", "))
 		}
-	}
-	hdr, err := o.Headers.header()
-	if err != nil {
-		return cfg, err
-	}
-	tlsCfg, err := o.TLS.config()
-	if err != nil {
-		return cfg, err
 	}
 	return check.Config{URL: o.URL, Auth: au, Forged: forged, TLS: tlsCfg, Headers: hdr, Timeout: o.Timeout,
 		Slow: o.Slow, FirstEvent: o.FirstEvent, Only: o.Only}, nil

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -22,8 +19,7 @@ type sendOptions struct {
 	IO   *term.IO
 	Auth authFlags
 
-	URL      string
-	Headers  headerFlags
+	targetFlags
 	Rate     sim.Rate
 	Arrival  string
 	Count    int64
@@ -49,7 +45,6 @@ type sendOptions struct {
 
 	Results string
 	JSON    bool
-	TLS     tlsFlags
 
 	APIListen string
 	APIToken  string
@@ -84,8 +79,7 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	}
 	f := cmd.Flags()
 	opts.Auth.register(f, withAll)
-	f.StringVar(&opts.URL, "url", "", "the Application's URL to POST events to (required)")
-	opts.Headers.register(f)
+	opts.targetFlags.register(f)
 	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
 	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
 	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
@@ -108,7 +102,6 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for poisson gaps, ids, mix, jitter and duplicates")
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
-	opts.TLS.register(f)
 	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
 	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
 	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
@@ -122,9 +115,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return err
 	}
 	defer closeFn()
-	if opts.TLS.InsecureSkipVerify {
-		fmt.Fprintln(ios.Err, "espfctl: warning: --insecure-skip-verify: the Application's certificate is not checked")
-	}
+	opts.warnInsecure(ios.Err)
 	cfg.Progress, cfg.ProgressEvery = progress(ios)
 	api, err := opts.startAPI(ctx, &cfg)
 	if err != nil {
@@ -184,11 +175,9 @@ func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 func (o *sendOptions) config() (sim.Config, func(), error) {
 	nop := func() {}
 	var cfg sim.Config
-	if o.URL == "" {
-		return cfg, nop, usageErrorf("--url is required")
-	}
-	if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, nop, usageErrorf("--url %q: want http:// or https:// and a host", o.URL)
+	hdr, tlsCfg, err := o.target()
+	if err != nil {
+		return cfg, nop, err
 	}
 	au, err := o.Auth.auth("")
 	if err != nil {
@@ -210,14 +199,6 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 	}
 	if o.Duplicates < 0 || o.Duplicates > 1 || o.RetryJitter < 0 || o.RetryJitter > 1 {
 		return cfg, nop, usageErrorf("--duplicates and --retry-jitter are fractions from 0 to 1")
-	}
-	hdr, err := o.Headers.header()
-	if err != nil {
-		return cfg, nop, err
-	}
-	tlsCfg, err := o.TLS.config()
-	if err != nil {
-		return cfg, nop, err
 	}
 	src, closeFn, err := o.source()
 	if err != nil {
@@ -296,47 +277,3 @@ func idRange(s string) (int64, int64, error) {
 }
 
 // headerFlags is -H/--header, shared by every command that sends events.
-type headerFlags []string
-
-func (h *headerFlags) register(f interface {
-	StringArrayVarP(*[]string, string, string, []string, string)
-}) {
-	f.StringArrayVarP((*[]string)(h), "header", "H", nil, `extra header "Name: value" (repeatable)`)
-}
-
-// header parses the flags; a malformed one is a usage error.
-func (h headerFlags) header() (http.Header, error) {
-	hdr := http.Header{}
-	for _, s := range h {
-		k, v, ok := strings.Cut(s, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, usageErrorf("-H %q: want \"Name: value\"", s)
-		}
-		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	return hdr, nil
-}
-
-// tlsFlags are the client TLS flags, shared by every command that connects.
-type tlsFlags struct{ sim.TLS }
-
-func (t *tlsFlags) register(f interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
-	f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")
-	f.BoolVar(&t.InsecureSkipVerify, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
-	f.StringVar(&t.CertFile, "cert", "", "client certificate (PEM) for mutual TLS")
-	f.StringVar(&t.KeyFile, "cert-key", "", "the client certificate's private key (PEM)")
-}
-
-func (t *tlsFlags) config() (*tls.Config, error) {
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, usageErrorf("--cert and --cert-key go together")
-	}
-	c, err := t.Config()
-	if err != nil {
-		return nil, usageErrorf("TLS flags (--ca-file, --cert, --cert-key): %w", err)
-	}
-	return c, nil
-}
