@@ -158,7 +158,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 	cfg.URL = res.URL
 
 	// Every attempt feeds the time series, and the results files if asked.
-	sinks := []io.Writer{}
+	cfg.OnResult = func(r *report.Record) { res.Series.Add(r.Intended, r.Latency(), r.Status) }
+	var sinks []io.Writer
 	if opts.Results != nil {
 		sinks = append(sinks, opts.Results)
 	}
@@ -172,8 +173,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 		resultsBuf = bufio.NewWriter(resultsFile)
 		sinks = append(sinks, resultsBuf)
 	}
-	sinks = append(sinks, &seriesWriter{s: res.Series})
-	cfg.Results = io.MultiWriter(sinks...)
+	if len(sinks) > 0 {
+		cfg.Results = io.MultiWriter(sinks...)
+	}
 	cfg.Progress, cfg.ProgressEvery = opts.Progress, opts.ProgressEvery
 
 	sum, runErr := sim.Run(ctx, cfg)
@@ -278,28 +280,6 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 	}
 	g, err := event.NewGenerator(gc)
 	return g, none, err
-}
-
-// seriesWriter reads the JSONL attempt records as sim writes them and adds
-// each to the series.
-type seriesWriter struct {
-	s   *report.Series
-	buf []byte
-}
-
-func (w *seriesWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		var r report.Record
-		if err := json.Unmarshal(w.buf[:i], &r); err == nil {
-			w.s.Add(r.Intended, r.Latency(), r.Status)
-		}
-		w.buf = w.buf[i+1:]
-	}
 }
 
 // builtin is the in-process reference receiver on 127.0.0.1.

@@ -45,6 +45,9 @@ func (e *engine) collect(m *report.Metrics) error {
 				return werr
 			}
 			m.Add(r)
+			if e.cfg.OnResult != nil {
+				e.cfg.OnResult(r)
+			}
 			if enc != nil && werr == nil {
 				if err := enc.Encode(r); err != nil {
 					werr = fmt.Errorf("write results: %w", err)

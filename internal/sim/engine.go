@@ -42,6 +42,7 @@ type Config struct {
 	Drain          time.Duration // bound on the wait for retries after the schedule; 0 = DefaultDrain
 	Seed           int64         // poisson gaps, jitter and the choice of duplicates
 	Results        io.Writer     // every attempt as JSONL; nil = none
+	OnResult       func(*Result) // every attempt, after Results; called from one goroutine, in order
 	Progress       func(Snapshot)
 	ProgressEvery  time.Duration                     // 0 = 1s
 	OnDelivered    func(it event.Item, at time.Time) // once per delivered event (ESPF API mock correlation)
