@@ -85,20 +85,20 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	counts := check.Count(rs)
 	if opts.JSON {
-		rep := check.Report{URL: opts.URL, Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
+		rep := report.CheckReport{URL: opts.URL, Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
 		if runErr != nil {
 			rep.Error = runErr.Error()
 		}
-		err = check.JSON(ios.Out, rep)
+		err = report.CheckJSON(ios.Out, rep)
 	} else {
-		err = check.Text(ios.Out, rs, ios.IsTTY, gradePaint(ios))
+		err = report.CheckText(ios.Out, rs, ios.IsTTY, gradePaint(ios))
 	}
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if opts.JUnit != "" {
 		if err := writeReportFile(opts.JUnit, func(w io.Writer) error {
-			return report.JUnit(w, "check", start, elapsed, check.JUnitChecks(rs), counts.String())
+			return report.JUnit(w, "check", start, elapsed, report.CheckJUnit(rs), counts.String())
 		}); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
@@ -95,7 +96,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if code := run(t.Context(), checkArgs(srv.URL, "--json", "--junit", junit), ios); code != exitFailed {
 		t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
 	}
-	var rep check.Report
+	var rep report.CheckReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}

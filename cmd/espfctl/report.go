@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
 )
@@ -47,13 +48,13 @@ func reportRun(_ context.Context, opts *reportOptions) error {
 		if err != nil {
 			return usageErrorf("report: %w", err)
 		}
-		err = report.ReadRecords(f, name, m.Add)
+		err = sim.ReadRecords(f, name, m.Add)
 		_ = f.Close()
 		if err != nil {
 			return usageErrorf("report: %w", err)
 		}
 	}
-	s := m.Summary()
+	s := report.NewSummary(m, report.Inputs{})
 	if err := renderSummary(opts.IO, s, opts.JSON); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}

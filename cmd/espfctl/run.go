@@ -170,7 +170,7 @@ func runError(err error) error {
 	return err
 }
 
-func buildRunReport(res *runner.Result) runReport {
+func buildRunReport(res *report.Run) runReport {
 	r := runReport{Scenario: res.Scenario.Name, File: res.Scenario.File, Pass: res.Pass(), URL: res.URL,
 		Builtin: res.Builtin, ElapsedS: res.Elapsed.Seconds(), Summary: res.Summary, Measured: res.Measured,
 		Expectations: []expectationJSON{}}
@@ -190,7 +190,7 @@ func buildRunReport(res *runner.Result) runReport {
 	return r
 }
 
-func checks(res *runner.Result) []report.Check {
+func checks(res *report.Run) []report.Check {
 	var out []report.Check
 	for _, o := range res.Outcomes {
 		e := o.Expectation
@@ -203,7 +203,7 @@ func checks(res *runner.Result) []report.Check {
 // renderRun prints the sender's summary, the built-in receiver's counts and
 // the expectations, in the summary's style: headings and aligned columns on
 // a terminal, plain "key<TAB>value…" lines otherwise (for grep and cut).
-func renderRun(ios *term.IO, res *runner.Result) error {
+func renderRun(ios *term.IO, res *report.Run) error {
 	if err := renderSummary(ios, res.Summary, false); err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func renderRun(ios *term.IO, res *runner.Result) error {
 
 // writeReports writes the JSON, JUnit and HTML files the scenario or the
 // flags ask for.
-func writeReports(opts *runOptions, res *runner.Result) error {
+func writeReports(opts *runOptions, res *report.Run) error {
 	rep := res.Scenario.Report
 	write := func(path string, fn func(io.Writer) error) error {
 		if path == "" {
@@ -305,7 +305,7 @@ func writeReports(opts *runOptions, res *runner.Result) error {
 	return write(rep.HTML, func(w io.Writer) error { return report.HTML(w, htmlPage(res)) })
 }
 
-func htmlPage(res *runner.Result) report.Page {
+func htmlPage(res *report.Run) report.Page {
 	s := res.Summary
 	o := s.Outcomes
 	p := report.Page{Title: res.Scenario.Name, Subtitle: res.Scenario.File + " → " + res.URL, Generated: res.Start.Add(res.Elapsed),

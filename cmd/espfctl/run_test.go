@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/report"
-	"github.com/espfctl/espfctl/internal/runner"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
@@ -14,7 +13,7 @@ import (
 
 // fixedResult is a finished run with one passing and one failing
 // expectation, with every time fixed.
-func fixedResult(t *testing.T) *runner.Result {
+func fixedResult(t *testing.T) *report.Run {
 	t.Helper()
 	s, err := scenario.ParseEnv("golden.yaml", []byte(`version: 1
 name: golden
@@ -33,7 +32,7 @@ expect:
 		ByAnswer: map[string]int64{"200": 20, "503": 1}, ByType: map[string]report.TypeCounts{"Subscriber/Created": {Events: 20, Delivered: 20}},
 		Latency: report.Quantiles{Count: 21, P50MS: 1.5, P90MS: 2, P99MS: 3, P999MS: 3, MaxMS: 3}}
 	m := scenario.Measured{"delivered": 1, "p99": 0.003}
-	return &runner.Result{Scenario: s, Start: start, Elapsed: 2 * time.Second, URL: "http://127.0.0.1:1/", Builtin: true,
+	return &report.Run{Scenario: s, Start: start, Elapsed: 2 * time.Second, URL: "http://127.0.0.1:1/", Builtin: true,
 		Summary: sum, Receiver: &verify.Stats{Deliveries: 21, FirstDelivered: 20, Faults: 1}, Measured: m,
 		Outcomes: scenario.Evaluate(s.Expect, m)}
 }

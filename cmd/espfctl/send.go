@@ -44,7 +44,9 @@ type sendOptions struct {
 	Seed           int64
 
 	Results string
-	JSON    bool
+
+	resultsFile *os.File // opened by config
+	JSON        bool
 
 	APIListen string
 	APIToken  string
@@ -98,7 +100,7 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	f.IntVar(&opts.MaxInFlight, "max-in-flight", sim.DefaultMaxInFlight, "cap on requests in flight; the report says when it binds")
 	f.Float64Var(&opts.Duplicates, "duplicates", 0, "fraction (0 to 1) of delivered events to send again later, to test idempotency")
 	f.DurationVar(&opts.DuplicateDelay, "duplicate-delay", 0, "wait before sending a duplicate (default --retry-interval)")
-	f.DurationVar(&opts.Drain, "drain", sim.DefaultDrain, "after the schedule, wait at most this long for events still retrying")
+	f.DurationVar(&opts.Drain, "drain", sim.DefaultDrain, "after the schedule, wait at most this long for events still waiting to be re-sent")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for poisson gaps, ids, mix, jitter and duplicates")
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
@@ -116,18 +118,37 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	defer closeFn()
 	opts.warnInsecure(ios.Err)
-	cfg.Progress, cfg.ProgressEvery = progress(ios)
-	api, err := opts.startAPI(ctx, &cfg)
+	metrics := report.NewMetrics()
+	show, every := progress(ios)
+	sinks := sim.Sinks{metrics, sim.ProgressFunc(show)}
+	cfg.ProgressEvery = every
+	var results *sim.RecordWriter
+	if opts.resultsFile != nil {
+		results = sim.NewRecordWriter(opts.resultsFile)
+		sinks = append(sinks, results)
+	}
+	api, err := opts.startAPI()
 	if err != nil {
 		return err
 	}
-	s, runErr := sim.Run(ctx, cfg)
-	if s == nil {
+	if api != nil {
+		sinks = append(sinks, api.sink)
+	}
+	cfg.Sink = sinks
+	stats, runErr := sim.Run(ctx, cfg)
+	if results != nil {
+		if err := results.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("--results: %w", err)
+		}
+	}
+	if stats == nil {
 		return fmt.Errorf("send: %w", runErr)
 	}
+	in := report.Inputs{Run: stats}
 	if api != nil {
-		s.Accounts, s.APICallsFailed = api(ctx)
+		in.Accounts, in.APIRejected = api.finish(ctx)
 	}
+	s := report.NewSummary(metrics, in)
 	if ios.ErrTTY {
 		fmt.Fprintln(ios.Err)
 	}
@@ -162,7 +183,7 @@ func renderSummary(ios *term.IO, s *report.Summary, asJSON bool) error {
 // line every 10 s otherwise.
 func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 	return func(p sim.Snapshot) {
-		line := report.ProgressLine(p.Elapsed, p.Sent, p.InFlight, p.Delivered, p.Retrying, p.Dropped, p.Rate, p.P99)
+		line := report.ProgressLine(p)
 		if ios.ErrTTY {
 			fmt.Fprintf(ios.Err, "\r\x1b[K%s", strings.ReplaceAll(line, "\t", "  "))
 			return
@@ -218,7 +239,7 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 			closeFn()
 			return cfg, nop, fmt.Errorf("--results: %w", err)
 		}
-		cfg.Results = f
+		o.resultsFile = f
 		prev := closeFn
 		closeFn = func() { _ = f.Close(); prev() }
 	}

@@ -9,18 +9,22 @@ import (
 	"os"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/espfapi"
-	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sim"
 )
 
 const envAPIToken = "ESPFCTL_API_TOKEN"
 
-// startAPI serves the ESPF API mock when --api-listen is set, hooks it to
-// deliveries, and returns a function that waits --api-wait, stops it and
-// returns what it saw.
-func (o *sendOptions) startAPI(ctx context.Context, cfg *sim.Config) (func(context.Context) ([]report.AccountStatus, int64), error) {
+// sendAPI is the ESPF API mock beside a send: sink follows deliveries,
+// finish waits --api-wait, stops it and returns what it saw.
+type sendAPI struct {
+	sink   sim.Sink
+	finish func(context.Context) ([]espfapi.AccountStatus, int64)
+}
+
+// startAPI serves the ESPF API mock when --api-listen is set (nil when not).
+func (o *sendOptions) startAPI() (*sendAPI, error) {
 	if o.APIListen == "" {
 		return nil, nil
 	}
@@ -40,14 +44,12 @@ func (o *sendOptions) startAPI(ctx context.Context, cfg *sim.Config) (func(conte
 	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	prev := cfg.OnDelivered
-	cfg.OnDelivered = func(it event.Item, at time.Time) {
-		mock.Delivered(it.Entity, at)
-		if prev != nil {
-			prev(it, at)
+	sink := sim.RecordFunc(func(r *sim.Record) {
+		if r.Outcome == espf.Delivered && !r.Duplicate {
+			mock.Delivered(r.Entity, r.Answered)
 		}
-	}
-	return func(ctx context.Context) ([]report.AccountStatus, int64) {
+	})
+	return &sendAPI{sink: sink, finish: func(ctx context.Context) ([]espfapi.AccountStatus, int64) {
 		if o.APIWait > 0 {
 			t := time.NewTimer(o.APIWait)
 			select {
@@ -63,5 +65,5 @@ func (o *sendOptions) startAPI(ctx context.Context, cfg *sim.Config) (func(conte
 			fmt.Fprintf(o.IO.Err, "espfctl: ESPF API mock: %v\n", err)
 		}
 		return mock.Accounts()
-	}, nil
+	}}, nil
 }

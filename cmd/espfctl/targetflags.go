@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/spf13/pflag"
 )
 
@@ -73,7 +73,7 @@ func (h headerFlags) header() (http.Header, error) {
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.
-type tlsFlags struct{ sim.TLS }
+type tlsFlags struct{ espf.TLS }
 
 func (t *tlsFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")

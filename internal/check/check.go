@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sign"
-	"github.com/espfctl/espfctl/internal/sim"
 )
 
 // Defaults for Config's zero fields.
@@ -38,7 +38,7 @@ type Config struct {
 	Auth       sign.Auth     // the credentials the ESPF is configured with
 	Forged     sign.Auth     // the same scheme with wrong secrets (see Forge); nil = wrong-credentials is skipped
 	Client     *http.Client  // nil = built from TLS; redirects are never followed
-	TLS        *tls.Config   // for the built client (sim.TLS.Config builds it); nil = system defaults
+	TLS        *tls.Config   // for the built client (espf.TLS.Config builds it); nil = system defaults
 	Headers    http.Header   // extra headers on every request
 	Timeout    time.Duration // per request; 0 = DefaultTimeout
 	Slow       time.Duration // latency warn threshold; 0 = DefaultSlow
@@ -58,13 +58,6 @@ const (
 	Skip Grade = "skip"
 )
 
-// ESPF outcomes of one answer (contract §2).
-const (
-	Delivered = "delivered" // exactly 200
-	Dropped   = "dropped"   // any 4xx: never provisioned, never re-sent
-	Resent    = "re-sent"   // anything else: re-sent later, for ever if it never changes
-)
-
 // Result is one graded check. The JSON names are a stable interface
 // (check --json).
 type Result struct {
@@ -75,7 +68,7 @@ type Result struct {
 	Status      int     `json:"status"`          // 0 when there was no HTTP answer
 	Error       string  `json:"error,omitempty"` // timeout, refused, tls, … when there was none
 	Answer      string  `json:"answer"`          // "200", "204", "timeout after 30s", "refused"
-	ESPF        string  `json:"espf,omitempty"`  // delivered, dropped or re-sent
+	ESPF        string  `json:"espf,omitempty"`  // espf.Consequence in words: delivered, dropped or re-sent
 	LatencyMS   float64 `json:"latency_ms"`
 	Grade       Grade   `json:"grade"`
 	Consequence string  `json:"consequence"`
@@ -84,20 +77,12 @@ type Result struct {
 // answer is what one request got back.
 type answer struct {
 	status  int
-	errKind string // sim.ErrorClass of a transport failure
+	errKind string // espf.ErrorClass of a transport failure
 	took    time.Duration
 	ievent  int64
 }
 
-func (a answer) espf() string {
-	switch {
-	case a.errKind == "" && a.status == http.StatusOK:
-		return Delivered
-	case a.errKind == "" && a.status >= 400 && a.status < 500:
-		return Dropped
-	}
-	return Resent
-}
+func (a answer) espf() espf.Outcome { return espf.Consequence(a.status, a.errKind != "") }
 
 func (a answer) text(timeout time.Duration) string {
 	switch {
@@ -128,7 +113,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := sim.NewClient(cfg.Client, cfg.TLS, 0)
+	client := espf.NewClient(cfg.Client, cfg.TLS, 0)
 	if cfg.Client == nil {
 		defer client.CloseIdleConnections()
 	}
@@ -156,7 +141,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			return out, err
 		}
 		res.IEvent, res.Status, res.Error = a.ievent, a.status, a.errKind
-		res.Answer, res.ESPF = a.text(cfg.Timeout), a.espf()
+		res.Answer, res.ESPF = a.text(cfg.Timeout), a.espf().Words()
 		res.LatencyMS = float64(a.took.Microseconds()) / 1000
 		res.Grade, res.Consequence = c.grade(r, a)
 		out = append(out, res)
@@ -245,7 +230,7 @@ func (r *runner) answer(ctx context.Context, c spec) (answer, error) {
 func (r *runner) send(ctx context.Context, q request) (answer, error) {
 	tctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	req, err := sim.NewRequest(tctx, r.cfg.URL, q.body, r.cfg.Headers, q.auth, q.at)
+	req, err := espf.NewRequest(tctx, r.cfg.URL, q.body, r.cfg.Headers, q.auth, q.at)
 	if err != nil {
 		return answer{}, err
 	}
@@ -257,7 +242,7 @@ func (r *runner) send(ctx context.Context, q request) (answer, error) {
 		if ctx.Err() != nil {
 			return a, ctx.Err()
 		}
-		a.errKind = sim.ErrorClass(err, errors.Is(tctx.Err(), context.DeadlineExceeded))
+		a.errKind = espf.ErrorClass(err, errors.Is(tctx.Err(), context.DeadlineExceeded))
 		if a.errKind == "timeout" {
 			r.reached++
 		} else {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 )
@@ -156,9 +157,9 @@ func resent(r *runner, a answer, what string) string {
 func mustDeliver(what string) func(*runner, answer) (Grade, string) {
 	return func(r *runner, a answer) (Grade, string) {
 		switch a.espf() {
-		case Delivered:
+		case espf.Delivered:
 			return Pass, "delivered: removed from the ESPF queue"
-		case Dropped:
+		case espf.Dropped:
 			msg := fmt.Sprintf("answered %d: %s dropped by the ESPF, never provisioned", a.status, what)
 			if a.status == http.StatusUnauthorized || a.status == http.StatusForbidden {
 				msg += " (are these the credentials the Application expects?)"
@@ -173,9 +174,9 @@ func mustDeliver(what string) func(*runner, answer) (Grade, string) {
 // fails anything else (re-sent for ever).
 func tolerate(r *runner, a answer) (Grade, string) {
 	switch a.espf() {
-	case Delivered:
+	case espf.Delivered:
 		return Pass, "tolerated: delivered"
-	case Dropped:
+	case espf.Dropped:
 		return Warn, fmt.Sprintf("answered %d: events of types it does not handle are dropped (fine if on purpose)", a.status)
 	}
 	return Fail, resent(r, a, "an event of an unknown type is")
@@ -186,11 +187,11 @@ func tolerate(r *runner, a answer) (Grade, string) {
 func mustRefuse(msg200 string, on200 Grade) func(*runner, answer) (Grade, string) {
 	return func(r *runner, a answer) (Grade, string) {
 		switch {
-		case a.espf() == Delivered:
+		case a.espf() == espf.Delivered:
 			return on200, msg200
 		case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
 			return Pass, fmt.Sprintf("refused with %d: the ESPF drops it, never re-sent", a.status)
-		case a.espf() == Dropped:
+		case a.espf() == espf.Dropped:
 			return Warn, fmt.Sprintf("refused with %d, not 401/403: dropped, but an auth failure is harder to tell in the ESPF log", a.status)
 		}
 		return Fail, resent(r, a, "a request it refuses is")
@@ -202,9 +203,9 @@ func mustRefuse(msg200 string, on200 Grade) func(*runner, answer) (Grade, string
 func mustReject(msg200 string) func(*runner, answer) (Grade, string) {
 	return func(r *runner, a answer) (Grade, string) {
 		switch a.espf() {
-		case Dropped:
+		case espf.Dropped:
 			return Pass, fmt.Sprintf("rejected with %d: the ESPF drops it, never re-sent", a.status)
-		case Delivered:
+		case espf.Delivered:
 			return Warn, msg200
 		}
 		return Fail, resent(r, a, "a malformed event is")

@@ -17,8 +17,6 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/espfctl/espfctl/internal/report"
 )
 
 // Statuses the API accepts; OK and FAILED are final.
@@ -44,7 +42,7 @@ type Mock struct {
 }
 
 type account struct {
-	report.AccountStatus
+	AccountStatus
 	final time.Time
 }
 
@@ -79,10 +77,10 @@ func (m *Mock) Delivered(entity string, t time.Time) {
 
 // Accounts returns each account's latest status, sorted by account, and
 // the number of calls rejected (bad auth or bad parameters).
-func (m *Mock) Accounts() ([]report.AccountStatus, int64) {
+func (m *Mock) Accounts() ([]AccountStatus, int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]report.AccountStatus, 0, len(m.accounts))
+	out := make([]AccountStatus, 0, len(m.accounts))
 	for key, a := range m.accounts {
 		s := a.AccountStatus
 		if d, ok := m.delivered[key]; ok && !a.final.IsZero() {
@@ -126,7 +124,7 @@ func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeri
 	m.mu.Lock()
 	a := m.accounts[key]
 	if a == nil {
-		a = &account{AccountStatus: report.AccountStatus{Account: key}}
+		a = &account{AccountStatus: AccountStatus{Account: key}}
 		m.accounts[key] = a
 	}
 	a.Status, a.Group, a.Message = p.Status, p.Group, p.Message
@@ -196,4 +194,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// AccountStatus is the latest provisioning status an account reported
+// through the ESPF API mock.
+type AccountStatus struct {
+	Account         string   `json:"account"`
+	Status          string   `json:"status"`
+	Group           string   `json:"group"`
+	Message         string   `json:"message,omitempty"`
+	Calls           int      `json:"calls"`
+	SinceDeliveryMS *float64 `json:"since_delivery_ms,omitempty"`
 }

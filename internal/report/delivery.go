@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -28,10 +29,10 @@ func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) 
 	if d.Status != 0 {
 		status = strconv.Itoa(d.Status)
 	}
-	switch {
-	case d.Status == http.StatusOK:
+	switch espf.Consequence(d.Status, d.Status == 0) {
+	case espf.Delivered:
 		status = paint(ok, status)
-	case d.Status >= 400 && d.Status < 500:
+	case espf.Dropped:
 		status = paint(bad, status)
 	default:
 		status = paint(warn, status)

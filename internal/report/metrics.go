@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/espfapi"
+	"github.com/espfctl/espfctl/internal/sim"
 )
 
 // Quantiles summarises one latency histogram, in milliseconds.
@@ -51,27 +54,27 @@ type DroppedEvent struct {
 
 // Summary is the final report of a run, or of several merged results files.
 type Summary struct {
-	Start          time.Time             `json:"start"`
-	End            time.Time             `json:"end"`
-	Events         int64                 `json:"events"`
-	Attempts       int64                 `json:"attempts"`
-	TargetRate     float64               `json:"target_rate_per_s"`   // from the intended times of first attempts
-	AchievedRate   float64               `json:"achieved_rate_per_s"` // from their actual send times
-	Outcomes       Outcomes              `json:"outcomes"`
-	ByAnswer       map[string]int64      `json:"by_answer"` // every attempt: "200", "503", "timeout"…
-	ByType         map[string]TypeCounts `json:"by_type"`
-	Latency        Quantiles             `json:"latency"`    // answered - intended
-	Service        Quantiles             `json:"service"`    // answered - sent
-	SendError      Quantiles             `json:"send_error"` // sent - intended
-	Duplicates     Duplicates            `json:"duplicates"`
-	Dropped        []DroppedEvent        `json:"dropped,omitempty"` // the first ones, up to 20
-	MaxInFlight    int                   `json:"max_in_flight,omitempty"`
-	CapBound       int64                 `json:"cap_bound,omitempty"` // sends that waited for a free in-flight slot
-	CapWaitMS      float64               `json:"cap_wait_ms,omitempty"`
-	DrainExpired   bool                  `json:"drain_expired,omitempty"`
-	Interrupted    bool                  `json:"interrupted,omitempty"`
-	Accounts       []AccountStatus       `json:"accounts,omitempty"` // from the ESPF API mock
-	APICallsFailed int64                 `json:"api_calls_rejected,omitempty"`
+	Start          time.Time               `json:"start"`
+	End            time.Time               `json:"end"`
+	Events         int64                   `json:"events"`
+	Attempts       int64                   `json:"attempts"`
+	TargetRate     float64                 `json:"target_rate_per_s"`   // from the intended times of first attempts
+	AchievedRate   float64                 `json:"achieved_rate_per_s"` // from their actual send times
+	Outcomes       Outcomes                `json:"outcomes"`
+	ByAnswer       map[string]int64        `json:"by_answer"` // every attempt: "200", "503", "timeout"…
+	ByType         map[string]TypeCounts   `json:"by_type"`
+	Latency        Quantiles               `json:"latency"`    // answered - intended
+	Service        Quantiles               `json:"service"`    // answered - sent
+	SendError      Quantiles               `json:"send_error"` // sent - intended
+	Duplicates     Duplicates              `json:"duplicates"`
+	Dropped        []DroppedEvent          `json:"dropped,omitempty"` // the first ones, up to 20
+	MaxInFlight    int                     `json:"max_in_flight,omitempty"`
+	CapBound       int64                   `json:"cap_bound,omitempty"` // sends that waited for a free in-flight slot
+	CapWaitMS      float64                 `json:"cap_wait_ms,omitempty"`
+	DrainExpired   bool                    `json:"drain_expired,omitempty"`
+	Interrupted    bool                    `json:"interrupted,omitempty"`
+	Accounts       []espfapi.AccountStatus `json:"accounts,omitempty"` // from the ESPF API mock
+	APICallsFailed int64                   `json:"api_calls_rejected,omitempty"`
 }
 
 // AllDelivered reports whether every event got its 200.
@@ -80,20 +83,9 @@ func (s *Summary) AllDelivered() bool {
 	return s.Events > 0 && o.DeliveredFirstTry+o.DeliveredAfterRetry == s.Events
 }
 
-// AccountStatus is the latest provisioning status an account reported
-// through the ESPF API mock.
-type AccountStatus struct {
-	Account         string   `json:"account"`
-	Status          string   `json:"status"`
-	Group           string   `json:"group"`
-	Message         string   `json:"message,omitempty"`
-	Calls           int      `json:"calls"`
-	SinceDeliveryMS *float64 `json:"since_delivery_ms,omitempty"`
-}
-
-// Metrics aggregates attempt records into a Summary. Its memory stays flat
-// however many records it sees: latencies go into HDR histograms. It is not
-// safe for concurrent use.
+// Metrics aggregates the sender's attempt records into a Summary. It is a
+// sim.Sink. Its memory stays flat however many records it sees: latencies
+// go into HDR histograms. It is not safe for concurrent use.
 type Metrics struct {
 	s                           Summary
 	lat, svc, sendErr           *hdrhistogram.Histogram
@@ -113,13 +105,19 @@ func NewMetrics() *Metrics {
 		Duplicates: Duplicates{ByAnswer: map[string]int64{}}}}
 }
 
+// Record implements sim.Sink.
+func (m *Metrics) Record(r *sim.Record) { m.Add(r) }
+
+// Progress implements sim.Sink: the summary needs no progress.
+func (m *Metrics) Progress(sim.Snapshot) {}
+
 // Add counts one attempt.
-func (m *Metrics) Add(r *Record) {
+func (m *Metrics) Add(r *sim.Record) {
 	s := &m.s
 	s.Attempts++
 	answer := r.Answer()
 	s.ByAnswer[answer]++
-	if r.Outcome != Pending {
+	if r.Outcome != espf.Pending {
 		record(m.lat, r.Latency())
 		record(m.svc, r.Service())
 		record(m.sendErr, r.SendError())
@@ -145,7 +143,7 @@ func (m *Metrics) Add(r *Record) {
 		m.span(r)
 	}
 	switch r.Outcome {
-	case Delivered:
+	case espf.Delivered:
 		tc.Delivered++
 		m.finalized++
 		if r.Attempt == 1 {
@@ -153,14 +151,14 @@ func (m *Metrics) Add(r *Record) {
 		} else {
 			s.Outcomes.DeliveredAfterRetry++
 		}
-	case Dropped:
+	case espf.Dropped:
 		tc.Dropped++
 		m.finalized++
 		s.Outcomes.DroppedBy4xx++
 		if len(s.Dropped) < maxDropped {
 			s.Dropped = append(s.Dropped, DroppedEvent{IEvent: r.IEvent, EventType: r.EventType, Status: r.Status})
 		}
-	case GaveUp:
+	case espf.GaveUp:
 		tc.GaveUp++
 		m.finalized++
 		s.Outcomes.GaveUp++
@@ -168,7 +166,7 @@ func (m *Metrics) Add(r *Record) {
 	s.ByType[r.EventType] = tc
 }
 
-func (m *Metrics) span(r *Record) {
+func (m *Metrics) span(r *sim.Record) {
 	if m.firstIntended.IsZero() || r.Intended.Before(m.firstIntended) {
 		m.firstIntended = r.Intended
 	}
@@ -191,26 +189,24 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(min(us, h.HighestTrackableValue()))
 }
 
-// P99 is the current p99 latency from intended time, for progress lines.
-func (m *Metrics) P99() time.Duration {
-	return time.Duration(m.lat.ValueAtQuantile(99)) * time.Microsecond
+// Inputs are what a summary is built from besides the attempt records:
+// what only the engine knows, and what the ESPF API mock saw. A nil Run
+// (results files merged by `report`) leaves the engine's fields empty.
+type Inputs struct {
+	Run         *sim.Stats
+	Accounts    []espfapi.AccountStatus
+	APIRejected int64
 }
 
-// Delivered, Dropped and Pending are live counts for progress lines.
-func (m *Metrics) Delivered() int64 {
-	return m.s.Outcomes.DeliveredFirstTry + m.s.Outcomes.DeliveredAfterRetry
-}
-
-// Dropped counts events dropped by a 4xx so far.
-func (m *Metrics) Dropped() int64 { return m.s.Outcomes.DroppedBy4xx }
-
-// Events counts first attempts so far.
-func (m *Metrics) Events() int64 { return m.s.Events }
-
-// Summary computes the report so far. The returned value shares nothing
-// with m.
-func (m *Metrics) Summary() *Summary {
+// NewSummary builds the report of a run from its records (m) and in. The
+// returned value shares nothing with m.
+func NewSummary(m *Metrics, in Inputs) *Summary {
 	s := m.s
+	if r := in.Run; r != nil {
+		s.MaxInFlight, s.CapBound, s.CapWaitMS = r.MaxInFlight, r.CapBound, float64(r.CapWait)/1e6
+		s.DrainExpired, s.Interrupted = r.DrainExpired, r.Interrupted
+	}
+	s.Accounts, s.APICallsFailed = in.Accounts, in.APIRejected
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)
 	s.Duplicates.ByAnswer = clone(m.s.Duplicates.ByAnswer)

@@ -2,6 +2,9 @@ package report
 
 import (
 	"time"
+
+	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sim"
 )
 
 // Series buckets attempts over time for the HTML report's charts. Memory is
@@ -31,6 +34,12 @@ func NewSeries(start time.Time) *Series {
 	return &Series{Start: start, Width: time.Second}
 }
 
+// Record implements sim.Sink: every attempt counts in its bucket.
+func (s *Series) Record(r *sim.Record) { s.Add(r.Intended, r.Latency(), r.Status) }
+
+// Progress implements sim.Sink.
+func (s *Series) Progress(sim.Snapshot) {}
+
 // Add counts one attempt. status is 0 when there was no answer.
 func (s *Series) Add(intended time.Time, latency time.Duration, status int) {
 	off := intended.Sub(s.Start)
@@ -47,11 +56,11 @@ func (s *Series) Add(intended time.Time, latency time.Duration, status int) {
 	}
 	b := &s.Buckets[i]
 	b.Attempts++
-	switch {
-	case status == 200:
+	switch espf.Consequence(status, status == 0) {
+	case espf.Delivered:
 		b.OK++
 		b.Delivered++
-	case status >= 400 && status < 500:
+	case espf.Dropped:
 		b.Rejected++
 	default:
 		b.Failed++

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/sim"
 )
 
 // SummaryJSON writes the summary as one indented JSON object.
@@ -51,7 +52,7 @@ func SummaryText(w io.Writer, s *Summary, table bool, paint Paint, base lipgloss
 			s.MaxInFlight, s.CapBound, time.Duration(s.CapWaitMS*1e6).Round(time.Millisecond))))
 	}
 	if s.DrainExpired {
-		fmt.Fprintf(out, "drain\t%s\n", bad("expired: events still retrying were cut short"))
+		fmt.Fprintf(out, "drain\t%s\n", bad("expired: events still waiting to be re-sent were cut short"))
 	}
 	if s.Interrupted {
 		fmt.Fprintf(out, "interrupted\t%s\n", bad("yes"))
@@ -150,7 +151,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // ProgressLine is the plain status line a run prints every 10 s when stderr
 // is not a terminal (and redraws every second when it is).
-func ProgressLine(elapsed time.Duration, sent, inFlight, delivered, retrying, dropped int64, rate float64, p99 time.Duration) string {
-	return fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tretrying %d\tdropped %d\trate %.1f/s\tp99 %s",
-		elapsed.Round(time.Second), sent, inFlight, delivered, retrying, dropped, rate, p99.Round(100*time.Microsecond))
+func ProgressLine(p sim.Snapshot) string {
+	return fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
 }

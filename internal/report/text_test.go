@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
 
@@ -14,16 +16,16 @@ func sampleSummary() *report.Summary {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	m := report.NewMetrics()
-	for _, r := range []report.Record{
-		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 1, Intended: at(0), Sent: at(0), Answered: at(10), Status: 200, Outcome: report.Delivered},
-		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 1, Intended: at(100), Sent: at(101), Answered: at(105), Status: 503, Outcome: report.Retry},
-		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 2, Intended: at(1105), Sent: at(1105), Answered: at(1110), Status: 200, Outcome: report.Delivered},
-		{IEvent: 3, EventType: "Customer/Updated", Attempt: 1, Intended: at(200), Sent: at(200), Answered: at(230), Status: 404, Outcome: report.Dropped},
-		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 2, Duplicate: true, Intended: at(2000), Sent: at(2000), Answered: at(2001), Status: 500, Outcome: report.Retry},
+	for _, r := range []sim.Record{
+		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 1, Intended: at(0), Sent: at(0), Answered: at(10), Status: 200, Outcome: espf.Delivered},
+		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 1, Intended: at(100), Sent: at(101), Answered: at(105), Status: 503, Outcome: espf.Resent},
+		{IEvent: 2, EventType: "Subscriber/Created", Attempt: 2, Intended: at(1105), Sent: at(1105), Answered: at(1110), Status: 200, Outcome: espf.Delivered},
+		{IEvent: 3, EventType: "Customer/Updated", Attempt: 1, Intended: at(200), Sent: at(200), Answered: at(230), Status: 404, Outcome: espf.Dropped},
+		{IEvent: 1, EventType: "Subscriber/Created", Attempt: 2, Duplicate: true, Intended: at(2000), Sent: at(2000), Answered: at(2001), Status: 500, Outcome: espf.Resent},
 	} {
 		m.Add(&r)
 	}
-	return m.Summary()
+	return report.NewSummary(m, report.Inputs{})
 }
 
 func identity(_ lipgloss.Style, s string) string { return s }

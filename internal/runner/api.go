@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espfapi"
-	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -66,7 +65,7 @@ func (a *apiMock) delivered(entity string, at time.Time) {
 // finish waits (up to the configured wait) until every delivered account
 // has a status, stops the mock, and returns the statuses and the share of
 // delivered accounts that have one.
-func (a *apiMock) finish(ctx context.Context) ([]report.AccountStatus, int64, float64, bool) {
+func (a *apiMock) finish(ctx context.Context) ([]espfapi.AccountStatus, int64, float64, bool) {
 	defer a.stop()
 	deadline := time.NewTimer(a.wait)
 	defer deadline.Stop()
@@ -88,7 +87,7 @@ func (a *apiMock) finish(ctx context.Context) ([]report.AccountStatus, int64, fl
 	}
 }
 
-func (a *apiMock) share(accts []report.AccountStatus) (float64, bool) {
+func (a *apiMock) share(accts []espfapi.AccountStatus) (float64, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.accounts) == 0 {

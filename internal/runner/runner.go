@@ -4,7 +4,6 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
@@ -27,42 +28,10 @@ import (
 
 // Options are the run's knobs that are not in the scenario file.
 type Options struct {
-	Progress      func(sim.Snapshot) // live state
+	Progress      func(sim.Snapshot) // live state; nil = none
 	ProgressEvery time.Duration      // 0 = every second
 	Results       io.Writer          // every attempt as JSONL, besides the scenario's report.results
 	Seed          int64              // 0 = 1
-}
-
-// Result is what a run produced.
-type Result struct {
-	Scenario *scenario.Scenario
-	Start    time.Time
-	Elapsed  time.Duration
-	URL      string          // where events went
-	APIURL   string          // the ESPF API mock, when the scenario has one
-	Builtin  bool            // the built-in receiver answered
-	Summary  *report.Summary // the sender's view
-	Receiver *verify.Stats   // the built-in receiver's view (nil with a target)
-	Measured scenario.Measured
-	Outcomes []scenario.Outcome
-	Series   *report.Series
-}
-
-// Interrupted reports whether the run was cut short (SIGINT): the report
-// covers what was sent until then.
-func (r *Result) Interrupted() bool { return r.Summary != nil && r.Summary.Interrupted }
-
-// Pass reports whether the run completed and every expectation held.
-func (r *Result) Pass() bool {
-	if r.Interrupted() {
-		return false
-	}
-	for _, o := range r.Outcomes {
-		if !o.Pass {
-			return false
-		}
-	}
-	return true
 }
 
 // InputError is a problem with what the scenario names (a file that cannot
@@ -78,16 +47,77 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // Run runs s. It returns an error only when the run could not happen (a
 // port, a file, a bad TLS setting) or was interrupted; failed expectations
-// are in the Result.
-func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, error) {
+// are in the report.
+func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, error) {
+	cfg, err := engineConfig(s, opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	events, closeEvents, err := source(s, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	defer closeEvents()
+	cfg.Events = events
+
+	start := time.Now()
+	sd, err := startSides(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.stop()
+	if cfg.URL == "" {
+		cfg.URL = sd.url
+	}
+	cfg.ProgressEvery = opts.ProgressEvery
+
+	// Every attempt goes to the summary, the time series, the sides'
+	// trackers and the results files.
+	metrics, series := report.NewMetrics(), report.NewSeries(start)
+	sinks := sim.Sinks{metrics, series, sim.RecordFunc(sd.onRecord)}
+	if opts.Progress != nil {
+		sinks = append(sinks, sim.ProgressFunc(opts.Progress))
+	}
+	results, err := openResults(s.Report.Results, opts.Results)
+	if err != nil {
+		return nil, err
+	}
+	if results != nil {
+		sinks = append(sinks, results)
+	}
+	cfg.Sink = sinks
+
+	stats, runErr := sim.Run(ctx, cfg)
+	elapsed := time.Since(start)
+	if err := results.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if stats == nil {
+		return nil, runErr
+	}
+	fin, err := sd.finish(ctx)
+	if err != nil && runErr == nil {
+		runErr = err
+	}
+	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected})
+	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: cfg.URL, APIURL: sd.apiURL, Builtin: sd.recv != nil,
+		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum)}
+	for k, v := range fin.measured {
+		res.Measured[k] = v
+	}
+	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
+	return res, runErr
+}
+
+// engineConfig turns the scenario's delivery settings and credentials into
+// the engine's config (without the event source, the URL of the built-in
+// receiver or the sink).
+func engineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
 	auth, err := sign.New(s.Auth)
 	if err != nil {
-		return nil, &InputError{"auth", err}
+		return sim.Config{}, &InputError{"auth", err}
 	}
-	res := &Result{Scenario: s, Start: time.Now()}
-	res.Series = report.NewSeries(res.Start)
-
-	cfg := sim.Config{Auth: auth, Seed: opts.Seed}
+	cfg := sim.Config{Auth: auth, Seed: seed}
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
@@ -103,115 +133,150 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*Result, erro
 			cfg.Headers.Set(k, v)
 		}
 	}
-	events, closeEvents, err := source(s, cfg.Seed)
-	if err != nil {
-		return nil, err
+	if s.Target != nil {
+		cfg.URL = s.Target.URL
+		if cfg.TLS, err = s.Target.TLS.Config(); err != nil {
+			return sim.Config{}, &InputError{"target.tls", err}
+		}
 	}
-	defer closeEvents()
-	cfg.Events = events
+	return cfg, nil
+}
+
+// sides are what runs beside the sender: the built-in receiver (when the
+// scenario has no target) and the ESPF API mock (when it has an api).
+type sides struct {
+	url    string // the built-in receiver's, or "" with a target
+	apiURL string
+	recv   *builtin
+	api    *apiMock
+	rep    *reporter
 
 	// Who was delivered, as the sender saw it, to check against the
-	// built-in receiver's journal.
-	var mu sync.Mutex
-	delivered := map[int64]bool{}
-	cfg.OnDelivered = func(event.Item, time.Time) {}
-	if s.Target == nil {
-		cfg.OnDelivered = func(it event.Item, _ time.Time) {
-			mu.Lock()
-			delivered[it.IEvent] = true
-			mu.Unlock()
-		}
-	}
+	// built-in receiver's journal. Only the sink goroutine writes it.
+	delivered map[int64]bool
+}
 
-	var api *apiMock
-	var rep *reporter
+func startSides(ctx context.Context, s *scenario.Scenario) (*sides, error) {
+	sd := &sides{delivered: map[int64]bool{}}
 	if s.API != nil {
-		if api, err = startAPI(s.API); err != nil {
-			return nil, err
-		}
-		defer api.stop()
-		res.APIURL = api.url
-		prev := cfg.OnDelivered
-		cfg.OnDelivered = func(it event.Item, at time.Time) {
-			api.delivered(it.Entity, at)
-			prev(it, at)
-		}
-		if s.Target == nil && s.Receiver.Report != nil {
-			rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, client: &http.Client{Timeout: 10 * time.Second}}
-		}
-	}
-
-	var recv *builtin
-	if s.Target == nil {
-		recv, err = startBuiltin(ctx, s, rep)
+		api, err := startAPI(s.API)
 		if err != nil {
 			return nil, err
 		}
-		defer recv.stop()
-		res.URL, res.Builtin = recv.url, true
-	} else {
-		res.URL = s.Target.URL
-		if cfg.TLS, err = s.Target.TLS.Config(); err != nil {
-			return nil, &InputError{"target.tls", err}
+		sd.api, sd.apiURL = api, api.url
+		if s.Target == nil && s.Receiver.Report != nil {
+			sd.rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, client: &http.Client{Timeout: 10 * time.Second}}
 		}
 	}
-	cfg.URL = res.URL
+	if s.Target == nil {
+		recv, err := startBuiltin(ctx, s, sd.rep)
+		if err != nil {
+			sd.stop()
+			return nil, err
+		}
+		sd.recv, sd.url = recv, recv.url
+	}
+	return sd, nil
+}
 
-	// Every attempt feeds the time series, and the results files if asked.
-	cfg.OnResult = func(r *report.Record) { res.Series.Add(r.Intended, r.Latency(), r.Status) }
-	var sinks []io.Writer
-	if opts.Results != nil {
-		sinks = append(sinks, opts.Results)
+// onRecord follows every delivered event (the sink's goroutine).
+func (sd *sides) onRecord(r *sim.Record) {
+	if r.Outcome != espf.Delivered || r.Duplicate {
+		return
 	}
-	var resultsFile *os.File
-	var resultsBuf *bufio.Writer
-	if s.Report.Results != "" {
-		if resultsFile, err = os.Create(s.Report.Results); err != nil {
-			return nil, fmt.Errorf("report.results: %w", err)
-		}
-		defer resultsFile.Close()
-		resultsBuf = bufio.NewWriter(resultsFile)
-		sinks = append(sinks, resultsBuf)
+	if sd.recv != nil {
+		sd.delivered[r.IEvent] = true
 	}
-	if len(sinks) > 0 {
-		cfg.Results = io.MultiWriter(sinks...)
+	if sd.api != nil {
+		sd.api.delivered(r.Entity, r.Answered)
 	}
-	cfg.Progress, cfg.ProgressEvery = opts.Progress, opts.ProgressEvery
+}
 
-	sum, runErr := sim.Run(ctx, cfg)
-	res.Elapsed = time.Since(res.Start)
-	if resultsBuf != nil {
-		if err := errors.Join(resultsBuf.Flush(), resultsFile.Close()); err != nil && runErr == nil {
-			runErr = fmt.Errorf("report.results: %w", err)
-		}
+// finished is what the sides saw, once the sender is done.
+type finished struct {
+	receiver    *verify.Stats
+	accounts    []espfapi.AccountStatus
+	apiRejected int64
+	measured    scenario.Measured // processed_twice, unjournaled, statuses
+}
+
+// finish stops the built-in receiver and compares its journal with what the
+// sender saw delivered, then waits for the API mock's statuses.
+func (sd *sides) finish(ctx context.Context) (finished, error) {
+	fin := finished{measured: scenario.Measured{}}
+	var err error
+	if sd.recv != nil {
+		var st verify.Stats
+		var twice, missing int64
+		st, twice, missing, err = sd.recv.finish(ctx, sd.delivered)
+		fin.receiver = &st
+		fin.measured["processed_twice"] = float64(twice)
+		fin.measured["unjournaled"] = float64(missing)
 	}
-	res.Summary = sum
-	if sum == nil {
-		return nil, runErr
-	}
-	res.Measured = measure(sum)
-	if recv != nil {
-		st, twice, journaled, err := recv.finish(ctx, delivered)
-		if err != nil && runErr == nil {
-			runErr = err
-		}
-		res.Receiver = &st
-		res.Measured["processed_twice"] = float64(twice)
-		res.Measured["unjournaled"] = float64(journaled)
-	}
-	if api != nil {
-		if rep != nil {
-			rep.wg.Wait()
+	if sd.api != nil {
+		if sd.rep != nil {
+			sd.rep.wg.Wait()
 		}
 		var share float64
 		var ok bool
-		sum.Accounts, sum.APICallsFailed, share, ok = api.finish(ctx)
+		fin.accounts, fin.apiRejected, share, ok = sd.api.finish(ctx)
 		if ok {
-			res.Measured["statuses"] = share
+			fin.measured["statuses"] = share
 		}
 	}
-	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
-	return res, runErr
+	return fin, err
+}
+
+func (sd *sides) stop() {
+	if sd.recv != nil {
+		sd.recv.stop()
+	}
+	if sd.api != nil {
+		sd.api.stop()
+	}
+}
+
+// resultsFiles writes every attempt to the scenario's report.results and
+// the caller's writer.
+type resultsFiles struct {
+	*sim.RecordWriter
+	file *os.File
+}
+
+func openResults(path string, extra io.Writer) (*resultsFiles, error) {
+	var ws []io.Writer
+	r := &resultsFiles{}
+	if extra != nil {
+		ws = append(ws, extra)
+	}
+	if path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, fmt.Errorf("report.results: %w", err)
+		}
+		r.file = f
+		ws = append(ws, f)
+	}
+	if len(ws) == 0 {
+		return nil, nil
+	}
+	r.RecordWriter = sim.NewRecordWriter(io.MultiWriter(ws...))
+	return r, nil
+}
+
+// close flushes and closes; nil-safe.
+func (r *resultsFiles) close() error {
+	if r == nil {
+		return nil
+	}
+	err := r.Flush()
+	if r.file != nil {
+		err = errors.Join(err, r.file.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("report.results: %w", err)
+	}
+	return nil
 }
 
 // measure maps the sender's summary onto the expectation metrics.

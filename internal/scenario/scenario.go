@@ -6,6 +6,7 @@ package scenario
 import (
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
 )
@@ -36,7 +37,7 @@ type Target struct {
 }
 
 // TLS configures the client side of HTTPS to the target, as send's TLS flags do.
-type TLS = sim.TLS
+type TLS = espf.TLS
 
 // Receiver configures the built-in reference receiver.
 type Receiver struct {

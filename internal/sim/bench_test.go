@@ -39,24 +39,9 @@ func BenchmarkRunLoopback(b *testing.B) {
 	b.ReportAllocs()
 	n := int64(b.N)
 	b.ResetTimer()
-	s, err := sim.Run(b.Context(), sim.Config{URL: srv.URL, Auth: au, Events: genB(b, n), MaxInFlight: 64,
+	s, _, err := collectRun(b.Context(), sim.Config{URL: srv.URL, Auth: au, Events: genB(b, n), MaxInFlight: 64,
 		Phases: []sim.Phase{{Rate: sim.Rate{Freq: 1000000, Per: time.Second}, Count: n}}})
 	if err != nil || s.Events != n {
 		b.Fatalf("Run: %v, %d events", err, s.Events)
-	}
-}
-
-// BenchmarkNewRequest measures building one signed ESPF request message
-// (headers, Date, Signature), the part send, run and check share.
-func BenchmarkNewRequest(b *testing.B) {
-	au := signatureAuthB(b)
-	body := []byte(`{"event_type":"Subscriber/Created","variables":{"i_account":1000889,"i_event":7615}}`)
-	now := time.Now()
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if _, err := sim.NewRequest(b.Context(), "http://127.0.0.1:8080/espf", body, nil, au, now); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -1,71 +1,73 @@
 package sim
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/report"
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/espfctl/espfctl/internal/espf"
 )
 
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+// live is the collector's running count of a run, for progress snapshots.
+// Only the collector goroutine touches it.
+type live struct {
+	sent, delivered, dropped int64
+	lat                      *hdrhistogram.Histogram // latency from intended time, µs
+}
 
-// collect owns the metrics and the results file: every attempt passes
-// through here, so neither needs a lock. It also calls Progress.
-func (e *engine) collect(m *report.Metrics) error {
-	var w *bufio.Writer
-	var enc *json.Encoder
-	if e.cfg.Results != nil {
-		w = bufio.NewWriterSize(e.cfg.Results, 64<<10)
-		enc = json.NewEncoder(w)
+func (l *live) add(r *Record) {
+	if r.Outcome != espf.Pending {
+		us := max(r.Latency().Microseconds(), 1)
+		_ = l.lat.RecordValue(min(us, l.lat.HighestTrackableValue()))
 	}
-	var tick <-chan time.Time
-	if e.cfg.Progress != nil {
-		t := time.NewTicker(e.cfg.ProgressEvery)
-		defer t.Stop()
-		tick = t.C
+	if r.Duplicate {
+		return
 	}
+	if r.Attempt == 1 {
+		l.sent++
+	}
+	switch r.Outcome {
+	case espf.Delivered:
+		l.delivered++
+	case espf.Dropped:
+		l.dropped++
+	}
+}
+
+// collect hands every attempt to the sink, in order, and a snapshot every
+// ProgressEvery and once at the end: every attempt passes through here, so
+// the sink needs no lock.
+func (e *engine) collect() {
+	sink := e.cfg.Sink
+	if sink == nil {
+		sink = Sinks(nil)
+	}
+	l := &live{lat: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)}
+	t := time.NewTicker(e.cfg.ProgressEvery)
+	defer t.Stop()
 	start := time.Now()
 	last, lastSent := start, int64(0)
-	var werr error
 	for {
 		select {
 		case r, ok := <-e.results:
 			if !ok {
-				if w != nil && werr == nil {
-					if err := w.Flush(); err != nil {
-						werr = fmt.Errorf("write results: %w", err)
-					}
-				}
-				if e.cfg.Progress != nil {
-					e.cfg.Progress(e.snapshot(m, start, time.Now(), &last, &lastSent))
-				}
-				return werr
+				sink.Progress(e.snapshot(l, start, time.Now(), &last, &lastSent))
+				return
 			}
-			m.Add(r)
-			if e.cfg.OnResult != nil {
-				e.cfg.OnResult(r)
-			}
-			if enc != nil && werr == nil {
-				if err := enc.Encode(r); err != nil {
-					werr = fmt.Errorf("write results: %w", err)
-				}
-			}
-		case now := <-tick:
-			e.cfg.Progress(e.snapshot(m, start, now, &last, &lastSent))
+			l.add(r)
+			sink.Record(r)
+		case now := <-t.C:
+			sink.Progress(e.snapshot(l, start, now, &last, &lastSent))
 		}
 	}
 }
 
-func (e *engine) snapshot(m *report.Metrics, start, now time.Time, last *time.Time, lastSent *int64) Snapshot {
-	sent := m.Events()
-	s := Snapshot{Elapsed: now.Sub(start), Sent: sent, Attempts: e.attempts.Load(), InFlight: e.inFlight.Load(),
-		Delivered: m.Delivered(), Retrying: e.retrying.Load(), Dropped: m.Dropped(), P99: m.P99()}
+func (e *engine) snapshot(l *live, start, now time.Time, last *time.Time, lastSent *int64) Snapshot {
+	s := Snapshot{Elapsed: now.Sub(start), Sent: l.sent, Attempts: e.attempts.Load(), InFlight: e.inFlight.Load(),
+		Delivered: l.delivered, Resending: e.resending.Load(), Dropped: l.dropped,
+		P99: time.Duration(l.lat.ValueAtQuantile(99)) * time.Microsecond}
 	if d := now.Sub(*last); d > 0 {
-		s.Rate = float64(sent-*lastSent) / d.Seconds()
+		s.Rate = float64(l.sent-*lastSent) / d.Seconds()
 	}
-	*last, *lastSent = now, sent
+	*last, *lastSent = now, l.sent
 	return s
 }

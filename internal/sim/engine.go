@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
@@ -41,11 +41,18 @@ type Config struct {
 	DuplicateDelay time.Duration // wait before a duplicate; 0 = the retry interval
 	Drain          time.Duration // bound on the wait for retries after the schedule; 0 = DefaultDrain
 	Seed           int64         // poisson gaps, jitter and the choice of duplicates
-	Results        io.Writer     // every attempt as JSONL; nil = none
-	OnResult       func(*Result) // every attempt, after Results; called from one goroutine, in order
-	Progress       func(Snapshot)
-	ProgressEvery  time.Duration                     // 0 = 1s
-	OnDelivered    func(it event.Item, at time.Time) // once per delivered event (ESPF API mock correlation)
+	Sink           Sink          // every attempt and the progress; nil = none
+	ProgressEvery  time.Duration // 0 = 1s
+}
+
+// Stats is what the engine alone knows about a run, beside its records:
+// the in-flight cap and how the run ended.
+type Stats struct {
+	MaxInFlight  int
+	CapBound     int64         // sends that waited for a free in-flight slot
+	CapWait      time.Duration // their total wait
+	DrainExpired bool          // the drain bound passed with events still pending
+	Interrupted  bool          // the context ended the run
 }
 
 // Snapshot is the live state of a run, for progress views.
@@ -55,32 +62,33 @@ type Snapshot struct {
 	Attempts  int64
 	InFlight  int64
 	Delivered int64
-	Retrying  int64 // events waiting to be re-sent
+	Resending int64 // events waiting to be re-sent
 	Dropped   int64
 	Rate      float64 // first sends per second since the last snapshot
 	P99       time.Duration
 }
 
 type engine struct {
-	cfg      Config
-	client   *http.Client
-	jobs     chan job       // attempts waiting for a worker; unbuffered
-	workers  atomic.Int64   // started so far, at most MaxInFlight
-	pool     sync.WaitGroup // workers
-	results  chan *Result
-	work     sync.WaitGroup // events not finished yet
-	inFlight atomic.Int64
-	retrying atomic.Int64
-	attempts atomic.Int64
-	capBound atomic.Int64
-	capWait  atomic.Int64
+	cfg       Config
+	client    *http.Client
+	jobs      chan job       // attempts waiting for a worker; unbuffered
+	workers   atomic.Int64   // started so far, at most MaxInFlight
+	pool      sync.WaitGroup // workers
+	results   chan *Record
+	work      sync.WaitGroup // events not finished yet
+	inFlight  atomic.Int64
+	resending atomic.Int64
+	attempts  atomic.Int64
+	capBound  atomic.Int64
+	capWait   atomic.Int64
 }
 
 // Run sends cfg.Events on the schedule of cfg.Phases, reacts to every answer
-// as the ESPF does, and returns the summary. It returns an error only when
-// it could not run (bad config, unreadable events, results not written) or
-// when ctx was cancelled (the summary is still returned then).
-func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
+// as the ESPF does, hands every attempt to cfg.Sink, and returns what only
+// the engine knows. It returns an error only when it could not run (bad
+// config, unreadable events) or when ctx was cancelled (the stats are still
+// returned then).
+func Run(ctx context.Context, cfg Config) (*Stats, error) {
 	if cfg.Events == nil {
 		return nil, errors.New("sim: no event source")
 	}
@@ -88,11 +96,10 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 		return nil, errors.New("sim: no url")
 	}
 	cfg = withDefaults(cfg)
-	e := &engine{cfg: cfg, client: NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight), jobs: make(chan job), results: make(chan *Result, 4096)}
+	e := &engine{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight), jobs: make(chan job), results: make(chan *Record, 4096)}
 
-	m := report.NewMetrics()
-	collected := make(chan error, 1)
-	go func() { collected <- e.collect(m) }()
+	collected := make(chan struct{})
+	go func() { e.collect(); close(collected) }()
 
 	// drainCtx ends the retries: cancelled when the drain bound passes after
 	// the schedule, or at once on interrupt.
@@ -116,23 +123,17 @@ func Run(ctx context.Context, cfg Config) (*report.Summary, error) {
 	close(e.jobs) // nothing submits any more: the schedule is over and no event is left
 	e.pool.Wait()
 	close(e.results)
-	writeErr := <-collected
+	<-collected
 
-	s := m.Summary()
-	s.MaxInFlight = cfg.MaxInFlight
-	s.CapBound = e.capBound.Load()
-	s.CapWaitMS = float64(e.capWait.Load()) / 1e6
-	s.DrainExpired = expired
-	s.Interrupted = ctx.Err() != nil
+	st := &Stats{MaxInFlight: cfg.MaxInFlight, CapBound: e.capBound.Load(), CapWait: time.Duration(e.capWait.Load()),
+		DrainExpired: expired, Interrupted: ctx.Err() != nil}
 	switch {
 	case schedErr != nil:
-		return s, schedErr
-	case writeErr != nil:
-		return s, writeErr
+		return st, schedErr
 	case ctx.Err() != nil:
-		return s, ctx.Err()
+		return st, ctx.Err()
 	}
-	return s, nil
+	return st, nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -156,28 +157,6 @@ func withDefaults(cfg Config) Config {
 		cfg.ProgressEvery = time.Second
 	}
 	return cfg
-}
-
-// NewClient returns the HTTP client the ESPF would use: it never follows a
-// redirect (a 3xx is an answer like any other, so the event is re-sent) and
-// asks for no compression. base, when given, supplies the transport and
-// timeouts; otherwise a transport with tlsCfg keeps up to idle connections
-// (0 = net/http's default).
-func NewClient(base *http.Client, tlsCfg *tls.Config, idle int) *http.Client {
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if base != nil {
-		c := *base
-		c.CheckRedirect = noRedirect
-		return &c
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tlsCfg
-	if idle > 0 {
-		tr.MaxIdleConns = idle // one connection per worker, kept: closing extras makes a dial storm
-		tr.MaxIdleConnsPerHost = idle
-	}
-	tr.DisableCompression = true
-	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
 
 // schedule walks the phases and starts every event on time. It waits for
@@ -269,38 +248,35 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 
 // attempt sends one request message: fresh Date and signature, the same
 // body bytes.
-func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, intended time.Time) *Result {
+func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, intended time.Time) *Record {
 	e.inFlight.Add(1)
 	defer e.inFlight.Add(-1)
 	e.attempts.Add(1)
-	r := &Result{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Duplicate: dup, Intended: intended}
+	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Duplicate: dup, Intended: intended}
 	tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	status, err := e.send(tctx, it.Body, r)
 	r.Answered = time.Now()
 	if err != nil {
 		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		r.Error = ErrorClass(err, timedOut)
+		r.Error = espf.ErrorClass(err, timedOut)
 	}
 	r.Status = status
 	switch {
 	case ctx.Err() != nil && err != nil:
-		r.Outcome = report.Pending
+		r.Outcome = espf.Pending
 	case dup:
-		r.Outcome = Classify(status, err, true)
-		if r.Outcome == report.GaveUp {
-			r.Outcome = report.Retry // a duplicate is sent once; say what the ESPF would do
-		}
+		r.Outcome = espf.Consequence(status, err != nil) // a duplicate is sent once; say what the ESPF would do
 	default:
-		r.Outcome = Classify(status, err, n >= e.cfg.Retry.MaxAttempts)
+		r.Outcome = espf.Classify(status, err, n >= e.cfg.Retry.MaxAttempts)
 	}
 	e.results <- r
 	return r
 }
 
-func (e *engine) send(ctx context.Context, body []byte, r *Result) (int, error) {
+func (e *engine) send(ctx context.Context, body []byte, r *Record) (int, error) {
 	now := time.Now()
-	req, err := NewRequest(ctx, e.cfg.URL, body, e.cfg.Headers, e.cfg.Auth, now)
+	req, err := espf.NewRequest(ctx, e.cfg.URL, body, e.cfg.Headers, e.cfg.Auth, now)
 	if err != nil {
 		r.Sent = now
 		return 0, err
@@ -313,31 +289,4 @@ func (e *engine) send(ctx context.Context, body []byte, r *Result) (int, error) 
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// NewRequest builds one ESPF delivery request message, as PortaBilling
-// sends it (contract §1): POST body to url with the extra headers, then
-// Content-Type: application/json, TE: trailers, Content-Length, and the
-// credentials signed by auth at now (which also sets Date). A nil auth
-// sends no credentials; Date is set from now either way. send, run and
-// check all build their requests here.
-func NewRequest(ctx context.Context, url string, body []byte, headers http.Header, auth sign.Signer, now time.Time) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytesReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range headers {
-		req.Header[k] = append([]string(nil), vs...)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("TE", "trailers")
-	if auth != nil {
-		if err := auth.Sign(req.Header, body, now); err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
-		}
-	}
-	if req.Header.Get("Date") == "" {
-		req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
-	}
-	return req, nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -63,25 +64,37 @@ func signatureAuth(t *testing.T) sign.Auth {
 }
 
 // send runs one event through the engine against srv with fast retries.
-func send(t *testing.T, url string, mut func(*sim.Config)) (*report.Summary, []report.Record) {
+func send(t *testing.T, url string, mut func(*sim.Config)) (*report.Summary, []sim.Record) {
 	t.Helper()
-	var results bytes.Buffer
 	cfg := sim.Config{URL: url, Auth: signatureAuth(t), Events: gen(t, 1),
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 100, Per: time.Second}}},
 		Timeout: 2 * time.Second, Retry: sim.Retry{Interval: 5 * time.Millisecond, MaxAttempts: 3, Jitter: -1},
-		Drain: 10 * time.Second, Results: &results}
+		Drain: 10 * time.Second}
 	if mut != nil {
 		mut(&cfg)
 	}
-	s, err := sim.Run(t.Context(), cfg)
+	s, recs, err := collectRun(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	var recs []report.Record
-	if err := report.ReadRecords(&results, "results", func(r *report.Record) { recs = append(recs, *r) }); err != nil {
-		t.Fatal(err)
-	}
 	return s, recs
+}
+
+// collectRun runs cfg with a sink that keeps every record and a summary of
+// them, as send builds it, besides cfg's own sink.
+func collectRun(ctx context.Context, cfg sim.Config) (*report.Summary, []sim.Record, error) {
+	var recs []sim.Record
+	m := report.NewMetrics()
+	sinks := sim.Sinks{m, sim.RecordFunc(func(r *sim.Record) { recs = append(recs, *r) })}
+	if cfg.Sink != nil {
+		sinks = append(sinks, cfg.Sink)
+	}
+	cfg.Sink = sinks
+	st, err := sim.Run(ctx, cfg)
+	if st == nil {
+		return nil, recs, err
+	}
+	return report.NewSummary(m, report.Inputs{Run: st}), recs, err
 }
 
 func TestReactionToEachAnswer(t *testing.T) {
@@ -90,18 +103,18 @@ func TestReactionToEachAnswer(t *testing.T) {
 		name     string
 		status   int
 		attempts int
-		outcome  report.Outcome // of the last attempt
+		outcome  espf.Outcome // of the last attempt
 		answer   string
 	}{
-		{"200 delivers", 200, 1, report.Delivered, "200"},
-		{"201 is re-sent", 201, 3, report.GaveUp, "201"},
-		{"204 is re-sent", 204, 3, report.GaveUp, "204"},
-		{"301 is re-sent, not followed", 301, 3, report.GaveUp, "301"},
-		{"400 drops", 400, 1, report.Dropped, "400"},
-		{"401 drops", 401, 1, report.Dropped, "401"},
-		{"404 drops", 404, 1, report.Dropped, "404"},
-		{"500 is re-sent", 500, 3, report.GaveUp, "500"},
-		{"503 is re-sent", 503, 3, report.GaveUp, "503"},
+		{"200 delivers", 200, 1, espf.Delivered, "200"},
+		{"201 is re-sent", 201, 3, espf.GaveUp, "201"},
+		{"204 is re-sent", 204, 3, espf.GaveUp, "204"},
+		{"301 is re-sent, not followed", 301, 3, espf.GaveUp, "301"},
+		{"400 drops", 400, 1, espf.Dropped, "400"},
+		{"401 drops", 401, 1, espf.Dropped, "401"},
+		{"404 drops", 404, 1, espf.Dropped, "404"},
+		{"500 is re-sent", 500, 3, espf.GaveUp, "500"},
+		{"503 is re-sent", 503, 3, espf.GaveUp, "503"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,15 +150,15 @@ func TestReactionToEachAnswer(t *testing.T) {
 				t.Errorf("summary events %d by_answer %v", s.Events, s.ByAnswer)
 			}
 			switch tt.outcome {
-			case report.Delivered:
+			case espf.Delivered:
 				if s.Outcomes.DeliveredFirstTry != 1 || !s.AllDelivered() {
 					t.Errorf("outcomes %+v, want delivered first try", s.Outcomes)
 				}
-			case report.Dropped:
+			case espf.Dropped:
 				if s.Outcomes.DroppedBy4xx != 1 || len(s.Dropped) != 1 || s.Dropped[0].Status != tt.status {
 					t.Errorf("outcomes %+v dropped %v, want one dropped by %d", s.Outcomes, s.Dropped, tt.status)
 				}
-			case report.GaveUp:
+			case espf.GaveUp:
 				if s.Outcomes.GaveUp != 1 {
 					t.Errorf("outcomes %+v, want gave up", s.Outcomes)
 				}
@@ -206,7 +219,7 @@ func TestConnectionResetIsResent(t *testing.T) {
 		if r.Error != "reset" && r.Error != "eof" {
 			t.Errorf("attempt %d: error %q, want reset", r.Attempt, r.Error)
 		}
-		if r.Outcome != report.Retry {
+		if r.Outcome != espf.Resent {
 			t.Errorf("attempt %d: outcome %s, want retry", r.Attempt, r.Outcome)
 		}
 	}
@@ -331,9 +344,13 @@ func TestInterruptReturnsSummary(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	var once sync.Once
-	s, err := sim.Run(ctx, sim.Config{URL: srv.URL, Events: gen(t, 0),
-		Phases:      []sim.Phase{{Rate: sim.Rate{Freq: 1000, Per: time.Second}}},
-		OnDelivered: func(event.Item, time.Time) { once.Do(cancel) }})
+	s, _, err := collectRun(ctx, sim.Config{URL: srv.URL, Events: gen(t, 0),
+		Phases: []sim.Phase{{Rate: sim.Rate{Freq: 1000, Per: time.Second}}},
+		Sink: sim.RecordFunc(func(r *sim.Record) {
+			if r.Outcome == espf.Delivered {
+				once.Do(cancel)
+			}
+		})})
 	if err == nil || s == nil || !s.Interrupted || s.Events == 0 {
 		t.Fatalf("Run after cancel = %v, %+v; want the summary so far and the context error", err, s)
 	}

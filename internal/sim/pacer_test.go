@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 	"testing/synctest"
@@ -64,21 +63,16 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // fakeRun runs the engine under synctest with a fake transport whose
 // latency is answer(sentAt).
-func fakeRun(t *testing.T, phases []sim.Phase, answer func(elapsed time.Duration) time.Duration) (*report.Summary, []report.Record) {
+func fakeRun(t *testing.T, phases []sim.Phase, answer func(elapsed time.Duration) time.Duration) (*report.Summary, []sim.Record) {
 	t.Helper()
-	var buf bytes.Buffer
 	start := time.Now()
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		time.Sleep(answer(time.Since(start)))
 		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
 	})}
-	s, err := sim.Run(t.Context(), sim.Config{URL: "http://recv.test/hook", Client: client, Events: gen(t, 0),
-		Phases: phases, Results: &buf, Seed: 42})
+	s, recs, err := collectRun(t.Context(), sim.Config{URL: "http://recv.test/hook", Client: client, Events: gen(t, 0),
+		Phases: phases, Seed: 42})
 	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []report.Record
-	if err := report.ReadRecords(&buf, "results", func(r *report.Record) { recs = append(recs, *r) }); err != nil {
 		t.Fatal(err)
 	}
 	return s, recs
@@ -176,7 +170,7 @@ func TestMaxInFlightCapIsReported(t *testing.T) {
 			time.Sleep(time.Second)
 			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
 		})}
-		s, err := sim.Run(t.Context(), sim.Config{URL: "http://recv.test/", Client: client, Events: gen(t, 0), MaxInFlight: 2,
+		s, _, err := collectRun(t.Context(), sim.Config{URL: "http://recv.test/", Client: client, Events: gen(t, 0), MaxInFlight: 2,
 			Phases: []sim.Phase{{Rate: sim.Rate{Freq: 10, Per: time.Second}, Count: 10}}})
 		if err != nil {
 			t.Fatal(err)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/report"
 )
 
 // job is one attempt of one event.
@@ -65,16 +65,13 @@ func (e *engine) run(ctx, drainCtx context.Context, j job) {
 	}
 	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(j.it.IEvent)*0x9e3779b97f4a7c15 ^ uint64(j.n))
 	switch r.Outcome {
-	case report.Delivered:
-		if e.cfg.OnDelivered != nil {
-			e.cfg.OnDelivered(j.it, r.Answered)
-		}
+	case espf.Delivered:
 		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
 			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true}, e.cfg.DuplicateDelay)
 			return
 		}
-	case report.Retry:
-		e.retrying.Add(1)
+	case espf.Resent:
+		e.resending.Add(1)
 		go e.later(drainCtx, job{it: j.it, n: j.n + 1}, e.cfg.Retry.Delay(j.n, rng.float()))
 		return
 	}
@@ -85,7 +82,7 @@ func (e *engine) run(ctx, drainCtx context.Context, j job) {
 // pending) if the drain ends first.
 func (e *engine) later(drainCtx context.Context, j job, delay time.Duration) {
 	if !j.dup {
-		defer e.retrying.Add(-1)
+		defer e.resending.Add(-1)
 	}
 	j.intended = time.Now().Add(delay) // the re-send's own intended time
 	if !sleep(drainCtx, delay) || !e.submit(drainCtx, drainCtx, j) {

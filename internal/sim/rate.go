@@ -1,7 +1,7 @@
 // Package sim sends ESPF events as PortaBilling does: open-loop pacing over
 // a list of phases, the ESPF's reaction to every answer (deliver, drop,
-// re-send), and a record of every attempt. It never prints: results go to
-// the io.Writer and the Progress callback it is given.
+// re-send), and a record of every attempt. It never prints: every attempt
+// and the progress go to the one Sink it is given.
 package sim
 
 import (

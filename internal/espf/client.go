@@ -1,14 +1,37 @@
-package sim
+package espf
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 )
 
-// TLS is the client side of HTTPS to the Application: the send flags
+// NewClient returns the HTTP client the ESPF would use: it never follows a
+// redirect (a 3xx is an answer like any other, so the event is re-sent) and
+// asks for no compression. base, when given, supplies the transport and
+// timeouts; otherwise a transport with tlsCfg keeps up to idle connections
+// (0 = net/http's default).
+func NewClient(base *http.Client, tlsCfg *tls.Config, idle int) *http.Client {
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if base != nil {
+		c := *base
+		c.CheckRedirect = noRedirect
+		return &c
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsCfg
+	if idle > 0 {
+		tr.MaxIdleConns = idle // one connection per worker, kept: closing extras makes a dial storm
+		tr.MaxIdleConnsPerHost = idle
+	}
+	tr.DisableCompression = true
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
+}
+
+// TLS is the client side of HTTPS to the Application: the target flags
 // (--ca-file, --cert, --cert-key, --insecure-skip-verify) and a scenario's
 // target.tls fill it in.
 type TLS struct {
