@@ -149,7 +149,8 @@ func (o *checkOptions) config() (check.Config, error) {
 
 // gradePaint colors a grade on a terminal: pass green, warn yellow, FAIL red.
 func gradePaint(ios *term.IO) func(check.Grade, string) string {
-	return func(g check.Grade, s string) string { return report.Colored(ios.Paint, ios.Style(), string(g), s) }
+	pal := ios.Palette()
+	return func(g check.Grade, s string) string { return pal.Level(string(g), s) }
 }
 
 // writeReportFile writes a report file through fn, and reports a failed close.

@@ -128,7 +128,7 @@ func verifyRun(opts *verifyOptions) error {
 			return err
 		}
 	} else {
-		report.Explain(opts.IO.Out, res, now, opts.IO.Paint, opts.IO.Style())
+		report.Explain(opts.IO.Out, res, now, opts.IO.Palette())
 	}
 	if !res.Valid {
 		return &failedError{fmt.Errorf("%s header is not valid: %v", scheme, res.Err)}

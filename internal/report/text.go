@@ -6,11 +6,10 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // SummaryJSON writes the summary as one indented JSON object.
@@ -21,112 +20,142 @@ func SummaryJSON(w io.Writer, s *Summary) error {
 }
 
 // SummaryText writes the summary for people. With table set (a terminal)
-// columns are aligned and headings styled through paint; otherwise every
-// line is plain "key<TAB>value…" for grep and cut.
-func SummaryText(w io.Writer, s *Summary, table bool, paint Paint, base lipgloss.Style) error {
-	var tw *tabwriter.Writer
-	out := w
-	if table {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		out = tw
-	}
-	head := func(t string) {
-		if table {
-			fmt.Fprintf(out, "%s\n", paint(base.Bold(true), t))
-		}
-	}
-	bad := func(t string) string { return paint(base.Foreground(lipgloss.Color("1")).Bold(true), t) }
-	good := func(t string) string { return paint(base.Foreground(lipgloss.Color("2")).Bold(true), t) }
+// columns are aligned on visible width and headings painted; otherwise
+// every line is plain "key<TAB>value…" for grep and cut.
+func SummaryText(w io.Writer, s *Summary, table bool, pal term.Palette) error {
+	t := term.NewTable(w, table, pal)
+	writeSummary(t, s)
+	return t.Flush()
+}
 
-	head("Run")
-	dur := s.End.Sub(s.Start)
+// writeSummary writes every section of the summary to t.
+func writeSummary(t *term.Table, s *Summary) {
+	summaryRun(t, s)
+	summaryOutcomes(t, s)
+	summaryLatency(t, s)
+	summaryAnswers(t, s)
+	summaryTypes(t, s)
+	summaryDuplicates(t, s)
+	summaryDropped(t, s)
+	summaryAccounts(t, s)
+}
+
+// summaryRun is the run's span, size and rate, and how it ended.
+func summaryRun(t *term.Table, s *Summary) {
+	bad := t.Palette().Bad
+	t.Section("Run")
 	if !s.Start.IsZero() {
-		fmt.Fprintf(out, "start\t%s\n", s.Start.UTC().Format(time.RFC3339))
-		fmt.Fprintf(out, "duration\t%s\n", dur.Round(time.Millisecond))
+		fmt.Fprintf(t, "start\t%s\n", s.Start.UTC().Format(time.RFC3339))
+		fmt.Fprintf(t, "duration\t%s\n", s.End.Sub(s.Start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(out, "events\t%d\n", s.Events)
-	fmt.Fprintf(out, "attempts\t%d\n", s.Attempts)
-	fmt.Fprintf(out, "rate\ttarget %.2f/s\tachieved %.2f/s\t%s\n", s.TargetRate, s.AchievedRate, ratio(s))
+	fmt.Fprintf(t, "events\t%d\n", s.Events)
+	fmt.Fprintf(t, "attempts\t%d\n", s.Attempts)
+	fmt.Fprintf(t, "rate\ttarget %.2f/s\tachieved %.2f/s\t%s\n", s.TargetRate, s.AchievedRate, ratio(s))
 	if s.CapBound > 0 {
-		fmt.Fprintf(out, "max-in-flight\t%s\n", bad(fmt.Sprintf("cap %d bound %d times, %s waited: the schedule slipped, latency counts it",
+		fmt.Fprintf(t, "max-in-flight\t%s\n", bad(fmt.Sprintf("cap %d bound %d times, %s waited: the schedule slipped, latency counts it",
 			s.MaxInFlight, s.CapBound, time.Duration(s.CapWaitMS*1e6).Round(time.Millisecond))))
 	}
 	if s.DrainExpired {
-		fmt.Fprintf(out, "drain\t%s\n", bad("expired: events still waiting to be re-sent were cut short"))
+		fmt.Fprintf(t, "drain\t%s\n", bad("expired: events still waiting to be re-sent were cut short"))
 	}
 	if s.Interrupted {
-		fmt.Fprintf(out, "interrupted\t%s\n", bad("yes"))
+		fmt.Fprintf(t, "interrupted\t%s\n", bad("yes"))
 	}
-	head("\nOutcome (events)")
-	o := s.Outcomes
-	okStr := func(n int64) string { return fmt.Sprint(n) }
+}
+
+// summaryOutcomes counts events by how they ended.
+func summaryOutcomes(t *term.Table, s *Summary) {
+	pal := t.Palette()
 	failStr := func(n int64) string {
 		if n > 0 {
-			return bad(fmt.Sprint(n))
+			return pal.Bad(fmt.Sprint(n))
 		}
 		return "0"
 	}
-	fmt.Fprintf(out, "delivered first try\t%s\n", good(okStr(o.DeliveredFirstTry)))
-	fmt.Fprintf(out, "delivered after retries\t%s\n", okStr(o.DeliveredAfterRetry))
-	fmt.Fprintf(out, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
-	fmt.Fprintf(out, "gave up\t%s\n", failStr(o.GaveUp))
-	fmt.Fprintf(out, "still pending\t%s\n", failStr(o.StillPending))
+	o := s.Outcomes
+	t.Section("Outcome (events)")
+	fmt.Fprintf(t, "delivered first try\t%s\n", pal.Good(fmt.Sprint(o.DeliveredFirstTry)))
+	fmt.Fprintf(t, "delivered after retries\t%d\n", o.DeliveredAfterRetry)
+	fmt.Fprintf(t, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
+	fmt.Fprintf(t, "gave up\t%s\n", failStr(o.GaveUp))
+	fmt.Fprintf(t, "still pending\t%s\n", failStr(o.StillPending))
+}
 
-	head("\nLatency (ms)\tp50\tp90\tp99\tp99.9\tmax")
-	q := func(name string, v Quantiles) {
-		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
+// summaryLatency is the quantiles of latency, service time and send error.
+func summaryLatency(t *term.Table, s *Summary) {
+	t.Section("Latency (ms)", "p50", "p90", "p99", "p99.9", "max")
+	if !t.Aligned() {
+		t.Row("latency_ms", "p50", "p90", "p99", "p99.9", "max")
 	}
-	if !table {
-		fmt.Fprintf(out, "latency_ms\tp50\tp90\tp99\tp99.9\tmax\n")
+	q := func(name string, v Quantiles) {
+		t.Row(name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
 	}
 	q("from intended", s.Latency)
 	q("service", s.Service)
 	q("send error", s.SendError)
+}
 
-	head("\nAnswers (attempts)")
+// summaryAnswers counts attempts by answer.
+func summaryAnswers(t *term.Table, s *Summary) {
+	t.Section("Answers (attempts)")
 	for _, k := range sortedKeys(s.ByAnswer) {
-		fmt.Fprintf(out, "answer\t%s\t%d\n", k, s.ByAnswer[k])
+		fmt.Fprintf(t, "answer\t%s\t%d\n", k, s.ByAnswer[k])
 	}
-	head("\nEvent types")
-	fmt.Fprintf(out, "type\tname\tevents\tdelivered\tdropped_4xx\tgave_up\n")
+}
+
+// summaryTypes counts events by type and outcome.
+func summaryTypes(t *term.Table, s *Summary) {
+	t.Section("Event types")
+	t.Row("type", "name", "events", "delivered", "dropped_4xx", "gave_up")
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
-		fmt.Fprintf(out, "type\t%s\t%d\t%d\t%d\t%d\n", k, c.Events, c.Delivered, c.Dropped, c.GaveUp)
+		fmt.Fprintf(t, "type\t%s\t%d\t%d\t%d\t%d\n", k, c.Events, c.Delivered, c.Dropped, c.GaveUp)
 	}
-	if s.Duplicates.Sent > 0 {
-		head("\nDuplicates (idempotency)")
-		fmt.Fprintf(out, "duplicates sent\t%d\n", s.Duplicates.Sent)
-		for _, k := range sortedKeys(s.Duplicates.ByAnswer) {
-			v := fmt.Sprint(s.Duplicates.ByAnswer[k])
-			if k != "200" {
-				v = bad(v + " (finding: an event sent twice must be answered 200)")
-			}
-			fmt.Fprintf(out, "duplicate answer\t%s\t%s\n", k, v)
+}
+
+// summaryDuplicates says how duplicates were answered; anything but 200 is
+// a finding.
+func summaryDuplicates(t *term.Table, s *Summary) {
+	if s.Duplicates.Sent == 0 {
+		return
+	}
+	t.Section("Duplicates (idempotency)")
+	fmt.Fprintf(t, "duplicates sent\t%d\n", s.Duplicates.Sent)
+	for _, k := range sortedKeys(s.Duplicates.ByAnswer) {
+		v := fmt.Sprint(s.Duplicates.ByAnswer[k])
+		if k != "200" {
+			v = t.Palette().Bad(v + " (finding: an event sent twice must be answered 200)")
 		}
+		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", k, v)
 	}
-	if len(s.Dropped) > 0 {
-		head("\nDropped (the ESPF would not provision these)")
-		for _, d := range s.Dropped {
-			fmt.Fprintf(out, "dropped\ti_event=%d\t%s\t%d\n", d.IEvent, d.EventType, d.Status)
-		}
+}
+
+// summaryDropped lists the first events the ESPF would not provision.
+func summaryDropped(t *term.Table, s *Summary) {
+	if len(s.Dropped) == 0 {
+		return
 	}
+	t.Section("Dropped (the ESPF would not provision these)")
+	for _, d := range s.Dropped {
+		fmt.Fprintf(t, "dropped\ti_event=%d\t%s\t%d\n", d.IEvent, d.EventType, d.Status)
+	}
+}
+
+// summaryAccounts is what the ESPF API mock saw.
+func summaryAccounts(t *term.Table, s *Summary) {
 	if len(s.Accounts) > 0 {
-		head("\nProvisioning status (ESPF API)")
+		t.Section("Provisioning status (ESPF API)")
 		for _, a := range s.Accounts {
 			since := "-"
 			if a.SinceDeliveryMS != nil {
 				since = ms(*a.SinceDeliveryMS) + "ms"
 			}
-			fmt.Fprintf(out, "account\t%s\t%s\t%s\t%d calls\t%s after delivery\n", a.Account, a.Status, a.Group, a.Calls, since)
+			fmt.Fprintf(t, "account\t%s\t%s\t%s\t%d calls\t%s after delivery\n", a.Account, a.Status, a.Group, a.Calls, since)
 		}
 	}
 	if s.APICallsFailed > 0 {
-		fmt.Fprintf(out, "api calls rejected\t%s\n", bad(fmt.Sprint(s.APICallsFailed)))
+		fmt.Fprintf(t, "api calls rejected\t%s\n", t.Palette().Bad(fmt.Sprint(s.APICallsFailed)))
 	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
 }
 
 func ratio(s *Summary) string {

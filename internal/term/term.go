@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	xterm "golang.org/x/term"
 )
 
@@ -20,9 +18,7 @@ type IO struct {
 	Out, Err io.Writer
 	IsTTY    bool // stdout is a terminal, or ESPFCTL_FORCE_TTY is set
 	ErrTTY   bool // stderr is a terminal (live progress goes there)
-	Color    bool
-
-	renderer *lipgloss.Renderer
+	Color    bool // paint through Palette
 }
 
 // System describes the real process. Color is on only if stdout is a
@@ -48,29 +44,6 @@ func (o *IO) SetColorMode(mode string) {
 	case "never":
 		o.Color = false
 	}
-	o.renderer = nil
-}
-
-// Style returns a style bound to this IO's color decision.
-func (o *IO) Style() lipgloss.Style {
-	if o.renderer == nil {
-		o.renderer = lipgloss.NewRenderer(o.Out)
-		if o.Color {
-			o.renderer.SetColorProfile(termenv.ANSI256)
-		} else {
-			o.renderer.SetColorProfile(termenv.Ascii)
-		}
-	}
-	return o.renderer.NewStyle()
-}
-
-// Paint styles text only when color is on. Never route machine output (TSV,
-// JSON) through it.
-func (o *IO) Paint(st lipgloss.Style, text string) string {
-	if !o.Color {
-		return text
-	}
-	return st.Render(text)
 }
 
 func isTerminal(f *os.File) bool { return xterm.IsTerminal(int(f.Fd())) }

@@ -1,6 +1,7 @@
-package main
+package report_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -11,9 +12,9 @@ import (
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
-// fixedResult is a finished run with one passing and one failing
+// fixedRun is a finished run with one passing and one failing
 // expectation, with every time fixed.
-func fixedResult(t *testing.T) *report.Run {
+func fixedRun(t *testing.T) *report.Run {
 	t.Helper()
 	s, err := scenario.ParseEnv("golden.yaml", []byte(`version: 1
 name: golden
@@ -37,13 +38,12 @@ expect:
 		Outcomes: scenario.Evaluate(s.Expect, m)}
 }
 
-func TestRenderRun(t *testing.T) {
+func TestRunText(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		name := map[bool]string{false: "plain", true: "terminal"}[tty]
 		t.Run(name, func(t *testing.T) {
-			ios, out, _ := term.Test()
-			ios.IsTTY = tty
-			if err := renderRun(ios, fixedResult(t)); err != nil {
+			var out bytes.Buffer
+			if err := report.RunText(&out, fixedRun(t), tty, term.Palette{}); err != nil {
 				t.Fatal(err)
 			}
 			testutil.Golden(t, out.Bytes())
