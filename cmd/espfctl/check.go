@@ -98,7 +98,11 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	if opts.JUnit != "" {
 		if err := writeReportFile(opts.JUnit, func(w io.Writer) error {
-			return report.JUnit(w, "check", start, elapsed, report.CheckJUnit(rs), counts.String())
+			cases := report.CheckJUnit(rs)
+			if interrupted {
+				cases = append(cases, report.InterruptedCheck("check", elapsed))
+			}
+			return report.JUnit(w, "check", start, elapsed, cases, counts.String())
 		}); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}

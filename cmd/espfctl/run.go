@@ -102,7 +102,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if opts.JSON {
 		werr = report.RunJSON(opts.IO.Out, res, false)
 	} else {
-		werr = report.RunText(opts.IO.Out, res, opts.IO.IsTTY, opts.IO.Palette())
+		werr = report.RunText(opts.IO.Out, res, opts.IO.Layout())
 	}
 	if werr != nil {
 		return fmt.Errorf("write report: %w", werr)

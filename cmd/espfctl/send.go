@@ -176,7 +176,7 @@ func renderSummary(ios *term.IO, s *report.Summary, asJSON bool) error {
 	if asJSON {
 		return report.SummaryJSON(ios.Out, s)
 	}
-	return report.SummaryText(ios.Out, s, ios.IsTTY, ios.Palette())
+	return report.SummaryText(ios.Out, s, ios.Layout())
 }
 
 // progress redraws one line every second on a terminal, and prints a plain

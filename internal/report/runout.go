@@ -25,6 +25,8 @@ type RunReport struct {
 	Summary      *Summary          `json:"summary"`
 	Receiver     any               `json:"receiver,omitempty"`
 	Measured     scenario.Measured `json:"measured"`
+	Interrupted  bool              `json:"interrupted,omitempty"`
+	Rejections   []Rejection       `json:"rejections,omitempty"` // the built-in receiver's answers other than 200, by reason
 }
 
 // ExpectationJSON is one evaluated expectation in RunReport.
@@ -44,7 +46,7 @@ type ExpectationJSON struct {
 func (r *Run) Report() RunReport {
 	out := RunReport{Scenario: r.Scenario.Name, File: r.Scenario.File, Pass: r.Pass(), URL: r.URL,
 		Builtin: r.Builtin, ElapsedS: r.Elapsed.Seconds(), Summary: r.Summary, Measured: r.Measured,
-		Expectations: []ExpectationJSON{}}
+		Expectations: []ExpectationJSON{}, Interrupted: r.Interrupted(), Rejections: r.Rejections}
 	if r.Receiver != nil {
 		out.Receiver = r.Receiver
 	}
@@ -88,10 +90,12 @@ func (r *Run) Checks() []Check {
 // the expectations, then the verdict: headings and aligned columns on a
 // terminal (table), plain "key<TAB>value…" lines otherwise (for grep and
 // cut).
-func RunText(w io.Writer, r *Run, table bool, pal term.Palette) error {
-	t := term.NewTable(w, table, pal)
+func RunText(w io.Writer, r *Run, lay term.Layout) error {
+	pal, table := lay.Palette, lay.Aligned
+	t := lay.Table(w)
 	writeSummary(t, r.Summary)
 	runReceiver(t, r)
+	runRejections(t, r)
 	runExpectations(t, r)
 	if err := t.Flush(); err != nil {
 		return err
@@ -105,10 +109,10 @@ func RunText(w io.Writer, r *Run, table bool, pal term.Palette) error {
 	}
 	elapsed := r.Elapsed.Round(10 * time.Millisecond)
 	if table {
-		_, err := fmt.Fprintf(w, "\n%s %s in %s\n", verdict, r.Scenario.Name, elapsed)
+		_, err := fmt.Fprintf(w, "\n%s %s in %s: %s\n", verdict, r.Scenario.Name, elapsed, Headline(r.Summary))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "result\t%s\t%s\t%s\n", verdict, r.Scenario.Name, elapsed)
+	_, err := fmt.Fprintf(w, "result\t%s\t%s\t%s\t%s\n", verdict, r.Scenario.Name, elapsed, Headline(r.Summary))
 	return err
 }
 
@@ -119,9 +123,27 @@ func runReceiver(t *term.Table, r *Run) {
 		return
 	}
 	t.Section("Built-in receiver")
-	fmt.Fprintf(t, "receiver\tdeliveries %d\tfirst-delivered %d\tduplicates %d\tauth failures %d\tfaults %d\n",
-		st.Deliveries, st.FirstDelivered, st.Duplicates, st.AuthFailures, st.Faults)
+	t.Tagged("receiver", fmt.Sprintf("deliveries %d", st.Deliveries), fmt.Sprintf("first-delivered %d", st.FirstDelivered),
+		fmt.Sprintf("duplicates %d", st.Duplicates), fmt.Sprintf("auth failures %d", st.AuthFailures), fmt.Sprintf("faults %d", st.Faults))
 }
+
+// runRejections says why the built-in receiver did not answer 200.
+func runRejections(t *term.Table, r *Run) {
+	if len(r.Rejections) == 0 {
+		return
+	}
+	t.Section("Rejected by the built-in receiver")
+	for i, rj := range r.Rejections {
+		if i == maxListed {
+			t.More("rejected", int64(len(r.Rejections)-i))
+			break
+		}
+		t.Tagged("rejected", rj.String())
+	}
+}
+
+// maxListed is how many rows of a list a terminal report shows.
+const maxListed = 20
 
 // runExpectations is one line per expectation with its measured value.
 func runExpectations(t *term.Table, r *Run) {
@@ -132,7 +154,7 @@ func runExpectations(t *term.Table, r *Run) {
 		if !c.Pass {
 			mark = pal.Bad("FAIL")
 		}
-		fmt.Fprintf(t, "expect\t%s\t%s\tmeasured %s\t%s\n", mark, c.Name, c.Actual, c.Position)
+		t.Tagged("expect", mark, c.Name, "measured "+c.Actual, c.Position)
 	}
 }
 
@@ -140,8 +162,12 @@ func runExpectations(t *term.Table, r *Run) {
 // plain summary as system-out.
 func RunJUnit(w io.Writer, r *Run) error {
 	var sum strings.Builder
-	_ = SummaryText(&sum, r.Summary, false, term.Palette{})
-	return JUnit(w, r.Scenario.Name, r.Start, r.Elapsed, r.Checks(), sum.String())
+	_ = SummaryText(&sum, r.Summary, term.Layout{})
+	checks := r.Checks()
+	if r.Interrupted() {
+		checks = append(checks, InterruptedCheck("run", r.Elapsed))
+	}
+	return JUnit(w, r.Scenario.Name, r.Start, r.Elapsed, checks, sum.String())
 }
 
 // RunHTML writes the run's self-contained HTML report.
@@ -152,7 +178,8 @@ func (r *Run) Page() Page {
 	s := r.Summary
 	o := s.Outcomes
 	p := Page{Title: r.Scenario.Name, Subtitle: r.Scenario.File + " → " + r.URL, Generated: r.Start.Add(r.Elapsed),
-		Pass: r.Pass(), Checks: r.Checks(), Series: r.Series,
+		Pass: r.Pass(), Checks: r.Checks(), Series: r.Series, Headline: Headline(s), Interrupted: r.Interrupted(),
+		Reasons: r.reasons(),
 		Outcomes: []Bar{{Label: "delivered first try", Value: o.DeliveredFirstTry, Class: "ok"},
 			{Label: "delivered after retries", Value: o.DeliveredAfterRetry, Class: "ok"},
 			{Label: "dropped (4xx)", Value: o.DroppedBy4xx, Class: "warn"},
@@ -168,16 +195,44 @@ func (r *Run) Page() Page {
 		}
 		p.Answers = append(p.Answers, Bar{Label: k, Value: s.ByAnswer[k], Class: class})
 	}
-	l := s.Latency
+	if len(s.Phases) > 1 {
+		p.Phases = s.Phases
+	}
+	if r.Interrupted() {
+		p.Note = InterruptedCheck("run", r.Elapsed).Actual
+		p.Checks = append(p.Checks, InterruptedCheck("run", r.Elapsed))
+	}
+	l, t := s.Latency, s.TimeToDelivery
 	p.Stats = [][2]string{
 		{"events", fmt.Sprint(s.Events)}, {"attempts", fmt.Sprint(s.Attempts)},
 		{"target rate", fmt.Sprintf("%.2f/s", s.TargetRate)}, {"achieved rate", fmt.Sprintf("%.2f/s", s.AchievedRate)},
-		{"latency p50 / p90 / p99 / p99.9 / max (from intended send time)", fmt.Sprintf("%.1f / %.1f / %.1f / %.1f / %.1f ms", l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)},
+		{"time to delivery p50 / p90 / p99 / p99.9 / max (per event, across re-sends)", fmt.Sprintf("%s / %s / %s / %s / %s", dur(t.P50MS), dur(t.P90MS), dur(t.P99MS), dur(t.P999MS), dur(t.MaxMS))},
+		{"latency p50 / p90 / p99 / p99.9 / max (per attempt, from intended send time)", fmt.Sprintf("%.1f / %.1f / %.1f / %.1f / %.1f ms", l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)},
 		{"service time p50 / p99", fmt.Sprintf("%.1f / %.1f ms", s.Service.P50MS, s.Service.P99MS)},
 		{"duplicates sent / findings", fmt.Sprintf("%d / %d", s.Duplicates.Sent, s.Duplicates.Findings)},
 		{"elapsed", r.Elapsed.Round(1e7).String()},
 	}
 	return p
+}
+
+// reasons are why attempts were not answered 200: the built-in receiver's
+// reasons, then the transport errors with their fix.
+func (r *Run) reasons() []Reason {
+	var out []Reason
+	for _, rj := range r.Rejections {
+		answer, class := "no answer", "bad"
+		if rj.Status != 0 {
+			answer = fmt.Sprint(rj.Status)
+		}
+		if rj.Status >= 400 && rj.Status < 500 {
+			class = "warn"
+		}
+		out = append(out, Reason{Answer: answer, Count: rj.Count, Text: rj.Reason + " (built-in receiver)", Class: class})
+	}
+	for _, e := range r.Summary.Errors {
+		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Example, Hint: e.Hint, Class: "bad"})
+	}
+	return out
 }
 
 // byCount sorts keys by descending count, then by name.

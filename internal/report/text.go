@@ -19,12 +19,16 @@ func SummaryJSON(w io.Writer, s *Summary) error {
 	return enc.Encode(s)
 }
 
-// SummaryText writes the summary for people. With table set (a terminal)
-// columns are aligned on visible width and headings painted; otherwise
-// every line is plain "key<TAB>value…" for grep and cut.
-func SummaryText(w io.Writer, s *Summary, table bool, pal term.Palette) error {
-	t := term.NewTable(w, table, pal)
+// SummaryText writes the summary for people. Aligned (a terminal), columns
+// line up on visible width under painted headings and the headline closes
+// it; plain, every line is "key<TAB>value…" for grep and cut.
+func SummaryText(w io.Writer, s *Summary, lay term.Layout) error {
+	t := lay.Table(w)
 	writeSummary(t, s)
+	if t.Aligned() {
+		t.Row()
+		t.Row(lay.Palette.Head(Headline(s)))
+	}
 	return t.Flush()
 }
 
@@ -33,11 +37,44 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryRun(t, s)
 	summaryOutcomes(t, s)
 	summaryLatency(t, s)
+	summaryPhases(t, s)
 	summaryAnswers(t, s)
+	summaryErrors(t, s)
 	summaryTypes(t, s)
 	summaryDuplicates(t, s)
 	summaryDropped(t, s)
 	summaryAccounts(t, s)
+}
+
+// Headline is the figure that answers the ESPF user's question, how long
+// until an event is provisioned: "time to delivery p50 502ms p99 1.2s (100
+// events)".
+func Headline(s *Summary) string {
+	q := s.TimeToDelivery
+	if q.Count == 0 {
+		return fmt.Sprintf("no event delivered (%d events)", s.Events)
+	}
+	out := fmt.Sprintf("time to delivery p50 %s p99 %s max %s (%d events", dur(q.P50MS), dur(q.P99MS), dur(q.MaxMS), s.Events)
+	if s.PendingInTTD > 0 {
+		out += fmt.Sprintf(", %d still pending counted with their age", s.PendingInTTD)
+	}
+	return out + ")"
+}
+
+// dur renders milliseconds as a rounded duration: 502ms, 1.25s, 3m2s.
+func dur(msv float64) string {
+	d := time.Duration(msv * float64(time.Millisecond))
+	switch {
+	case d <= 0:
+		return "0"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // summaryRun is the run's span, size and rate, and how it ended.
@@ -90,6 +127,7 @@ func summaryLatency(t *term.Table, s *Summary) {
 	q := func(name string, v Quantiles) {
 		t.Row(name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
 	}
+	q("time to delivery", s.TimeToDelivery)
 	q("from intended", s.Latency)
 	q("service", s.Service)
 	q("send error", s.SendError)
@@ -99,17 +137,65 @@ func summaryLatency(t *term.Table, s *Summary) {
 func summaryAnswers(t *term.Table, s *Summary) {
 	t.Section("Answers (attempts)")
 	for _, k := range sortedKeys(s.ByAnswer) {
-		fmt.Fprintf(t, "answer\t%s\t%d\n", k, s.ByAnswer[k])
+		t.Tagged("answer", k, fmt.Sprint(s.ByAnswer[k]))
+	}
+}
+
+// summaryPhases is each schedule phase's rates, outcomes and latencies,
+// when there is more than one. A terminal gets the columns that fit 80
+// columns (failed is dropped + gave up + pending); plain lines have them all.
+func summaryPhases(t *term.Table, s *Summary) {
+	if len(s.Phases) < 2 {
+		return
+	}
+	t.Section("Phases", "events", "target/s", "achieved", "delivered", "failed", "delivery p99", "latency p99")
+	if !t.Aligned() {
+		t.Row("phase", "name", "events", "target_per_s", "achieved_per_s", "delivered", "dropped_4xx", "gave_up", "pending",
+			"ttd_p50_ms", "ttd_p99_ms", "latency_p99_ms")
+	}
+	for _, p := range s.Phases {
+		o := p.Outcomes
+		delivered := o.DeliveredFirstTry + o.DeliveredAfterRetry
+		if t.Aligned() {
+			failed := fmt.Sprint(o.DroppedBy4xx + o.GaveUp + o.StillPending)
+			if failed != "0" {
+				failed = t.Palette().Bad(failed)
+			}
+			t.Row(phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+				fmt.Sprint(delivered), failed, dur(p.TimeToDelivery.P99MS), dur(p.Latency.P99MS))
+			continue
+		}
+		t.Row("phase", phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+			fmt.Sprint(delivered), fmt.Sprint(o.DroppedBy4xx), fmt.Sprint(o.GaveUp), fmt.Sprint(o.StillPending),
+			ms(p.TimeToDelivery.P50MS), ms(p.TimeToDelivery.P99MS), ms(p.Latency.P99MS))
+	}
+}
+
+// summaryErrors is every attempt that got no answer, by class, with the
+// first one's words and the fix.
+func summaryErrors(t *term.Table, s *Summary) {
+	if len(s.Errors) == 0 {
+		return
+	}
+	pal := t.Palette()
+	t.Section("Errors (attempts without an answer)")
+	for _, e := range s.Errors {
+		t.Tagged("error", pal.Bad(e.Class), fmt.Sprintf("× %d", e.Count), e.Example)
+		if e.Hint != "" {
+			t.Tagged("error", "", "", "fix: "+e.Hint)
+		}
 	}
 }
 
 // summaryTypes counts events by type and outcome.
 func summaryTypes(t *term.Table, s *Summary) {
-	t.Section("Event types")
-	t.Row("type", "name", "events", "delivered", "dropped_4xx", "gave_up")
+	t.Section("Event types", "events", "delivered", "dropped (4xx)", "gave up")
+	if !t.Aligned() {
+		t.Row("type", "name", "events", "delivered", "dropped_4xx", "gave_up")
+	}
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
-		fmt.Fprintf(t, "type\t%s\t%d\t%d\t%d\t%d\n", k, c.Events, c.Delivered, c.Dropped, c.GaveUp)
+		t.Tagged("type", k, fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
 	}
 }
 
@@ -137,8 +223,9 @@ func summaryDropped(t *term.Table, s *Summary) {
 	}
 	t.Section("Dropped (the ESPF would not provision these)")
 	for _, d := range s.Dropped {
-		fmt.Fprintf(t, "dropped\ti_event=%d\t%s\t%d\n", d.IEvent, d.EventType, d.Status)
+		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), d.EventType, fmt.Sprint(d.Status))
 	}
+	t.More("dropped", s.Outcomes.DroppedBy4xx-int64(len(s.Dropped)))
 }
 
 // summaryAccounts is what the ESPF API mock saw.
@@ -150,7 +237,7 @@ func summaryAccounts(t *term.Table, s *Summary) {
 			if a.SinceDeliveryMS != nil {
 				since = ms(*a.SinceDeliveryMS) + "ms"
 			}
-			fmt.Fprintf(t, "account\t%s\t%s\t%s\t%d calls\t%s after delivery\n", a.Account, a.Status, a.Group, a.Calls, since)
+			t.Tagged("account", a.Account, a.Status, a.Group, fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
 		}
 	}
 	if s.APICallsFailed > 0 {

@@ -35,7 +35,7 @@ func TestSummaryText(t *testing.T) {
 	}{{"plain", false}, {"table", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := report.SummaryText(&b, sampleSummary(), tt.table, term.Palette{}); err != nil {
+			if err := report.SummaryText(&b, sampleSummary(), term.Layout{Aligned: tt.table}); err != nil {
 				t.Fatal(err)
 			}
 			testutil.Golden(t, b.Bytes())

@@ -2,6 +2,7 @@ package term
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 
@@ -27,6 +28,7 @@ type Table struct {
 	pal     Palette
 	buf     bytes.Buffer // aligned: everything until Flush
 	wrote   bool         // something was written (for Section's blank line)
+	width   int          // aligned: wrap last cells to fit; 0 = no limit
 	err     error
 }
 
@@ -39,9 +41,16 @@ func NewTable(w io.Writer, aligned bool, pal Palette) *Table {
 	return &Table{w: w, aligned: aligned, pal: pal}
 }
 
-// Table returns a table on this IO's stdout: aligned on a terminal, painted
-// with its palette.
-func (o *IO) Table() *Table { return NewTable(o.Out, o.IsTTY, o.Palette()) }
+// Table returns a table on this IO's stdout, in its Layout.
+func (o *IO) Table() *Table { return o.Layout().Table(o.Out) }
+
+// Fit makes an aligned table fit width columns (0 = no limit): a line that
+// would be wider wraps its last cell at spaces, continuing under the
+// cell's first column. It returns t.
+func (t *Table) Fit(width int) *Table {
+	t.width = width
+	return t
+}
 
 // Aligned reports whether the table pads columns (stdout is a terminal).
 func (t *Table) Aligned() bool { return t.aligned }
@@ -68,6 +77,24 @@ func (t *Table) Write(p []byte) (int, error) {
 // Row writes one line of cells.
 func (t *Table) Row(cells ...string) {
 	_, _ = io.WriteString(t, strings.Join(cells, "\t")+"\n")
+}
+
+// Tagged writes a row that plain output starts with tag, for grep ("answer
+// 200 12"); an aligned table, under its section's heading, leaves the tag
+// out.
+func (t *Table) Tagged(tag string, cells ...string) {
+	if t.aligned {
+		t.Row(cells...)
+		return
+	}
+	t.Row(append([]string{tag}, cells...)...)
+}
+
+// More writes "… and N more" under a list that was cut, when n > 0.
+func (t *Table) More(tag string, n int64) {
+	if n > 0 {
+		t.Tagged(tag, fmt.Sprintf("… and %d more", n))
+	}
 }
 
 // Heading writes a heading line on an aligned table: its cells in bold, so
@@ -105,13 +132,15 @@ func (t *Table) Flush() error {
 	if t.err != nil {
 		return t.err
 	}
-	_, t.err = io.WriteString(t.w, Align(text))
+	_, t.err = io.WriteString(t.w, alignFit(text, t.width))
 	return t.err
 }
 
 // Align lays out text of tab-separated lines as an aligned table (see
 // Table). Text after the last newline is laid out as a line of its own.
-func Align(text string) string {
+func Align(text string) string { return alignFit(text, 0) }
+
+func alignFit(text string, width int) string {
 	trail := !strings.HasSuffix(text, "\n")
 	raw := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	lines := make([][]cell, len(raw))
@@ -123,7 +152,7 @@ func Align(text string) string {
 		}
 		lines[i] = cs
 	}
-	a := &aligner{lines: lines}
+	a := &aligner{lines: lines, width: width}
 	a.format(0, len(lines))
 	out := a.out.String()
 	if trail {
@@ -138,6 +167,7 @@ type cell struct {
 }
 
 type aligner struct {
+	width  int // wrap last cells to fit; 0 = no limit
 	lines  [][]cell
 	widths []int
 	out    strings.Builder
@@ -173,14 +203,59 @@ func (a *aligner) format(line0, line1 int) {
 
 func (a *aligner) writeLines(line0, line1 int) {
 	for _, l := range a.lines[line0:line1] {
+		col := 0
 		for j, c := range l {
+			if j == len(l)-1 && a.width > 0 && col+c.width > a.width && a.width-col >= minWrap {
+				a.writeWrapped(c.text, col)
+				break
+			}
 			a.out.WriteString(c.text)
+			col += c.width
 			if j < len(a.widths) {
-				a.out.WriteString(strings.Repeat(" ", max(a.widths[j]-c.width, 0)))
+				pad := max(a.widths[j]-c.width, 0)
+				a.out.WriteString(strings.Repeat(" ", pad))
+				col += pad
 			}
 		}
 		a.out.WriteByte('\n')
 	}
+}
+
+// minWrap is the narrowest room a last cell is wrapped into; with less, the
+// line is left long (the terminal wraps it).
+const minWrap = 16
+
+// writeWrapped writes text wrapped at spaces into the columns from col to
+// the width, each continuation indented to col.
+func (a *aligner) writeWrapped(text string, col int) {
+	lines := strings.Split(ansi.Wrap(text, a.width-col, ""), "\n")
+	for i, l := range lines {
+		if i > 0 {
+			a.out.WriteString("\n" + strings.Repeat(" ", col))
+		}
+		a.out.WriteString(strings.TrimRight(l, " "))
+	}
+}
+
+// FitFields joins fields with sep, keeping as many leading fields as fit
+// in width columns (0 = all); a field that does not fit and every one after
+// it is left out.
+func FitFields(fields []string, sep string, width int) string {
+	out := ""
+	for i, f := range fields {
+		next := f
+		if i > 0 {
+			next = out + sep + f
+		}
+		if width > 0 && ansi.StringWidth(next) > width {
+			if i == 0 {
+				return Truncate(f, width)
+			}
+			break
+		}
+		out = next
+	}
+	return out
 }
 
 // Width is the visible width of s: ANSI escapes count nothing, wide
