@@ -65,7 +65,7 @@ type Summary struct {
 	Outcomes       Outcomes                `json:"outcomes"`
 	TimeToDelivery Quantiles               `json:"time_to_delivery"`                   // per delivered event: first intended send -> the 200, across re-sends; events still pending count with their age
 	PendingInTTD   int64                   `json:"time_to_delivery_pending,omitempty"` // events still pending, counted in time_to_delivery with their age
-	ByAnswer       map[string]int64        `json:"by_answer"` // every attempt: "200", "503", "timeout"…
+	ByAnswer       map[string]int64        `json:"by_answer"`                          // every attempt: "200", "503", "timeout"…
 	ByType         map[string]TypeCounts   `json:"by_type"`
 	Latency        Quantiles               `json:"latency"`    // answered - intended
 	Service        Quantiles               `json:"service"`    // answered - sent
@@ -186,7 +186,9 @@ const (
 	maxPhases  = 64 // a results file naming more phases folds the rest into the last
 )
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3) }
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+}
 
 // NewMetrics returns an empty aggregator. Histograms hold 1µs to 1h at
 // three significant digits.

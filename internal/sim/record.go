@@ -24,7 +24,7 @@ type Record struct {
 	Sent      time.Time    `json:"sent"`     // when the request was handed to the connection
 	Answered  time.Time    `json:"answered"` // when the status line arrived, or the error
 	Status    int          `json:"status,omitempty"`
-	Error     string       `json:"error,omitempty"` // an espf.ErrorClass: timeout, reset, refused, eof, tls, dns, connection, canceled
+	Error     string       `json:"error,omitempty"`  // an espf.ErrorClass: timeout, reset, refused, eof, tls, dns, connection, canceled
 	Detail    string       `json:"detail,omitempty"` // the transport error's own words, e.g. the x509 reason of a tls error
 	Outcome   espf.Outcome `json:"outcome"`
 }
