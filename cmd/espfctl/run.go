@@ -108,7 +108,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return fmt.Errorf("write report: %w", werr)
 	}
 	if res.Interrupted() {
-		return fmt.Errorf("%s interrupted after %s; the report covers what was sent until then: %w", s.Name, res.Elapsed.Round(1e7), err)
+		return fmt.Errorf("%s interrupted after %s; the report covers what was sent until then", s.Name, res.Elapsed.Round(1e7))
 	}
 	if err != nil {
 		return runError(err)

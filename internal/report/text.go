@@ -265,6 +265,34 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// ProgressFit is the progress line for a terminal width columns wide: its
+// fields two spaces apart in at most width-1 columns (the last column stays
+// free, so the cursor never wraps and each redraw replaces the line). When
+// the whole line does not fit, the elapsed time loses its label and the
+// least telling fields go first: rate, re-sending, in flight, p99. Fields
+// it does not know (a warning) are kept. width 0 keeps everything.
+func ProgressFit(p sim.Snapshot, width int) string {
+	fields := strings.Split(ProgressLine(p), "\t")
+	line := strings.Join(fields, "  ")
+	if width <= 0 || term.Width(line) < width {
+		return line
+	}
+	fields[0] = strings.TrimPrefix(fields[0], "elapsed ")
+	for _, drop := range []string{"", "rate ", "re-sending ", "in flight ", "p99 ", "dropped ", "delivered "} {
+		kept := fields[:0:0]
+		for _, f := range fields {
+			if drop == "" || !strings.HasPrefix(f, drop) {
+				kept = append(kept, f)
+			}
+		}
+		fields = kept
+		if line = strings.Join(fields, "  "); term.Width(line) < width {
+			return line
+		}
+	}
+	return term.Truncate(line, width-1)
+}
+
 // ProgressLine is the plain status line a run prints every 10 s when stderr
 // is not a terminal (and redraws every second when it is).
 func ProgressLine(p sim.Snapshot) string {
