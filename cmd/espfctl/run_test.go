@@ -50,7 +50,7 @@ expect:
 	defer cancel()
 	ios, out, _ := term.Test()
 	errs := &cancelOn{want: "sent ", cancel: cancel} // the first progress line
-	ios.Err, ios.ErrTTY = errs, true                   // progress every second
+	ios.Err, ios.ErrTTY = errs, true                 // progress every second
 	code := run(ctx, []string{"run", scen, "--junit", junit, "--html", page}, ios)
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want %d (interrupted); stderr:\n%s", code, exitInterrupted, errs.buf.String())
