@@ -69,6 +69,7 @@ svg text{font-size:11px;fill:#5b6570}.ok{fill:#2da44e}.warn{fill:#d4a72c}.bad{fi
 .phase{stroke:#8250df;stroke-width:1;stroke-dasharray:4 3}svg text.phase{fill:#8250df;stroke:none;font-weight:600}
 .axis{stroke:#8c959f;stroke-width:1}.gridline{stroke:#eaeef2}
 .legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
+.sw.ok{background:#2da44e}.sw.warn{background:#d4a72c}.sw.bad{background:#cf222e}
 </style></head><body>
 {{if .Interrupted}}<p class="banner">INTERRUPTED{{if .Note}}: {{.Note}}{{end}}</p>{{end}}
 <h1>{{.Title}}</h1>
@@ -91,7 +92,7 @@ svg text{font-size:11px;fill:#5b6570}.ok{fill:#2da44e}.warn{fill:#d4a72c}.bad{fi
 <div class="grid"><div><h2>Events by outcome</h2>{{.OutcomeChart}}</div><div><h2>Attempts by answer</h2>{{.AnswerChart}}</div></div>
 {{if .Reasons}}<h2>Why attempts were not answered 200</h2>
 <table><tr><th>answer</th><th class="num">attempts</th><th>reason</th></tr>
-{{range .Reasons}}<tr><td><span class="sw {{.Class}}" style="background:currentColor"></span>{{.Answer}}</td><td class="num">{{.Count}}</td><td>{{.Text}}{{if .Hint}}<br><span class="hint">fix: {{.Hint}}</span>{{end}}</td></tr>
+{{range .Reasons}}<tr><td><span class="sw {{.Class}}"></span>{{.Answer}}</td><td class="num">{{.Count}}</td><td>{{.Text}}{{if .Hint}}<br><span class="hint">fix: {{.Hint}}</span>{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Phases}}<h2>Phases</h2>
 <table><tr><th>phase</th><th class="num">events</th><th class="num">target rate</th><th class="num">achieved rate</th><th class="num">delivered</th><th class="num">dropped</th><th class="num">gave up</th><th class="num">pending</th><th class="num">to delivery p50</th><th class="num">p99</th><th class="num">latency p99</th></tr>

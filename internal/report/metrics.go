@@ -317,6 +317,10 @@ func (m *Metrics) addError(r *sim.Record) {
 		m.errors[r.Error] = e
 	}
 	e.Count++
+	if e.Example == "" && r.Error == espf.ErrTimeout {
+		e.Example = "no answer within the timeout; the ESPF re-sends after it"
+		e.Hint = "a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)"
+	}
 	if e.Example == "" && r.Detail != "" {
 		e.Example = r.Detail
 		e.Hint = errorHint(r.Error, r.Detail)

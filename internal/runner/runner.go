@@ -88,6 +88,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	cfg.Sink = sinks
 
+	series.Start = time.Now() // the schedule starts now: bucket edges line up with the phases
 	stats, runErr := sim.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	if err := results.close(); err != nil && runErr == nil {
