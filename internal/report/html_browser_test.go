@@ -70,7 +70,7 @@ func chromium(t *testing.T) string {
 // what a person sees: every chart label inside its chart (none clipped),
 // the p99 lines, the phase markers, the target rate line, the reasons, and
 // INTERRUPTED at the top. With ESPFCTL_SCREENSHOT_DIR set it keeps a
-// full-page screenshot there (report.png).
+// full-page PNG screenshot there (report.png).
 func TestHTMLInChromium(t *testing.T) {
 	exe := chromium(t)
 	dir := t.TempDir()
@@ -121,7 +121,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
