@@ -125,6 +125,10 @@ func summaryLatency(t *term.Table, s *Summary) {
 		t.Row("latency_ms", "p50", "p90", "p99", "p99.9", "max")
 	}
 	q := func(name string, v Quantiles) {
+		if v.Count == 0 {
+			t.Row(name, "-", "-", "-", "-", "-") // nothing measured, not 0 ms
+			return
+		}
 		t.Row(name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
 	}
 	q("time to delivery", s.TimeToDelivery)
