@@ -30,9 +30,6 @@ func NewPalette(on bool) Palette {
 // a terminal on stdout).
 func (o *IO) Palette() Palette { return NewPalette(o.Color) }
 
-// On reports whether the palette colours.
-func (p Palette) On() bool { return p.r != nil }
-
 func (p Palette) paint(text string, style func(lipgloss.Style) lipgloss.Style) string {
 	if p.r == nil || text == "" {
 		return text

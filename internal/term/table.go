@@ -41,9 +41,6 @@ func NewTable(w io.Writer, aligned bool, pal Palette) *Table {
 	return &Table{w: w, aligned: aligned, pal: pal}
 }
 
-// Table returns a table on this IO's stdout, in its Layout.
-func (o *IO) Table() *Table { return o.Layout().Table(o.Out) }
-
 // Fit makes an aligned table fit width columns (0 = no limit): a line that
 // would be wider wraps its last cell at spaces, continuing under the
 // cell's first column. It returns t.
@@ -235,27 +232,6 @@ func (a *aligner) writeWrapped(text string, col int) {
 		}
 		a.out.WriteString(strings.TrimRight(l, " "))
 	}
-}
-
-// FitFields joins fields with sep, keeping as many leading fields as fit
-// in width columns (0 = all); a field that does not fit and every one after
-// it is left out.
-func FitFields(fields []string, sep string, width int) string {
-	out := ""
-	for i, f := range fields {
-		next := f
-		if i > 0 {
-			next = out + sep + f
-		}
-		if width > 0 && ansi.StringWidth(next) > width {
-			if i == 0 {
-				return Truncate(f, width)
-			}
-			break
-		}
-		out = next
-	}
-	return out
 }
 
 // Width is the visible width of s: ANSI escapes count nothing, wide
