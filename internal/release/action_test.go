@@ -299,7 +299,7 @@ func TestActionInstallsReleaseAndRunsCommand(t *testing.T) {
 		t.Skip("builds espfctl")
 	}
 	needTools(t)
-	dir, _ := hostRelease(t)
+	dir := hostRelease(t)
 	srv := newReleaseServer(t, dir)
 	base := "ESPFCTL_RELEASE_BASE=" + srv.URL + "/download"
 	api := "ESPFCTL_RELEASE_API=" + srv.URL + "/api"
