@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -332,6 +334,9 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		t.Errorf("APP_URL %q does not point at the serve Service (%s…)", appURL, want)
 	}
 	const perPod = 25
+	// Bounded: a send that hangs is killed and fails the test.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	parts := make([]string, n)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -343,7 +348,7 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		if filepath.Dir(parts[i]) != results {
 			t.Fatalf("pod %d writes --results %q, not on the shared volume", i, parts[i])
 		}
-		cmd := exec.Command(bin, args...)
+		cmd := exec.CommandContext(ctx, bin, args...)
 		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
 		wg.Go(func() { errs[i] = cmd.Run() })

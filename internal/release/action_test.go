@@ -172,6 +172,8 @@ func runAction(t *testing.T, r actionRun) actionResult {
 			"RUNNER_ARCH="+archName,
 			"RUNNER_TEMP="+runnerTemp,
 			"RUNNER_TOOL_CACHE="+filepath.Join(runnerTemp, "toolcache"),
+			// The release server is on loopback: never through a proxy.
+			"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
 		)
 		env = append(env, r.env...)
 		for k, v := range s.Env {
