@@ -58,7 +58,7 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 	var caCerts []byte
 	if o.Image && o.CACerts != "" {
 		if caCerts, err = os.ReadFile(o.CACerts); err != nil {
-			return nil, fmt.Errorf("CA certificates for the image: %w", err)
+			return nil, fmt.Errorf("CA certificates for the image (-ca-certs): %w", err)
 		}
 	}
 	if err := os.MkdirAll(o.Dist, 0o755); err != nil {
