@@ -98,7 +98,11 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	if opts.JUnit != "" {
 		if err := writeReportFile(opts.JUnit, func(w io.Writer) error {
-			return report.JUnit(w, "check", start, elapsed, report.CheckJUnit(rs), counts.String())
+			cases := report.CheckJUnit(rs)
+			if interrupted {
+				cases = append(cases, report.InterruptedCheck("check", elapsed))
+			}
+			return report.JUnit(w, "check", start, elapsed, cases, counts.String())
 		}); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}
@@ -149,7 +153,8 @@ func (o *checkOptions) config() (check.Config, error) {
 
 // gradePaint colors a grade on a terminal: pass green, warn yellow, FAIL red.
 func gradePaint(ios *term.IO) func(check.Grade, string) string {
-	return func(g check.Grade, s string) string { return report.Colored(ios.Paint, ios.Style(), string(g), s) }
+	pal := ios.Palette()
+	return func(g check.Grade, s string) string { return pal.Level(string(g), s) }
 }
 
 // writeReportFile writes a report file through fn, and reports a failed close.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -43,7 +44,8 @@ type sendOptions struct {
 	Drain          time.Duration
 	Seed           int64
 
-	Results string
+	Results    string
+	NoProgress bool
 
 	resultsFile *os.File // opened by config
 	JSON        bool
@@ -104,6 +106,7 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for poisson gaps, ids, mix, jitter and duplicates")
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
+	f.BoolVar(&opts.NoProgress, "no-progress", false, "do not show progress on stderr")
 	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
 	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
 	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
@@ -119,9 +122,12 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	defer closeFn()
 	opts.warnInsecure(ios.Err)
 	metrics := report.NewMetrics()
-	show, every := progress(ios)
-	sinks := sim.Sinks{metrics, sim.ProgressFunc(show)}
-	cfg.ProgressEvery = every
+	sinks := sim.Sinks{metrics}
+	if !opts.NoProgress {
+		show, every := progress(ios)
+		sinks = append(sinks, sim.ProgressFunc(show))
+		cfg.ProgressEvery = every
+	}
 	var results *sim.RecordWriter
 	if opts.resultsFile != nil {
 		results = sim.NewRecordWriter(opts.resultsFile)
@@ -149,7 +155,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		in.Accounts, in.APIRejected = api.finish(ctx)
 	}
 	s := report.NewSummary(metrics, in)
-	if ios.ErrTTY {
+	if ios.ErrTTY && !opts.NoProgress {
 		fmt.Fprintln(ios.Err)
 	}
 	if err := renderSummary(ios, s, opts.JSON); err != nil {
@@ -163,7 +169,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	switch {
 	case runErr != nil && ctx.Err() != nil:
-		return fmt.Errorf("send interrupted: %w", runErr)
+		return errors.New("send interrupted; the report covers what was sent until then")
 	case runErr != nil:
 		return fmt.Errorf("send: %w", runErr)
 	case !s.AllDelivered():
@@ -176,19 +182,19 @@ func renderSummary(ios *term.IO, s *report.Summary, asJSON bool) error {
 	if asJSON {
 		return report.SummaryJSON(ios.Out, s)
 	}
-	return report.SummaryText(ios.Out, s, ios.IsTTY, ios.Paint, ios.Style())
+	return report.SummaryText(ios.Out, s, ios.Layout())
 }
 
-// progress redraws one line every second on a terminal, and prints a plain
+// progress redraws one line every second on a terminal, cut to its width
+// so that a redraw never leaves a wrapped line behind, and prints a plain
 // line every 10 s otherwise.
 func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 	return func(p sim.Snapshot) {
-		line := report.ProgressLine(p)
 		if ios.ErrTTY {
-			fmt.Fprintf(ios.Err, "\r\x1b[K%s", strings.ReplaceAll(line, "\t", "  "))
+			fmt.Fprintf(ios.Err, "\r\x1b[K%s", report.ProgressFit(p, ios.ErrWidth))
 			return
 		}
-		fmt.Fprintln(ios.Err, line)
+		fmt.Fprintln(ios.Err, report.ProgressLine(p))
 	}, map[bool]time.Duration{true: time.Second, false: 10 * time.Second}[ios.ErrTTY]
 }
 

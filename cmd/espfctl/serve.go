@@ -146,7 +146,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 				_ = enc.Encode(d)
 				return
 			}
-			_ = report.Delivery(opts.IO.Out, d, opts.IO.Paint, opts.IO.Style())
+			_ = report.Delivery(opts.IO.Out, d, opts.IO.Palette())
 		}})
 	if err != nil {
 		return &usageError{err}

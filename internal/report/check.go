@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // CheckReport is check's --json document: one object with every check.
@@ -35,12 +35,9 @@ func CheckJSON(w io.Writer, rep CheckReport) error {
 // header and paint styles the grade; otherwise lines are tab-separated
 // and plain, for grep and cut.
 func CheckText(w io.Writer, rs []check.Result, table bool, paint func(check.Grade, string) string) error {
-	out := w
-	var tw *tabwriter.Writer
+	out := term.NewTable(w, table, term.Palette{})
 	if table {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		out = tw
-		fmt.Fprintln(out, "RESULT\tCHECK\tANSWER\tEXPECTED\tCONSEQUENCE")
+		out.Row("RESULT", "CHECK", "ANSWER", "EXPECTED", "CONSEQUENCE")
 	}
 	for _, r := range rs {
 		g := strings.ToUpper(string(r.Grade))
@@ -52,10 +49,7 @@ func CheckText(w io.Writer, rs []check.Result, table bool, paint func(check.Grad
 		}
 		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", g, r.Name, r.Answer, r.Expect, r.Consequence)
 	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
+	return out.Flush()
 }
 
 // CheckJUnit turns check results into Check rows for JUnit: one

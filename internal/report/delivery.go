@@ -6,21 +6,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // Delivery writes one tab-separated line per delivery: time, i_event,
 // event type, entity, auth result, answer, first/dup marker, handling time,
 // then the fault, reason and catalog flags when there are any.
-func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) error {
-	ok := base.Foreground(lipgloss.Color("2"))
-	bad := base.Foreground(lipgloss.Color("1")).Bold(true)
-	warn := base.Foreground(lipgloss.Color("3"))
+func Delivery(w io.Writer, d verify.Delivery, pal term.Palette) error {
 	id, typ, ent := "-", dash(d.Type), dash(d.Entity)
 	if d.IEvent != nil {
 		id = strconv.FormatInt(*d.IEvent, 10)
@@ -31,20 +27,20 @@ func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) 
 	}
 	switch espf.Consequence(d.Status, d.Status == 0) {
 	case espf.Delivered:
-		status = paint(ok, status)
+		status = pal.Good(status)
 	case espf.Dropped:
-		status = paint(bad, status)
+		status = pal.Bad(status)
 	default:
-		status = paint(warn, status)
+		status = pal.Warn(status)
 	}
 	auth := d.Auth
 	if auth == verify.AuthFailed {
-		auth = paint(bad, auth)
+		auth = pal.Bad(auth)
 	}
 	mark := "-"
 	switch {
 	case d.Duplicate:
-		mark = paint(warn, "dup")
+		mark = pal.Warn("dup")
 	case d.Status == http.StatusOK:
 		mark = "first"
 	}
@@ -59,7 +55,7 @@ func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) 
 	line := strings.Join([]string{d.Time.UTC().Format(time.RFC3339), id, typ, ent, auth, status, mark,
 		strconv.FormatFloat(d.HandlingMS, 'f', 2, 64) + "ms"}, "\t")
 	if len(notes) > 0 {
-		line += "\t" + paint(warn, strings.Join(notes, "; "))
+		line += "\t" + pal.Warn(strings.Join(notes, "; "))
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
@@ -68,21 +64,15 @@ func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) 
 // Events writes journal events as a table: aligned on a terminal (pad),
 // else plain tab-separated lines.
 func Events(w io.Writer, evs []verify.Event, pad bool) error {
-	out := w
-	var tw *tabwriter.Writer
+	tw := term.NewTable(w, pad, term.Palette{})
 	if pad {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		out = tw
-		fmt.Fprintln(tw, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tVARIABLES")
+		tw.Row("I_EVENT", "EVENT_TYPE", "DELIVERIES", "FIRST_DELIVERY", "LAST_DELIVERY", "AUTH", "VARIABLES")
 	}
 	for _, e := range evs {
-		fmt.Fprintf(out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.IEvent, e.Type, e.Deliveries,
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.IEvent, e.Type, e.Deliveries,
 			e.FirstDelivery.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), e.AuthScheme, e.Variables)
 	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
+	return tw.Flush()
 }
 
 func dash(s string) string {

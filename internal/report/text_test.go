@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
 
@@ -28,8 +28,6 @@ func sampleSummary() *report.Summary {
 	return report.NewSummary(m, report.Inputs{})
 }
 
-func identity(_ lipgloss.Style, s string) string { return s }
-
 func TestSummaryText(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -37,7 +35,7 @@ func TestSummaryText(t *testing.T) {
 	}{{"plain", false}, {"table", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := report.SummaryText(&b, sampleSummary(), tt.table, identity, lipgloss.NewStyle()); err != nil {
+			if err := report.SummaryText(&b, sampleSummary(), term.Layout{Aligned: tt.table}); err != nil {
 				t.Fatal(err)
 			}
 			testutil.Golden(t, b.Bytes())

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -87,6 +88,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	cfg.Sink = sinks
 
+	series.Start = time.Now() // the schedule starts now: bucket edges line up with the phases
 	stats, runErr := sim.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	if err := results.close(); err != nil && runErr == nil {
@@ -99,9 +101,13 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if err != nil && runErr == nil {
 		runErr = err
 	}
-	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected})
+	var names []string
+	for _, p := range s.Phases {
+		names = append(names, p.Name)
+	}
+	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected, PhaseNames: names})
 	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: cfg.URL, APIURL: sd.apiURL, Builtin: sd.recv != nil,
-		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum)}
+		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
 		res.Measured[k] = v
 	}
@@ -198,6 +204,7 @@ type finished struct {
 	accounts    []espfapi.AccountStatus
 	apiRejected int64
 	measured    scenario.Measured // processed_twice, unjournaled, statuses
+	rejections  []report.Rejection
 }
 
 // finish stops the built-in receiver and compares its journal with what the
@@ -210,6 +217,7 @@ func (sd *sides) finish(ctx context.Context) (finished, error) {
 		var twice, missing int64
 		st, twice, missing, err = sd.recv.finish(ctx, sd.delivered)
 		fin.receiver = &st
+		fin.rejections = sd.recv.rejections()
 		fin.measured["processed_twice"] = float64(twice)
 		fin.measured["unjournaled"] = float64(missing)
 	}
@@ -301,6 +309,12 @@ func measure(s *report.Summary) scenario.Measured {
 			m[k] = v / 1000
 		}
 	}
+	if t := s.TimeToDelivery; t.Count > 0 {
+		for k, v := range map[string]float64{"time_to_delivery_p50": t.P50MS, "time_to_delivery_p90": t.P90MS,
+			"time_to_delivery_p99": t.P99MS, "time_to_delivery_max": t.MaxMS} {
+			m[k] = v / 1000
+		}
+	}
 	if s.TargetRate > 0 {
 		d := s.AchievedRate - s.TargetRate
 		if d < 0 {
@@ -355,8 +369,59 @@ type builtin struct {
 	cancel  context.CancelFunc
 	done    chan error
 
-	mu    sync.Mutex
-	first map[int64]int // i_event → 200 answers that were not duplicates
+	mu      sync.Mutex
+	first   map[int64]int // i_event → 200 answers that were not duplicates
+	reasons map[rejectKey]int64
+}
+
+// rejectKey is one kind of answer other than 200.
+type rejectKey struct {
+	status int
+	reason string
+}
+
+// maxReasons bounds the distinct rejection reasons kept (reasons that name
+// an i_event or a value are many); the rest count under "other reasons".
+const maxReasons = 100
+
+// reject counts an answer other than 200 by its reason.
+func (b *builtin) reject(d verify.Delivery) {
+	reason := d.Reason
+	switch {
+	case reason == "" && d.Fault != "":
+		reason = "fault: " + d.Fault
+	case reason == "":
+		reason = http.StatusText(d.Status)
+	}
+	if len(reason) > 200 {
+		reason = reason[:200] + "…"
+	}
+	k := rejectKey{d.Status, reason}
+	if _, ok := b.reasons[k]; !ok && len(b.reasons) >= maxReasons {
+		k.reason = "other reasons"
+	}
+	b.reasons[k]++
+}
+
+// rejections are the counted reasons, most frequent first.
+func (b *builtin) rejections() []report.Rejection {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []report.Rejection
+	for k, n := range b.reasons {
+		out = append(out, report.Rejection{Status: k.status, Reason: k.reason, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		if a.Count != c.Count {
+			return a.Count > c.Count
+		}
+		if a.Status != c.Status {
+			return a.Status < c.Status
+		}
+		return a.Reason < c.Reason
+	})
+	return out
 }
 
 func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*builtin, error) {
@@ -377,17 +442,20 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 	if err != nil {
 		return nil, &InputError{"receiver.journal", err}
 	}
-	b := &builtin{journal: j, first: map[int64]int{}, done: make(chan error, 1)}
+	b := &builtin{journal: j, first: map[int64]int{}, reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
 	f := r.Faults
 	faults := verify.Faults{FailFirst: f.FailFirst, FailStatus: f.FailStatus, FailRate: f.FailRate,
 		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: f.Seed}
 	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: faults, Journal: j,
 		OnDelivery: func(d verify.Delivery) {
-			if d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil {
-				b.mu.Lock()
+			b.mu.Lock()
+			switch {
+			case d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil:
 				b.first[*d.IEvent]++
-				b.mu.Unlock()
+			case d.Status != http.StatusOK:
+				b.reject(d)
 			}
+			b.mu.Unlock()
 			if rep != nil {
 				rep.onDelivery(d)
 			}

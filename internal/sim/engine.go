@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -195,7 +196,7 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 				return nil
 			}
 			e.work.Add(1)
-			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended}) {
+			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended, phase: i}) {
 				e.work.Done()
 				return nil
 			}
@@ -248,11 +249,12 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 
 // attempt sends one request message: fresh Date and signature, the same
 // body bytes.
-func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, intended time.Time) *Record {
+func (e *engine) attempt(ctx context.Context, j job) *Record {
+	it, n, dup := j.it, j.n, j.dup
 	e.inFlight.Add(1)
 	defer e.inFlight.Add(-1)
 	e.attempts.Add(1)
-	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Duplicate: dup, Intended: intended}
+	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Phase: j.phase, Duplicate: dup, Intended: j.intended}
 	tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	status, err := e.send(tctx, it.Body, r)
@@ -260,6 +262,9 @@ func (e *engine) attempt(ctx context.Context, it event.Item, n int, dup bool, in
 	if err != nil {
 		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		r.Error = espf.ErrorClass(err, timedOut)
+		if r.Error != espf.ErrTimeout && r.Error != espf.ErrCanceled {
+			r.Detail = errorDetail(err)
+		}
 	}
 	r.Status = status
 	switch {
@@ -289,4 +294,15 @@ func (e *engine) send(ctx context.Context, body []byte, r *Record) (int, error) 
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// errorDetail is a transport error's own words without net/http's
+// `Post "URL": ` prefix, e.g. "tls: failed to verify certificate: x509:
+// certificate signed by unknown authority".
+func errorDetail(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
 }

@@ -13,6 +13,7 @@ type job struct {
 	it       event.Item
 	n        int  // attempt number
 	dup      bool // a duplicate of a delivered event
+	phase    int  // the schedule phase the event was started in
 	intended time.Time
 }
 
@@ -58,7 +59,7 @@ func (e *engine) worker(drainCtx context.Context) {
 // run makes one attempt and decides what follows, as the ESPF would: done,
 // or a re-send (or duplicate) after a wait that runs beside the schedule.
 func (e *engine) run(ctx, drainCtx context.Context, j job) {
-	r := e.attempt(ctx, j.it, j.n, j.dup, j.intended)
+	r := e.attempt(ctx, j)
 	if j.dup {
 		e.work.Done()
 		return
@@ -67,12 +68,12 @@ func (e *engine) run(ctx, drainCtx context.Context, j job) {
 	switch r.Outcome {
 	case espf.Delivered:
 		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true}, e.cfg.DuplicateDelay)
+			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase}, e.cfg.DuplicateDelay)
 			return
 		}
 	case espf.Resent:
 		e.resending.Add(1)
-		go e.later(drainCtx, job{it: j.it, n: j.n + 1}, e.cfg.Retry.Delay(j.n, rng.float()))
+		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase}, e.cfg.Retry.Delay(j.n, rng.float()))
 		return
 	}
 	e.work.Done()
