@@ -66,6 +66,7 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
   espfctl check --url https://app.example/espf --auth basic --user pb --password-file pw --junit check.xml
   espfctl check --url http://localhost:8080/espf --auth bearer --key superkey --i-env 3 --soak 0 3.bearer 2/duplicate
   espfctl check --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x --strict --json`,
+		Args: cobra.ArbitraryArgs, // case IDs and section prefixes, checked by check.Select
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Select = args
 			if runF == nil {

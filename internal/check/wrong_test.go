@@ -171,7 +171,7 @@ func TestWrongApplications(t *testing.T) {
 			}),
 			fail: []string{"1/customer", "1/invoice"}},
 		{name: "dies on a body over 1 MiB", scheme: "custom",
-			app: func(t *testing.T, c sign.Config) string { return dying(t, receiver(t, &c)) },
+			app:  func(t *testing.T, c sign.Config) string { return dying(t, receiver(t, &c)) },
 			fail: []string{"1/over-1mib"}, skipTo: true,
 			words: map[string]string{"1/over-1mib": "stopped answering (a valid event right after it: refused): it died of it"}},
 		{name: "answers 500 to a body that is not JSON", scheme: "bearer",
@@ -267,14 +267,16 @@ func TestWrongApplications(t *testing.T) {
 			words: map[string]string{"7/updated-never-created": "answered 500: the update is re-sent for ever",
 				"7/deleted-never-created": "answered 500: the delete is re-sent for ever"}},
 		{name: "answers 200 to anything", scheme: "custom",
-			app:  func(t *testing.T, c sign.Config) string { return serve(t, withBody(func(http.ResponseWriter, *http.Request, []byte) {}), nil) },
+			app: func(t *testing.T, c sign.Config) string {
+				return serve(t, withBody(func(http.ResponseWriter, *http.Request, []byte) {}), nil)
+			},
 			fail: []string{"3.custom/no-header", "3.custom/wrong-credentials", "3.custom/other-scheme-name"},
 			warn: bodyCases,
 			words: map[string]string{"3.custom/no-header": "it accepts events without credentials",
 				"1/not-json": "answered 200: the ESPF counts the corrupt event as delivered, and it vanishes without trace"}},
 		{name: "accepts any credentials", scheme: "basic",
-			app:  ok(func(t *testing.T, c sign.Config, _ http.Handler) http.Handler { return receiver(t, nil) }),
-			fail: []string{"3.basic/no-header", "3.basic/wrong-password", "3.basic/other-scheme-name", "3.basic/wrong-user"},
+			app:   ok(func(t *testing.T, c sign.Config, _ http.Handler) http.Handler { return receiver(t, nil) }),
+			fail:  []string{"3.basic/no-header", "3.basic/wrong-password", "3.basic/other-scheme-name", "3.basic/wrong-user"},
 			words: map[string]string{"3.basic/wrong-password": "it accepts a wrong secret"}},
 		{name: "basic: checks the password only", scheme: "basic",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
@@ -297,7 +299,9 @@ func TestWrongApplications(t *testing.T) {
 			words: map[string]string{"3.signature/date-hour-old": "the Date's age is not bounded"}},
 		{name: "signature: ignores the algorithm parameter", scheme: "signature",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
-				return rewrite(ref, func(v string) string { return regexp.MustCompile(`algorithm="[^"]*"`).ReplaceAllString(v, `algorithm="hmac-sha1"`) })
+				return rewrite(ref, func(v string) string {
+					return regexp.MustCompile(`algorithm="[^"]*"`).ReplaceAllString(v, `algorithm="hmac-sha1"`)
+				})
 			}),
 			fail: []string{"3.signature/wrong-algorithm"}},
 		{name: "signature: ignores the keyId", scheme: "signature",
@@ -333,7 +337,9 @@ func TestWrongApplications(t *testing.T) {
 			words: map[string]string{"3.bearer/expired": "it accepts expired tokens"}},
 		{name: "bearer: accepts tokens without expiry", scheme: "bearer",
 			app: func(t *testing.T, c sign.Config) string {
-				return serve(t, route(t, c, func(_ *http.Request, res *sign.Result) bool { return failedCheck(res).Name == "Exp" && failedCheck(res).Got == "none" }), nil)
+				return serve(t, route(t, c, func(_ *http.Request, res *sign.Result) bool {
+					return failedCheck(res).Name == "Exp" && failedCheck(res).Got == "none"
+				}), nil)
 			},
 			fail: []string{"3.bearer/no-expiry"}},
 		{name: "bearer: accepts HS512 signed with the key", scheme: "bearer",
