@@ -110,7 +110,7 @@ func burst(ctx context.Context, r *runner) (verdict, error) {
 	if err != nil {
 		return verdict{}, err
 	}
-	return r.gradeLoad(replies, shots, "burst", Warn), nil
+	return r.settled(ctx, r.gradeLoad(replies, shots, "burst", Warn), replies)
 }
 
 // gradeLoad grades many distinct events: every one must be answered 200;

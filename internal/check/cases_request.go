@@ -170,7 +170,7 @@ func probed(build func(r *runner, id int64) shot, g grader) func(context.Context
 	return func(ctx context.Context, r *runner) (verdict, error) {
 		base, known := r.lastValid()
 		if !known { // what does a valid event get here? (the baseline of the probe after)
-			if base, err := r.probe(ctx); err != nil {
+			if base, _, err := r.probe(ctx); err != nil {
 				return verdict{}, err
 			} else if base.class != "" && base.class != espf.ErrTimeout {
 				r.answer(r.cur, base)
@@ -185,7 +185,7 @@ func probed(build func(r *runner, id int64) shot, g grader) func(context.Context
 			return verdict{}, err
 		}
 		r.answer(r.cur, a)
-		p, err := r.probe(ctx)
+		p, ps, err := r.probe(ctx)
 		if err != nil {
 			return verdict{}, err
 		}
@@ -196,9 +196,9 @@ func probed(build func(r *runner, id int64) shot, g grader) func(context.Context
 				"after this request the Application stopped answering (a valid event right after it: %s): it died of it. "+
 					"The ESPF re-sends every event until it is back, and this one again on every re-send", p.text(r.cfg.Timeout))}, nil
 		case limited(p):
-			return verdict{grade: Fail, repro: replay(s), msg: "a valid event right after it: " + rateLimited("that event")}, nil
+			return verdict{grade: Fail, repro: replay(s, ps), msg: "a valid event right after it: " + rateLimited("that event")}, nil
 		case p.outcome() != espf.Delivered && base.outcome() == espf.Delivered:
-			return verdict{grade: Fail, repro: replay(s), msg: fmt.Sprintf(
+			return verdict{grade: Fail, repro: replay(s, ps), msg: fmt.Sprintf(
 				"a valid event right after this request was not delivered: %s", r.says(p, "it is"))}, nil
 		}
 		grade, msg := g(r, a)

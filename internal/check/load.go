@@ -77,7 +77,41 @@ func soak(ctx context.Context, r *runner) (verdict, error) {
 			return verdict{}, err
 		}
 	}
-	return r.gradeLoad(replies, shots, "soak", Fail), nil
+	return r.settled(ctx, r.gradeLoad(replies, shots, "soak", Fail), replies)
+}
+
+// settled waits, after a load in which some events were not answered
+// 200, until the
+// Application answers a valid event again, so that the backlog the load
+// left behind grades no later case: valid events one after the other,
+// until one gets an HTTP answer, for at most three times --timeout. When none
+// gets one, the Application died under the load and the run stops.
+func (r *runner) settled(ctx context.Context, v verdict, replies []reply) (verdict, error) {
+	if tally(replies).ok == len(replies) {
+		return v, nil
+	}
+	start := time.Now()
+	for {
+		p, _, err := r.probe(ctx)
+		if err != nil {
+			return v, err
+		}
+		took := time.Since(start)
+		switch {
+		case p.class == "":
+			if took > r.cfg.Slow {
+				v.msg += fmt.Sprintf("; after it, a valid event waited %s for an answer", took.Round(time.Millisecond))
+			}
+			return v, nil
+		case p.class != espf.ErrTimeout:
+			r.dead, v.grade = r.cur.ID, Fail
+			v.msg += fmt.Sprintf("; after it, the Application stopped answering (a valid event: %s): it died under the load", p.text(r.cfg.Timeout))
+			return v, nil
+		case took >= 3*r.cfg.Timeout:
+			v.msg += fmt.Sprintf("; after it, valid events got no answer for %s", took.Round(time.Millisecond))
+			return v, nil
+		}
+	}
 }
 
 // p99 is the nearest-rank 99th percentile of the replies' latencies.

@@ -194,17 +194,18 @@ func (r *runner) lastValid() (reply, bool) {
 // probe sends a valid event after a request that may have broken the
 // Application. A connection failure is tried once more on a fresh
 // connection before it counts as the Application having died.
-func (r *runner) probe(ctx context.Context) (reply, error) {
+func (r *runner) probe(ctx context.Context) (reply, shot, error) {
 	s, err := r.event("Subscriber/Created", false)
 	if err != nil {
-		return reply{}, err
+		return reply{}, s, err
 	}
 	rep, err := r.send(ctx, s)
 	if err != nil || rep.class == "" || rep.class == espf.ErrTimeout {
-		return rep, err
+		return rep, s, err
 	}
 	if r.cfg.Client == nil {
 		r.client.CloseIdleConnections()
 	}
-	return r.send(ctx, s)
+	rep, err = r.send(ctx, s)
+	return rep, s, err
 }

@@ -126,8 +126,11 @@ func (t *CheckTable) End(rs []check.Result) error {
 		if first {
 			first = false
 			if t.table {
-				b.WriteString("\nReproduce a failure with curl (the secrets come from $" + check.EnvPassword + ", $" +
-					check.EnvCredentials + " or $" + check.EnvKey + "):\n")
+				b.WriteString("\n")
+				for _, l := range checkWrap("Reproduce a failure with curl: the secrets come from $"+check.EnvPassword+", $"+
+					check.EnvCredentials+" or $"+check.EnvKey+"; set the one of your scheme first.", t.width) {
+					b.WriteString(l + "\n")
+				}
 			}
 		}
 		b.WriteString("\n# reproduce " + r.ID + "\n" + r.Curl + "\n")
