@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
 	xterm "golang.org/x/term"
@@ -153,6 +155,9 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 
 // checkList prints the cases, for the scheme of --auth when given.
 func checkList(opts *checkOptions) error {
+	if sc := opts.Auth.Scheme; sc != "" && !slices.Contains(sign.Schemes, sc) {
+		return usageErrorf("--auth %q: want one of %s", sc, strings.Join(sign.Schemes, ", "))
+	}
 	cases, err := check.Select(check.Cases(), opts.Auth.Scheme, append(append([]string(nil), opts.Select...), opts.Only...))
 	if err != nil {
 		return usageErrorf("%w", err)

@@ -89,6 +89,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{"unknown section", checkArgs(good.URL, "4"), exitUsage, "", `no case matches "4": want a case ID such as 3.bearer/alg-none, or a section such as 1, 2, 3.basic`},
 		{"bad --copies", checkArgs(good.URL, "--copies", "0"), exitUsage, "", "--copies 0: want 1 to 1000"},
 		{"bad --soak", checkArgs(good.URL, "--soak", "-1s"), exitUsage, "", "--soak -1s: must not be negative"},
+		{"--list with an unknown scheme", []string{"check", "--list", "--auth", "rsa"}, exitUsage, "", `--auth "rsa": want one of basic, custom, signature, bearer`},
 		{"refused", checkArgs(refused), exitError, "FAIL\t1/subscriber\trefused\t", "the Application could not be reached: 1 request to " + refused + ", none answered (refused)"},
 	}
 	for _, tt := range tests {
