@@ -170,13 +170,15 @@ func probed(build func(r *runner, id int64) shot, g grader) func(context.Context
 	return func(ctx context.Context, r *runner) (verdict, error) {
 		base, known := r.lastValid()
 		if !known { // what does a valid event get here? (the baseline of the probe after)
-			if base, _, err := r.probe(ctx); err != nil {
+			first, _, err := r.probe(ctx)
+			if err != nil {
 				return verdict{}, err
-			} else if base.class != "" && base.class != espf.ErrTimeout {
-				r.answer(r.cur, base)
-				return verdict{grade: Fail, msg: "a valid event sent first was not answered: " + r.says(base, "it is")}, nil
 			}
-			base, _ = r.lastValid()
+			if first.class != "" && first.class != espf.ErrTimeout {
+				r.answer(r.cur, first)
+				return verdict{grade: Fail, msg: "a valid event sent first was not answered: " + r.says(first, "it is")}, nil
+			}
+			base = first
 		}
 		s := build(r, r.ids(1))
 		r.cur.IEvent = s.ievent
