@@ -19,7 +19,7 @@ func flagValues() map[string]func() []string {
 		"retry-backoff": func() []string { return []string{string(sim.Fixed), string(sim.Exponential)} },
 		"type":          func() []string { return event.Default().Names() },
 		"color":         func() []string { return []string{"auto", "always", "never"} },
-		"only":          check.Names,
+		"only":          checkSelectors,
 	}
 }
 
@@ -54,4 +54,14 @@ func registerCompletions(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// checkSelectors are what check's --only and arguments take: section IDs
+// and case IDs.
+func checkSelectors() []string {
+	var out []string
+	for _, s := range check.Sections() {
+		out = append(out, s.ID)
+	}
+	return append(out, check.IDs(check.Cases())...)
 }
