@@ -19,9 +19,15 @@ import (
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
-// startServe starts the built binary and returns its address once it
-// printed "listening on" (read from its stderr, no polling).
-func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+// served is a running serve binary: its delivery and admin addresses.
+type served struct {
+	cmd         *exec.Cmd
+	addr, admin string
+}
+
+// startServe starts the built binary and returns its addresses once it
+// printed "listening on" and "admin on" (read from its stderr, no polling).
+func startServe(t *testing.T, bin string, args ...string) served {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
@@ -33,15 +39,21 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
-	re := regexp.MustCompile(`listening on http://(\S+?)/`)
+	listening := regexp.MustCompile(`listening on http://(\S+?)/`)
+	adminRe := regexp.MustCompile(`admin on http://(\S+) `)
+	s := served{cmd: cmd}
 	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			s.addr = m[1]
+		}
+		if m := adminRe.FindStringSubmatch(sc.Text()); m != nil {
+			s.admin = m[1]
 			go io.Copy(io.Discard, stderr)
-			return cmd, m[1]
+			return s
 		}
 	}
 	t.Fatalf("serve exited before listening: %v", sc.Err())
-	return nil, ""
+	return s
 }
 
 func deliver(t *testing.T, au sign.Auth, addr string, iEvent int) int {
@@ -97,28 +109,28 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, addr := startServe(t, bin, args...)
+	srv := startServe(t, bin, args...)
 	for i := 1; i <= 50; i++ {
-		if got := deliver(t, au, addr, i); got != 200 {
+		if got := deliver(t, au, srv.addr, i); got != 200 {
 			t.Fatalf("delivery %d: status %d, want 200", i, got)
 		}
 	}
-	if err := srv.Process.Kill(); err != nil { // SIGKILL: no drain, no close
+	if err := srv.cmd.Process.Kill(); err != nil { // SIGKILL: no drain, no close
 		t.Fatal(err)
 	}
-	srv.Wait()
+	srv.cmd.Wait()
 
-	_, addr = startServe(t, bin, args...)
-	evs := journalEvents(t, addr)
+	srv = startServe(t, bin, args...)
+	evs := journalEvents(t, srv.admin)
 	for i := int64(1); i <= 50; i++ {
 		if e, ok := evs[i]; !ok || e.Deliveries != 1 {
 			t.Errorf("i_event %d after SIGKILL: %+v (present %t), want it journaled once", i, e, ok)
 		}
 	}
-	if got := deliver(t, au, addr, 7); got != 200 {
+	if got := deliver(t, au, srv.addr, 7); got != 200 {
 		t.Fatalf("repeat: status %d, want 200", got)
 	}
-	if e := journalEvents(t, addr)[7]; e.Deliveries != 2 {
+	if e := journalEvents(t, srv.admin)[7]; e.Deliveries != 2 {
 		t.Errorf("repeat of i_event 7: %d deliveries, want 2 (a duplicate)", e.Deliveries)
 	}
 }
