@@ -364,22 +364,23 @@ func (s *serveSide) run(ctx context.Context) error {
 }
 
 // dropWarnEvery is how often a warning about dropped delivery lines may go
-// to stderr.
+// to stderr; drops are looked for every second.
 const dropWarnEvery = 5 * time.Second
 
 func (s *serveSide) watchDrops(ctx context.Context) {
-	t := time.NewTicker(dropWarnEvery)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var seen int64
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		}
-		if n := s.lines.Dropped(); n > seen {
-			seen = n
-			s.warns.WriteLine(fmt.Appendf(nil, "espfctl: warning: stdout is not being read: %d delivery lines dropped so far; deliveries are still answered\n", n))
+		case now := <-t.C:
+			if n := s.lines.Dropped(); n > seen && now.Sub(last) >= dropWarnEvery {
+				seen, last = n, now
+				s.warns.WriteLine(fmt.Appendf(nil, "espfctl: warning: stdout is not being read: %d delivery lines dropped so far; deliveries are still answered\n", n))
+			}
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 // DefaultLineQueue is how many lines a LineWriter holds for a slow writer
 // before it drops new ones.
-const DefaultLineQueue = 4096
+const DefaultLineQueue = 1024
 
 // StuckAfter is how long one write may block before /healthz reports the
 // writer as stuck.
