@@ -125,7 +125,7 @@ func sendAll(t *testing.T, url string, au sign.Auth, timeout time.Duration) map[
 	_, err := sim.Run(t.Context(), sim.Config{URL: url, Auth: au, Events: forwardEvents(),
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 50, Per: time.Second}}},
 		Timeout: timeout, Retry: sim.Retry{Interval: 20 * time.Millisecond, MaxAttempts: 3, Jitter: -1},
-		Drain:   20 * time.Second,
+		Drain: 20 * time.Second,
 		Sink: sim.RecordFunc(func(r *sim.Record) {
 			out[r.IEvent] = append(out[r.IEvent], string(r.Outcome))
 		})})
