@@ -35,6 +35,8 @@ type Event struct {
 	// --forward-to (nil otherwise).
 	ForwardStatus *int
 	ForwardMS     *float64
+
+	first int64 // first_delivery as stored: the listing's cursor, exact whatever the time
 }
 
 // Rejection is one delivery that was not answered 200: refused by serve's
@@ -113,7 +115,7 @@ func (j *Journal) EachEvent(ctx context.Context, f Filter, fn func(*Event) error
 			return nil
 		}
 		last := page[len(page)-1]
-		cur = &cursor{first: last.FirstDelivery.UnixNano(), iEvent: last.IEvent}
+		cur = &cursor{first: last.first, iEvent: last.IEvent}
 	}
 }
 
@@ -175,6 +177,7 @@ func (j *Journal) eventPage(ctx context.Context, f Filter, cur *cursor, limit in
 			return fmt.Errorf("read journal: %w", err)
 		}
 		e.Variables = json.RawMessage(vars)
+		e.first = first
 		e.FirstDelivery = time.Unix(0, first).UTC()
 		e.LastDelivery = time.Unix(0, last).UTC()
 		e.Headers = parseHeaders(hdrs)
