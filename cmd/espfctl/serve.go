@@ -379,7 +379,7 @@ func (s *serveSide) watchDrops(ctx context.Context) {
 		case now := <-t.C:
 			if n := s.lines.Dropped(); n > seen && now.Sub(last) >= dropWarnEvery {
 				seen, last = n, now
-				s.warns.WriteLine(fmt.Appendf(nil, "espfctl: warning: stdout is not being read: %d delivery lines dropped so far; deliveries are still answered\n", n))
+				s.warns.WriteLine(fmt.Appendf(nil, "warning: stdout is not being read: %d delivery lines dropped so far; deliveries are still answered\n", n))
 			}
 		}
 	}

@@ -197,10 +197,11 @@ func TestServeStdoutNeverRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	codes := map[int]int{}
+	var service []time.Duration
 	_, err = sim.Run(t.Context(), sim.Config{URL: "http://" + srv.addr + "/", Events: g,
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 500, Per: time.Second}, Count: 3000}},
 		Timeout: 10 * time.Second, Retry: sim.Retry{MaxAttempts: 1},
-		Sink: sim.RecordFunc(func(r *sim.Record) { codes[r.Status]++ })})
+		Sink: sim.RecordFunc(func(r *sim.Record) { codes[r.Status]++; service = append(service, r.Service()) })})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +219,8 @@ func TestServeStdoutNeverRead(t *testing.T) {
 	if err := srv.cmd.Wait(); err != nil {
 		t.Errorf("serve after SIGINT: %v\n%s", err, stderr.String())
 	}
+	t.Logf("answers %v; service time p50 %s, p99 %s, max %s", codes, pct(service, 50), pct(service, 99), pct(service, 100))
+	t.Logf("stderr:\n%s", stderr.String())
 	for _, want := range []string{"stdout is not being read", "delivery lines were dropped", "stopped: 3000 deliveries"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
