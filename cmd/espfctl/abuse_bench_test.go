@@ -332,4 +332,3 @@ func dbSize(db string) int64 {
 	}
 	return n
 }
-
