@@ -379,3 +379,19 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 		t.Errorf("delivery %+v: want no Application status, a refused error, and a re-send", last)
 	}
 }
+
+// TestHeadersStoredAsJSON: the hand-written encoding of captured headers
+// reads back as encoding/json reads it, whatever the bytes.
+func TestHeadersStoredAsJSON(t *testing.T) {
+	for _, v := range []string{"plain", "quote\" back\\slash", "ctl\x00\x1f\t\r\n", "caf\xe9 é \u2028 <&>", ""} {
+		h := verify.Headers{"X-A": {v, "second"}, "Content-Type": {"application/json"}}
+		got, ok := verify.HeadersText(h).(string)
+		var back map[string][]string
+		if !ok || json.Unmarshal([]byte(got), &back) != nil || !json.Valid([]byte(got)) {
+			t.Fatalf("%q: stored as %q, not JSON", v, got)
+		}
+		if want := strings.ToValidUTF8(v, "\ufffd"); back["X-A"][0] != want || back["X-A"][1] != "second" || back["Content-Type"][0] != "application/json" {
+			t.Errorf("%q: read back %q, want %q", v, back, want)
+		}
+	}
+}
