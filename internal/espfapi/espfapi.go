@@ -7,6 +7,7 @@ package espfapi
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -29,6 +30,8 @@ const MaxMessage = 4000
 type Config struct {
 	Token string           // when set, calls must carry "Authorization: Bearer <Token>"
 	Now   func() time.Time // nil = time.Now
+	// BodyTimeout bounds the read of a call's body; 0 = BodyTimeout.
+	BodyTimeout time.Duration
 }
 
 // Mock is an http.Handler for the two status routes.
@@ -51,6 +54,9 @@ func New(cfg Config) *Mock {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = BodyTimeout
+	}
 	m := &Mock{cfg: cfg, mux: http.NewServeMux(), accounts: map[string]*account{}, delivered: map[string]time.Time{}}
 	m.mux.HandleFunc("POST /espf/v1/account/i/{i_account}/status", func(w http.ResponseWriter, r *http.Request) {
 		m.status(w, r, "i_account="+r.PathValue("i_account"), true)
@@ -61,8 +67,27 @@ func New(cfg Config) *Mock {
 	return m
 }
 
-// ServeHTTP implements http.Handler.
-func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+// Limits on one status call: a call is a few hundred bytes (message is at
+// most 4000 characters), so MaxBody leaves a wide margin.
+const (
+	MaxBody       = 64 << 10
+	HeaderTimeout = 5 * time.Second  // to read the request's headers
+	BodyTimeout   = 10 * time.Second // to read its body, once the headers are in
+)
+
+// ServeHTTP implements http.Handler. The body must arrive within
+// BodyTimeout whatever server runs the mock.
+func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(m.cfg.BodyTimeout))
+	m.mux.ServeHTTP(w, r)
+}
+
+// NewServer is an http.Server for the mock with its read timeouts and
+// limits, so that a slow or stalled caller cannot hold a connection.
+func NewServer(m *Mock) *http.Server {
+	return &http.Server{Handler: m, ReadHeaderTimeout: HeaderTimeout, ReadTimeout: HeaderTimeout + BodyTimeout,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+}
 
 // Delivered records that the event about entity (e.g. "i_account=1000889")
 // was delivered at t, so the report can show the time to its final status.
@@ -112,7 +137,18 @@ func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeri
 			return
 		}
 	}
-	p, errs := parse(r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		m.reject()
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []string{fmt.Sprintf("body larger than %d bytes", MaxBody)}})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []string{"unreadable body: " + err.Error()}})
+		return
+	}
+	p, errs := parse(r.Header.Get("Content-Type"), body)
 	if numeric && strings.TrimLeft(strings.TrimPrefix(key, "i_account="), "0123456789") != "" {
 		errs = append(errs, "i_account in the path must be an integer")
 	}
@@ -144,13 +180,9 @@ func (m *Mock) reject() {
 
 // parse reads the parameters from a form-encoded or JSON body and lists
 // every problem.
-func parse(r *http.Request) (params, []string) {
+func parse(contentType string, body []byte) (params, []string) {
 	var p params
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
-	if err != nil {
-		return p, []string{"unreadable body: " + err.Error()}
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct, _, _ := mime.ParseMediaType(contentType)
 	switch ct {
 	case "application/json":
 		if err := json.Unmarshal(body, &p); err != nil {
