@@ -219,8 +219,8 @@ func (d *decoder) faults(n *yaml.Node) verify.Faults {
 		ft.FailRate = d.fraction(x, "receiver.faults.fail_rate")
 	}
 	if x := f["delay"]; x != nil && d.scalar(x, "receiver.faults.delay", "a duration or a range such as 10ms-200ms") {
-		// the parser of serve's --delay
-		if err := ft.Delay.Set(x.Value); err != nil {
+		// the parser of serve's --delay; a file may space out the range
+		if err := ft.Delay.Set(strings.ReplaceAll(x.Value, " ", "")); err != nil {
 			d.errorf(x, "receiver.faults.delay: %v", err)
 		}
 	}

@@ -180,7 +180,7 @@ func TestDeliveryDecodesIntoTheEngine(t *testing.T) {
 	}
 	s, err = ParseEnv("d.yaml", []byte(`version: 1
 auth: {scheme: basic, user: u, password: p}
-receiver: {faults: {fail_first: 2, delay: 10ms-20ms}}
+receiver: {faults: {fail_first: 2, delay: 10ms - 20ms}}
 phases: [{rate: 10/s, count: 1}]
 delivery: {jitter: 0, retry_interval: 400ms, backoff: exponential, max_attempts: 7, headers: {x-env: staging}}
 `), noEnv)
