@@ -1,6 +1,3 @@
-// Command espfctl tests PortaBilling ESPF integrations: it signs and
-// verifies the four authorization schemes, sends events as the ESPF does,
-// runs a reference Application, and runs scenario files with expectations.
 package main
 
 import (

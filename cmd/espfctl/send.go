@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -198,47 +199,27 @@ func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 	}, map[bool]time.Duration{true: time.Second, false: 10 * time.Second}[ios.ErrTTY]
 }
 
-// config turns the flags into a sim.Config; problems are usage errors.
+// config turns the flags into a sim.Config through sim.NewConfig, the
+// function a scenario goes through too; problems are usage errors.
 func (o *sendOptions) config() (sim.Config, func(), error) {
 	nop := func() {}
-	var cfg sim.Config
 	hdr, tlsCfg, err := o.target()
 	if err != nil {
-		return cfg, nop, err
+		return sim.Config{}, nop, err
 	}
 	au, err := o.Auth.auth("")
 	if err != nil {
-		return cfg, nop, err
+		return sim.Config{}, nop, err
 	}
-	arrival, err := sim.ParseArrival(o.Arrival)
+	cfg, err := sim.NewConfig(o.phases(), o.delivery(hdr), o.Seed)
 	if err != nil {
-		return cfg, nop, usageErrorf("--arrival: %w", err)
-	}
-	backoff, err := sim.ParseBackoff(o.RetryBackoff)
-	if err != nil {
-		return cfg, nop, usageErrorf("--retry-backoff: %w", err)
-	}
-	if o.Rate.Freq <= 0 {
-		return cfg, nop, usageErrorf("--rate %s: must be positive", o.Rate)
-	}
-	if o.Count < 0 || o.Duration < 0 || o.Timeout <= 0 || o.MaxAttempts < 1 || o.MaxInFlight < 1 {
-		return cfg, nop, usageErrorf("--count, --duration must not be negative; --timeout, --max-attempts, --max-in-flight must be positive")
-	}
-	if o.Duplicates < 0 || o.Duplicates > 1 || o.RetryJitter < 0 || o.RetryJitter > 1 {
-		return cfg, nop, usageErrorf("--duplicates and --retry-jitter are fractions from 0 to 1")
+		return sim.Config{}, nop, settingsUsage(err)
 	}
 	src, closeFn, err := o.source()
 	if err != nil {
-		return cfg, nop, err
+		return sim.Config{}, nop, err
 	}
-	jitter := o.RetryJitter
-	if jitter == 0 {
-		jitter = -1 // sim: 0 means default, negative means none
-	}
-	cfg = sim.Config{URL: o.URL, Auth: au, TLS: tlsCfg, Headers: hdr, Events: src,
-		Phases:  []sim.Phase{{Rate: o.Rate, Arrival: arrival, Count: o.Count, Duration: o.Duration}},
-		Timeout: o.Timeout, Retry: sim.Retry{Interval: o.RetryInterval, Backoff: backoff, Jitter: jitter, MaxAttempts: o.MaxAttempts},
-		MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates, DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Seed: o.Seed}
+	cfg.URL, cfg.Auth, cfg.TLS, cfg.Events = o.URL, au, tlsCfg, src
 	if o.Results != "" {
 		f, err := os.Create(o.Results)
 		if err != nil {
@@ -250,6 +231,43 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 		closeFn = func() { _ = f.Close(); prev() }
 	}
 	return cfg, closeFn, nil
+}
+
+// phases is the one phase the flags describe.
+func (o *sendOptions) phases() []sim.Phase {
+	return []sim.Phase{{Rate: o.Rate, Arrival: sim.Arrival(o.Arrival), Count: o.Count, Duration: o.Duration}}
+}
+
+// delivery is what the flags say about delivery, every value as given
+// (--retry-jitter 0 is none).
+func (o *sendOptions) delivery(hdr http.Header) sim.Delivery {
+	return sim.Delivery{Timeout: o.Timeout, MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates,
+		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr,
+		Retry: sim.Retry{Interval: o.RetryInterval, Backoff: sim.Backoff(o.RetryBackoff), Jitter: o.RetryJitter, MaxAttempts: o.MaxAttempts}}
+}
+
+// sendFlags names sim's config fields as send's flags.
+var sendFlags = map[string]string{
+	"Phases[0].Rate": "--rate", "Phases[0].Arrival": "--arrival", "Phases[0].Count": "--count", "Phases[0].Duration": "--duration",
+	"Timeout": "--timeout", "Retry.Interval": "--retry-interval", "Retry.Backoff": "--retry-backoff", "Retry.Jitter": "--retry-jitter",
+	"Retry.MaxAttempts": "--max-attempts", "MaxInFlight": "--max-in-flight", "Duplicates": "--duplicates",
+	"DuplicateDelay": "--duplicate-delay", "Drain": "--drain",
+}
+
+// settingsUsage says what sim.NewConfig rejected in flags.
+func settingsUsage(err error) error {
+	var msgs []string
+	for _, e := range sim.SettingErrors(err) {
+		name := sendFlags[e.Field]
+		if name == "" {
+			name = e.Field
+		}
+		msgs = append(msgs, name+": "+e.Err.Error())
+	}
+	if len(msgs) == 0 {
+		return usageErrorf("%w", err)
+	}
+	return usageErrorf("%s", strings.Join(msgs, "; "))
 }
 
 func (o *sendOptions) source() (event.Source, func(), error) {

@@ -24,9 +24,10 @@ const (
 	DefaultDrain       = 30 * time.Second
 )
 
-// Config describes a run. Its zero value plus URL and Events is usable: one
-// open-ended phase at DefaultRate, the ESPF's 300 s timeout, the Retry
-// defaults.
+// Config describes a run. What a user chose (send's flags, a scenario)
+// comes from NewConfig, checked; for a program, the zero value plus URL and
+// Events is usable too: one open-ended phase at DefaultRate, the ESPF's
+// 300 s timeout, Retry's zero fields as DefaultRetry's but without jitter.
 type Config struct {
 	URL            string
 	Auth           sign.Auth     // nil = no credentials (Date is still set)

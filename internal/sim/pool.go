@@ -65,28 +65,30 @@ func (e *engine) run(ctx, drainCtx context.Context, j job) {
 		return
 	}
 	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(j.it.IEvent)*0x9e3779b97f4a7c15 ^ uint64(j.n))
+	// A re-send's (or duplicate's) own intended time is the answer's time
+	// plus the wait, so the records show the wait exactly as the policy
+	// chose it.
 	switch r.Outcome {
 	case espf.Delivered:
 		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase}, e.cfg.DuplicateDelay)
+			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase, intended: r.Answered.Add(e.cfg.DuplicateDelay)})
 			return
 		}
 	case espf.Resent:
 		e.resending.Add(1)
-		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase}, e.cfg.Retry.Delay(j.n, rng.float()))
+		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase, intended: r.Answered.Add(e.cfg.Retry.Delay(j.n, rng.float()))})
 		return
 	}
 	e.work.Done()
 }
 
-// later waits delay, then submits j; the event is abandoned (still
-// pending) if the drain ends first.
-func (e *engine) later(drainCtx context.Context, j job, delay time.Duration) {
+// later waits until j's intended time, then submits j; the event is
+// abandoned (still pending) if the drain ends first.
+func (e *engine) later(drainCtx context.Context, j job) {
 	if !j.dup {
 		defer e.resending.Add(-1)
 	}
-	j.intended = time.Now().Add(delay) // the re-send's own intended time
-	if !sleep(drainCtx, delay) || !e.submit(drainCtx, drainCtx, j) {
+	if !sleep(drainCtx, time.Until(j.intended)) || !e.submit(drainCtx, drainCtx, j) {
 		e.work.Done()
 	}
 }

@@ -14,10 +14,12 @@ const (
 	Exponential Backoff = "exponential" // Interval, 2×, 4×… capped at MaxInterval
 )
 
-// ParseBackoff checks a --retry-backoff value.
+// ParseBackoff checks a --retry-backoff value; "" is DefaultBackoff.
 func ParseBackoff(s string) (Backoff, error) {
 	switch Backoff(s) {
-	case "", Fixed:
+	case "":
+		return DefaultBackoff, nil
+	case Fixed:
 		return Fixed, nil
 	case Exponential:
 		return Exponential, nil
@@ -26,19 +28,21 @@ func ParseBackoff(s string) (Backoff, error) {
 }
 
 // Retry is the re-send policy. PortaBilling does not document its interval
-// or attempt count (contract.md §2, decision): these defaults make a test
-// run end.
+// or attempt count (contract.md §2, decision): DefaultRetry makes a test run
+// end. Jitter means what it says: 0 is none (DefaultRetry and send's
+// --retry-jitter give DefaultJitter).
 type Retry struct {
 	Interval    time.Duration // 0 = DefaultRetryInterval
-	Backoff     Backoff       // "" = fixed
-	Jitter      float64       // ± fraction of each wait, 0..1; negative = none; 0 = DefaultJitter
+	Backoff     Backoff       // "" = DefaultBackoff
+	Jitter      float64       // ± fraction of each wait, 0..1; 0 = none
 	MaxAttempts int           // attempts in all, the first included; 0 = DefaultMaxAttempts
 	MaxInterval time.Duration // cap for exponential; 0 = 10 × Interval
 }
 
-// Defaults for Retry's zero fields.
+// The re-send policy's defaults (DefaultRetry).
 const (
 	DefaultRetryInterval = time.Second
+	DefaultBackoff       = Fixed
 	DefaultMaxAttempts   = 5
 	DefaultJitter        = 0.1
 )
@@ -47,18 +51,13 @@ func (r Retry) withDefaults() Retry {
 	if r.Interval <= 0 {
 		r.Interval = DefaultRetryInterval
 	}
+	if r.Backoff == "" {
+		r.Backoff = DefaultBackoff
+	}
 	if r.MaxAttempts <= 0 {
 		r.MaxAttempts = DefaultMaxAttempts
 	}
-	if r.Jitter == 0 {
-		r.Jitter = DefaultJitter
-	}
-	if r.Jitter < 0 {
-		r.Jitter = 0
-	}
-	if r.Jitter > 1 {
-		r.Jitter = 1
-	}
+	r.Jitter = min(max(r.Jitter, 0), 1)
 	if r.MaxInterval <= 0 {
 		r.MaxInterval = 10 * r.Interval
 	}
