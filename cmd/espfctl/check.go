@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -85,7 +86,7 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	counts := check.Count(rs)
 	if opts.JSON {
-		rep := report.CheckReport{URL: opts.URL, Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
+		rep := report.CheckReport{URL: espf.RedactURL(opts.URL), Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
 		if runErr != nil {
 			rep.Error = runErr.Error()
 		}
@@ -103,7 +104,7 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}
-	fmt.Fprintf(ios.Err, "espfctl: check %s: %s\n", opts.URL, counts)
+	fmt.Fprintf(ios.Err, "espfctl: check %s: %s\n", espf.RedactURL(opts.URL), counts)
 	switch {
 	case interrupted:
 		return fmt.Errorf("check interrupted after %d checks: %w", len(rs), runErr)
@@ -143,7 +144,7 @@ func (o *checkOptions) config() (check.Config, error) {
 			return cfg, usageErrorf("--only %q: unknown check; want one of %s", n, strings.Join(names, ", "))
 		}
 	}
-	return check.Config{URL: o.URL, Auth: au, Forged: forged, TLS: tlsCfg, Headers: hdr, Timeout: o.Timeout,
+	return check.Config{URL: o.URL, Auth: au, Forged: forged, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, Timeout: o.Timeout,
 		Slow: o.Slow, FirstEvent: o.FirstEvent, Only: o.Only}, nil
 }
 

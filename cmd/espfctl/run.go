@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/runner"
 	"github.com/espfctl/espfctl/internal/scenario"
@@ -113,7 +114,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	where := "the built-in receiver"
 	if s.Target != nil {
-		where = s.Target.URL
+		where = espf.RedactURL(s.Target.URL)
 	}
 	fmt.Fprintf(opts.IO.Err, "running %s: %d phase(s) to %s\n", s.Name, len(s.Phases), where)
 	ro := runner.Options{Seed: opts.Seed}

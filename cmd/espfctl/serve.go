@@ -113,6 +113,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		if au, err = opts.Auth.auth(""); err != nil {
 			return err
 		}
+		opts.Auth.warn(opts.IO.Err, false)
 	}
 	var cert *tls.Certificate
 	fingerprint := ""

@@ -39,6 +39,7 @@ type Config struct {
 	Forged     sign.Auth     // the same scheme with wrong secrets (see Forge); nil = wrong-credentials is skipped
 	Client     *http.Client  // nil = built from TLS; redirects are never followed
 	TLS        *tls.Config   // for the built client (espf.TLS.Config builds it); nil = system defaults
+	HTTP2      bool          // let the built client negotiate HTTP/2 over TLS; the ESPF speaks HTTP/1.1
 	Headers    http.Header   // extra headers on every request
 	Timeout    time.Duration // per request; 0 = DefaultTimeout
 	Slow       time.Duration // latency warn threshold; 0 = DefaultSlow
@@ -113,7 +114,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := espf.NewClient(cfg.Client, cfg.TLS, 0)
+	client := espf.NewClient(cfg.Client, cfg.TLS, 0, espf.HTTP2(cfg.HTTP2))
 	if cfg.Client == nil {
 		defer client.CloseIdleConnections()
 	}
@@ -151,7 +152,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if r.failed == 1 {
 			reqs = "request"
 		}
-		return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, cfg.URL, r.lastErr)
+		return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, espf.RedactURL(cfg.URL), r.lastErr)
 	}
 	return out, nil
 }

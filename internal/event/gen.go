@@ -69,7 +69,7 @@ type GenConfig struct {
 	StringIDs  bool   // send i_* variables as strings of digits, as one documentation page shows
 	Seed       int64  // the same seed gives the same ids
 	IEnv       *int64 // the i_env of types that carry one (SIM/*): the bearer token's claim; nil = 1
-	Count      int64 // stop after this many; 0 = never
+	Count      int64  // stop after this many; 0 = never
 	Catalog    *Catalog
 	Now        func() time.Time // for event_time; nil = time.Now
 }

@@ -76,8 +76,10 @@ func (r Retry) withDefaults() Retry {
 }
 
 // Delay is the wait after failed attempt number attempt (1-based) before
-// the next one; u in [0,1) picks the jitter.
+// the next one, with r's zero fields at their defaults; u in [0,1) picks
+// the jitter.
 func (r Retry) Delay(attempt int, u float64) time.Duration {
+	r = r.withDefaults()
 	d := r.Interval
 	if r.Backoff != Fixed {
 		for i := 1; i < attempt && d < r.MaxInterval; i++ {
@@ -98,7 +100,7 @@ func (r Retry) Delay(attempt int, u float64) time.Duration {
 func (r Retry) Waits() (nominal, longest time.Duration) {
 	r = r.withDefaults()
 	flat := r
-	flat.Jitter = 0
+	flat.Jitter = -1
 	for n := 1; n < r.MaxAttempts; n++ {
 		nominal += flat.Delay(n, 0)
 		longest += r.Delay(n, 1)
