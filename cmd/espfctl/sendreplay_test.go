@@ -238,7 +238,11 @@ func TestSendEventsCheckedFirst(t *testing.T) {
 			t.Errorf("stderr %q does not name %s:line", errb, name)
 		}
 	}
-	if !strings.Contains(func() string { ios, _, e := term.Test(); run(t.Context(), sendArgs(url, "--events", file), ios); return e.String() }(), file+":2: body: missing i_event") {
+	if !strings.Contains(func() string {
+		ios, _, e := term.Test()
+		run(t.Context(), sendArgs(url, "--events", file), ios)
+		return e.String()
+	}(), file+":2: body: missing i_event") {
 		t.Error("the bad line is not named file:2")
 	}
 	if len(rec.bodies) != 0 {
