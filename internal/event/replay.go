@@ -167,6 +167,9 @@ func (p *Replay) encoded(b []byte) (Item, error) {
 	if err != nil {
 		return Item{}, p.errorf("encode: %w", err)
 	}
+	if _, err := Decode(body); err != nil { // what a receiver will check: Group/Action, an i_event
+		return Item{}, p.errorf("%w", err)
+	}
 	return Item{IEvent: id, Type: ev.Type, Entity: ev.Entity(), Body: body}, nil
 }
 
