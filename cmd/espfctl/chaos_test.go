@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -175,8 +174,6 @@ type serveProc struct {
 	addr, db string
 	cmd      *exec.Cmd
 	starts   int
-	mu       sync.Mutex
-	stderr   strings.Builder
 }
 
 var listening = regexp.MustCompile(`listening on http://(\S+?)/`)

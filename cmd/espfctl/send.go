@@ -333,35 +333,43 @@ func quoteAll(s []string, sep string) string {
 	return strings.Join(q, sep)
 }
 
-// replay opens --events (standard input for -, read to its end into a
-// temporary file first), checks every line before the first request
-// (a bad line is a usage error naming file:line), then replays it.
+// replay opens --events, checks every line before the first request (a
+// bad line is a usage error naming file:line), then replays it. Standard
+// input (-), and a pipe or a device given as a file, is read to its end
+// into a temporary file first, removed when the run ends.
 func (o *sendOptions) replay() (event.Source, func(), error) {
 	name := o.Events
+	var src io.Reader
 	var f *os.File
-	closeFn := func() {}
+	var closeFn func()
 	if name == "-" {
-		name = "stdin"
-		tmp, err := os.CreateTemp("", "espfctl-events-*.jsonl")
-		if err != nil {
-			return nil, nil, fmt.Errorf("--events -: buffer standard input: %w", err)
-		}
-		closeFn = func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
-		if _, err := io.Copy(tmp, o.IO.In); err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("--events -: read standard input: %w", err)
-		}
-		f = tmp
+		name, src = "stdin", o.IO.In
 	} else {
-		var err error
-		if f, err = os.Open(name); err != nil {
+		in, err := os.Open(name)
+		if err != nil {
 			return nil, nil, usageErrorf("--events: %w", err)
 		}
-		closeFn = func() { _ = f.Close() }
+		if st, err := in.Stat(); err == nil && st.Mode().IsRegular() {
+			f, closeFn = in, func() { _ = in.Close() }
+		} else {
+			src = in
+			defer in.Close()
+		}
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		closeFn()
-		return nil, nil, usageErrorf("--events %s: %w", name, err)
+	if f == nil {
+		tmp, err := os.CreateTemp("", "espfctl-events-*.jsonl")
+		if err != nil {
+			return nil, nil, fmt.Errorf("--events %s: buffer it: %w", name, err)
+		}
+		f, closeFn = tmp, func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
+		if _, err := io.Copy(tmp, src); err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("--events %s: read: %w", name, err)
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("--events %s: %w", name, err)
+		}
 	}
 	n, err := event.CheckReplay(f, name, o.FirstEvent, o.Renumber)
 	if err != nil {
@@ -370,7 +378,7 @@ func (o *sendOptions) replay() (event.Source, func(), error) {
 	}
 	if n == 0 {
 		closeFn()
-		return nil, nil, usageErrorf("--events %s: no events in it", name)
+		return nil, nil, usageErrorf("--events %s holds no events: nothing to send", name)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		closeFn()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,5 +68,36 @@ func TestReportReadsStdin(t *testing.T) {
 	ios.In = strings.NewReader("{\"i_event\":1}\nnot json\n")
 	if code := run(t.Context(), []string{"report", "-"}, ios); code != exitUsage || !strings.Contains(errb.String(), "stdin:2:") {
 		t.Errorf("a bad line on stdin: exit %d, stderr %q; want 2 and stdin:2", code, errb)
+	}
+}
+
+// TestSendEventsFromAPipe: --events reads a pipe (here standard input
+// given as a device path would be one too); an empty replay is refused.
+func TestSendEventsFromAPipe(t *testing.T) {
+	t.Parallel()
+	rec, url := newBodyRecorder(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, _ = w.WriteString(`{"event_type":"Subscriber/Created","variables":{"i_account":1,"i_event":41}}` + "\n")
+		w.Close()
+	}()
+	defer r.Close()
+	ios, _, errb := term.Test()
+	if code := run(t.Context(), sendArgs(url, "--events", "/dev/fd/"+strconv.Itoa(int(r.Fd()))), ios); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	rec.mu.Lock()
+	if len(rec.bodies[41]) != 1 {
+		t.Errorf("bodies %v, want i_event 41 once", rec.bodies)
+	}
+	rec.mu.Unlock()
+	ios, _, errb = term.Test()
+	empty := filepath.Join(t.TempDir(), "empty.jsonl")
+	writeFile(t, empty, "\n")
+	if code := run(t.Context(), sendArgs(url, "--events", empty), ios); code != exitUsage || !strings.Contains(errb.String(), "holds no events: nothing to send") {
+		t.Errorf("an empty replay: exit %d, stderr %q", code, errb)
 	}
 }
