@@ -63,9 +63,8 @@ func (r Retry) withDefaults() Retry {
 	if r.Jitter == 0 {
 		r.Jitter = DefaultJitter
 	}
-	if r.Jitter < 0 {
-		r.Jitter = 0
-	}
+	// A negative jitter (none) stays negative, so that applying the
+	// defaults again (Delay does) keeps it none.
 	if r.Jitter > 1 {
 		r.Jitter = 1
 	}
