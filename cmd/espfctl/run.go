@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/runner"
 	"github.com/espfctl/espfctl/internal/scenario"
@@ -81,7 +82,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	where := "the built-in receiver"
 	if s.Target != nil {
-		where = s.Target.URL
+		where = espf.RedactURL(s.Target.URL)
 	}
 	fmt.Fprintf(opts.IO.Err, "running %s: %d phase(s) to %s\n", s.Name, len(s.Phases), where)
 	ro := runner.Options{Seed: opts.Seed}

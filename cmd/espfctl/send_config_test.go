@@ -78,8 +78,9 @@ func TestSendAndScenarioDefaultsAgree(t *testing.T) {
 	if fl != sc {
 		t.Errorf("send's defaults %+v\nscenario's       %+v", fl, sc)
 	}
-	if fl.Retry.Jitter != sim.DefaultJitter || fl.Retry.Interval != time.Second || fl.Retry.MaxAttempts != 5 {
-		t.Errorf("default retry %+v, want README's 1s, ± 10 %%, 5 attempts", fl.Retry)
+	if fl.Retry.Jitter != sim.DefaultJitter || fl.Retry.Interval != time.Second || fl.Retry.MaxAttempts != 10 ||
+		fl.Retry.Backoff != sim.Exponential || fl.Drain != 81500*time.Millisecond {
+		t.Errorf("default retry %+v drain %s, want README's exponential from 1s, ± 10 %%, 10 attempts, drain 81.5s", fl.Retry, fl.Drain)
 	}
 }
 
@@ -89,8 +90,8 @@ func TestSendAndScenarioDefaultsAgree(t *testing.T) {
 // deliveries, both re-send exactly 400ms after each 503, at the same times.
 func TestJitterZeroSameFromFlagsAndScenario(t *testing.T) {
 	configs := map[string]sim.Config{
-		"send":     flagsConfig(t, "--rate", "10/s", "--count", "5", "--retry-interval", "400ms", "--retry-jitter", "0", "--max-attempts", "4"),
-		"scenario": scenarioConfig(t, "phases: [{rate: 10/s, count: 5}]\ndelivery: {retry_interval: 400ms, jitter: 0, max_attempts: 4}\n"),
+		"send":     flagsConfig(t, "--rate", "10/s", "--count", "5", "--retry-interval", "400ms", "--retry-backoff", "fixed", "--retry-jitter", "0", "--max-attempts", "4"),
+		"scenario": scenarioConfig(t, "phases: [{rate: 10/s, count: 5}]\ndelivery: {retry_interval: 400ms, backoff: fixed, jitter: 0, max_attempts: 4}\n"),
 	}
 	if a, b := delivery(configs["send"]), delivery(configs["scenario"]); a != b || a.Retry.Jitter != 0 {
 		t.Errorf("send %+v\nscenario %+v\nwant the same, without jitter", a, b)
@@ -170,7 +171,7 @@ func TestSendFlagsCheckedByTheEngine(t *testing.T) {
 		{[]string{"--drain", "0"}, "--drain: 0s must be more than 0"},
 		{[]string{"--timeout", "0", "--max-attempts", "0"}, "--max-attempts: 0: want at least 1 attempt, the first included; --timeout: 0s must be more than 0"},
 		{[]string{"--rate", "0"}, `--rate: "0/s" sends nothing`},
-		{[]string{"--retry-backoff", "linear"}, `--retry-backoff: retry backoff "linear": want fixed or exponential`},
+		{[]string{"--retry-backoff", "linear"}, `--retry-backoff: retry backoff "linear": want exponential or fixed`},
 	} {
 		ios, _, errb := term.Test()
 		if code := run(t.Context(), sendArgs(srv.URL, append([]string{"--count", "1"}, tt.args...)...), ios); code != exitUsage {

@@ -204,6 +204,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		if err := writeReady(opts.ReadyFile, s.ln.Addr().String()); err != nil {
 			return err
 		}
+		opts.Auth.warn(opts.IO.Err, false)
 	}
 	if err := s.run(ctx); err != nil {
 		return err

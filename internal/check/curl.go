@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/espfctl/espfctl/internal/espf"
 )
 
 // script is what a failed case's reproducer replays: its requests one
@@ -83,7 +85,7 @@ func (r *runner) curl(s shot, date, auth string) string {
 	for _, a := range r.cfg.CurlArgs {
 		b.WriteString(" " + shq(a))
 	}
-	b.WriteString(" " + shq(r.cfg.URL) + " \\\n")
+	b.WriteString(" " + shq(espf.RedactURL(r.cfg.URL)) + " \\\n") // a password in the URL is never printed
 	var hs []string
 	keys := make([]string, 0, len(r.cfg.Headers))
 	for k := range r.cfg.Headers {

@@ -297,9 +297,20 @@ func ProgressFit(p sim.Snapshot, width int) string {
 	return term.Truncate(line, width-1)
 }
 
+// NoAnswerWarning is how long requests may be in flight with no answer
+// at all before the progress line warns.
+const NoAnswerWarning = 10 * time.Second
+
 // ProgressLine is the plain status line a run prints every 10 s when stderr
-// is not a terminal (and redraws every second when it is).
+// is not a terminal (and redraws every second when it is). While requests
+// are in flight and no answer has come for NoAnswerWarning, it ends with a
+// warning that gives the age of the oldest request in flight.
 func ProgressLine(p sim.Snapshot) string {
-	return fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
 		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	if p.InFlight > 0 && p.SinceAnswer >= NoAnswerWarning {
+		line += fmt.Sprintf("\twarning: no answer for %s, oldest request in flight %s",
+			p.SinceAnswer.Round(time.Second), p.OldestInFlight.Round(time.Second))
+	}
+	return line
 }

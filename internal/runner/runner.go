@@ -106,7 +106,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		names = append(names, p.Name)
 	}
 	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected, PhaseNames: names})
-	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: cfg.URL, APIURL: sd.apiURL, Builtin: sd.recv != nil,
+	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: espf.RedactURL(cfg.URL), APIURL: sd.apiURL, Builtin: sd.recv != nil,
 		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
 		res.Measured[k] = v

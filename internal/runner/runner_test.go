@@ -192,7 +192,7 @@ func TestRetriedScenarioAtTheReceiver(t *testing.T) {
 auth: {scheme: basic, user: u, password: p}
 receiver: {faults: {fail_first: 2, fail_status: 503}}
 phases: [{rate: 50/s, count: 5}]
-delivery: {retry_interval: 150ms, jitter: `+jitter+`, max_attempts: 4, timeout: 5s}
+delivery: {retry_interval: 150ms, backoff: fixed, jitter: `+jitter+`, max_attempts: 4, timeout: 5s}
 expect: {delivered: 100%, processed_twice: 0}
 `))
 			var results bytes.Buffer

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/verify"
 	"gopkg.in/yaml.v3"
@@ -144,7 +145,7 @@ func (d *decoder) target(n *yaml.Node) *Target {
 	if u := f["url"]; u != nil {
 		t.URL = d.str(u, "target.url", true)
 		if t.URL != "" && !strings.HasPrefix(t.URL, "http://") && !strings.HasPrefix(t.URL, "https://") {
-			d.errorf(u, "target.url %q: want an http:// or https:// URL", t.URL)
+			d.errorf(u, "target.url %q: want an http:// or https:// URL", espf.RedactURL(t.URL))
 		}
 	} else {
 		d.errorf(n, "target: missing key \"url\" (or remove target to use the built-in receiver)")

@@ -175,7 +175,7 @@ func TestDeliveryDecodesIntoTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := s.Delivery; d.Retry != sim.DefaultRetry() || d.Timeout != sim.DefaultTimeout || d.MaxInFlight != sim.DefaultMaxInFlight || d.Drain != sim.DefaultDrain {
+	if d := s.Delivery; d.Retry != sim.DefaultRetry() || d.Timeout != sim.DefaultTimeout || d.MaxInFlight != sim.DefaultMaxInFlight || d.Drain != sim.DefaultDrainFor(sim.DefaultRetry()) {
 		t.Errorf("no delivery section: %+v, want sim.DefaultDelivery", d)
 	}
 	s, err = ParseEnv("d.yaml", []byte(`version: 1

@@ -293,6 +293,8 @@ func (d *decoder) delivery(n *yaml.Node) sim.Delivery {
 	}
 	if x := d.setting(f, "drain", p, "Drain"); x != nil {
 		dl.Drain = d.duration(x, "delivery.drain")
+	} else {
+		dl.Drain = sim.DefaultDrainFor(dl.Retry) // unset: long enough for the retry policy as given
 	}
 	if x := f["headers"]; x != nil {
 		dl.Headers = d.headers(x)

@@ -20,19 +20,23 @@ type Delivery struct {
 	MaxInFlight    int           // requests in flight at once; at least 1
 	Duplicates     float64       // share of delivered events re-sent later, 0..1
 	DuplicateDelay time.Duration // wait before a duplicate; 0 = the retry interval
-	Drain          time.Duration // bound on the wait for re-sends after the schedule; more than 0
+	Drain          time.Duration // bound on the wait for re-sends after the schedule; more than 0 (callers that leave it unset use DefaultDrainFor(Retry))
 	Headers        http.Header   // extra headers on every request
 }
 
 // DefaultDelivery is what send does without delivery flags and a scenario
 // without a delivery: section: the decisions README.md documents (the ESPF's
-// 300 s timeout, DefaultRetry, DefaultMaxInFlight, DefaultDrain).
+// 300 s timeout, DefaultRetry, DefaultMaxInFlight, and a drain that follows
+// the retry policy: DefaultDrainFor, so a drain never cuts the re-sends of a
+// retry schedule short).
 func DefaultDelivery() Delivery {
-	return Delivery{Timeout: DefaultTimeout, Retry: DefaultRetry(), MaxInFlight: DefaultMaxInFlight, Drain: DefaultDrain}
+	return Delivery{Timeout: DefaultTimeout, Retry: DefaultRetry(), MaxInFlight: DefaultMaxInFlight, Drain: DefaultDrainFor(DefaultRetry())}
 }
 
-// DefaultRetry is the re-send policy when none is given: every
-// DefaultRetryInterval, ± DefaultJitter, DefaultMaxAttempts in all.
+// DefaultRetry is the re-send policy when none is given: from
+// DefaultRetryInterval, DefaultBackoff (doubling up to
+// DefaultMaxIntervalFactor intervals), ± DefaultJitter, DefaultMaxAttempts
+// in all.
 func DefaultRetry() Retry {
 	return Retry{Interval: DefaultRetryInterval, Backoff: DefaultBackoff, Jitter: DefaultJitter, MaxAttempts: DefaultMaxAttempts}
 }

@@ -20,10 +20,10 @@ func TestNewConfigKeepsWhatWasChosen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sim.Retry{Interval: sim.DefaultRetryInterval, Backoff: sim.Fixed, Jitter: sim.DefaultJitter,
+	want := sim.Retry{Interval: sim.DefaultRetryInterval, Backoff: sim.Exponential, Jitter: sim.DefaultJitter,
 		MaxAttempts: sim.DefaultMaxAttempts, MaxInterval: 10 * sim.DefaultRetryInterval}
 	if cfg.Retry != want || cfg.Timeout != sim.DefaultTimeout || cfg.MaxInFlight != sim.DefaultMaxInFlight ||
-		cfg.Drain != sim.DefaultDrain || cfg.Seed != 7 || cfg.Phases[0].Arrival != sim.Constant {
+		cfg.Drain != sim.DefaultDrainFor(sim.DefaultRetry()) || cfg.Seed != 7 || cfg.Phases[0].Arrival != sim.Constant {
 		t.Errorf("defaults: retry %+v timeout %v in flight %d drain %v seed %d arrival %q", cfg.Retry, cfg.Timeout,
 			cfg.MaxInFlight, cfg.Drain, cfg.Seed, cfg.Phases[0].Arrival)
 	}
@@ -90,7 +90,7 @@ func TestRetriesAtTheIntervalUnderSynctest(t *testing.T) {
 	for _, jitter := range []float64{0, 0.1} {
 		synctest.Test(t, func(t *testing.T) {
 			d := sim.DefaultDelivery()
-			d.Retry = sim.Retry{Interval: 400 * time.Millisecond, Jitter: jitter, MaxAttempts: 4}
+			d.Retry = sim.Retry{Interval: 400 * time.Millisecond, Backoff: sim.Fixed, Jitter: jitter, MaxAttempts: 4}
 			cfg, err := sim.NewConfig([]sim.Phase{{Rate: sim.DefaultRate, Count: 5}}, d, 1)
 			if err != nil {
 				t.Fatal(err)

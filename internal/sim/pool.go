@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -30,7 +31,7 @@ func (e *engine) submit(ctx, drainCtx context.Context, j job) bool {
 	}
 	if n := e.workers.Add(1); n <= int64(e.cfg.MaxInFlight) {
 		e.pool.Add(1)
-		go e.worker(drainCtx)
+		go e.worker(drainCtx, e.slot())
 	} else {
 		e.workers.Add(-1)
 		e.capBound.Add(1)
@@ -45,21 +46,21 @@ func (e *engine) submit(ctx, drainCtx context.Context, j job) bool {
 	}
 }
 
-func (e *engine) worker(drainCtx context.Context) {
+func (e *engine) worker(drainCtx context.Context, slot *atomic.Int64) {
 	defer e.pool.Done()
 	// A per-worker child context keeps each attempt's timeout context from
 	// registering with (and contending on) one shared parent.
 	ctx, cancel := context.WithCancel(drainCtx)
 	defer cancel()
 	for j := range e.jobs {
-		e.run(ctx, drainCtx, j)
+		e.run(ctx, drainCtx, slot, j)
 	}
 }
 
 // run makes one attempt and decides what follows, as the ESPF would: done,
 // or a re-send (or duplicate) after a wait that runs beside the schedule.
-func (e *engine) run(ctx, drainCtx context.Context, j job) {
-	r := e.attempt(ctx, j)
+func (e *engine) run(ctx, drainCtx context.Context, slot *atomic.Int64, j job) {
+	r := e.attempt(ctx, slot, j)
 	if j.dup {
 		e.work.Done()
 		return
