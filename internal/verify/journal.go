@@ -128,6 +128,16 @@ type result struct {
 // JournalOptions tunes OpenJournalWith; the zero value is the defaults.
 type JournalOptions struct {
 	MaxRejected int // rejected deliveries kept; 0 = DefaultMaxRejected
+	// Scratch marks a file journal that its owner deletes when it is done
+	// (run's built-in receiver): commits are not flushed to the disk
+	// (synchronous=OFF), since no crash can leave anything to recover in a
+	// file that is deleted anyway, and the raw capture (body, headers) is
+	// not kept, since nobody can read it. Every delivery is still answered
+	// only after the transaction holding it committed, and the first
+	// delivery of an i_event is still decided by the database. The file
+	// keeps memory flat however many events arrive, where an in-memory
+	// journal grows with each.
+	Scratch bool
 }
 
 // Journal is the SQLite event journal. One writer goroutine group-commits
@@ -140,6 +150,7 @@ type Journal struct {
 	stmts    map[string]*sql.Stmt
 	connMu   sync.Mutex
 	memory   bool
+	scratch  bool // JournalOptions.Scratch: no raw capture kept
 	path     string
 	reqs     chan pending
 	rejects  chan pending
@@ -179,8 +190,12 @@ func OpenJournal(path string) (*Journal, error) { return OpenJournalWith(path, J
 func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	dsn := "file::memory:"
 	if path != "" {
+		sync := "FULL"
+		if o.Scratch {
+			sync = "OFF"
+		}
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)"
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=busy_timeout(5000)"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -189,7 +204,7 @@ func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	if o.MaxRejected <= 0 {
 		o.MaxRejected = DefaultMaxRejected
 	}
-	j := &Journal{db: db, path: path, memory: path == "", maxRej: o.MaxRejected,
+	j := &Journal{db: db, path: path, memory: path == "", scratch: o.Scratch && path != "", maxRej: o.MaxRejected,
 		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
 	if err := j.prepare(); err != nil {
 		j.closeDB()

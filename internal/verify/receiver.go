@@ -415,8 +415,10 @@ func (rc *Receiver) forward(c *call) {
 func (rc *Receiver) event(c *call) Entry {
 	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
-		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)),
-		Headers: capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)}
+		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body))}
+	if !rc.journal.scratch { // a scratch journal keeps no raw capture
+		e.Headers = capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)
+	}
 	rc.forwardFields(c, &e)
 	return e
 }
