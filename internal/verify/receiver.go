@@ -234,11 +234,22 @@ func (rc *Receiver) answer(c *call, status int, msg string) {
 		h.Set("Connection", "close")
 		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now().Add(drainGrace))
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"], h["X-Content-Type-Options"] = plainText, noSniff
 	c.w.WriteHeader(status)
+	if msg == "OK" {
+		_, _ = c.w.Write(okLine)
+		return
+	}
 	_, _ = c.w.Write([]byte(msg + "\n"))
 }
+
+// The answer's constant parts, allocated once (answer runs on every
+// delivery; net/http only reads them).
+var (
+	plainText = []string{"text/plain; charset=utf-8"}
+	noSniff   = []string{"nosniff"}
+	okLine    = []byte("OK\n")
+)
 
 // checkHeaders checks what the headers alone tell: the method, the
 // credentials, the Date and the declared size.
