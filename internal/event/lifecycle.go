@@ -24,11 +24,11 @@ type LifecycleConfig struct {
 	Entities   int64          // distinct entities in all, > 0
 	UpdatesMin int            // Updated events per entity, drawn from [UpdatesMin, UpdatesMax]; both 0 = the defaults
 	UpdatesMax int            // negative = no Updated at all (0-0)
-	Deleted    float64 // share 0..1 of histories that end with Deleted, for groups that have one; negative = none; 0 = DefaultDeleted
-	Active     int     // entities whose histories are in progress at once; 0 = DefaultActive
-	FirstEvent int64   // 0 = 1
-	IDMin      int64   // each group's ids count up from IDMin; 0 = 1000000
-	IDMax      int64   // the highest id allowed; 0 = 1999999
+	Deleted    float64        // share 0..1 of histories that end with Deleted, for groups that have one; negative = none; 0 = DefaultDeleted
+	Active     int            // entities whose histories are in progress at once; 0 = DefaultActive
+	FirstEvent int64          // 0 = 1
+	IDMin      int64          // each group's ids count up from IDMin; 0 = 1000000
+	IDMax      int64          // the highest id allowed; 0 = 1999999
 	StringIDs  bool
 	Seed       int64
 	Catalog    *Catalog
