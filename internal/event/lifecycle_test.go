@@ -249,3 +249,17 @@ func TestLifecycleConfigErrors(t *testing.T) {
 		t.Errorf("updates 0-0, deleted 100%%: %v", types)
 	}
 }
+
+// BenchmarkLifecycle is the cost of one lifecycle event, body included.
+func BenchmarkLifecycle(b *testing.B) {
+	l, err := NewLifecycle(LifecycleConfig{Entities: 1 << 40, Active: 100, IDMin: 1, IDMax: 1 << 50})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
