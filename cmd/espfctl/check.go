@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
+	xterm "golang.org/x/term"
 )
 
 type checkOptions struct {
@@ -21,10 +26,15 @@ type checkOptions struct {
 	Auth authFlags
 
 	targetFlags
+	Select     []string // positional: case IDs or section prefixes
 	Timeout    time.Duration
 	Slow       time.Duration
 	FirstEvent int64
 	Only       []string
+	List       bool
+	Strict     bool
+	Copies     int
+	Soak       time.Duration
 	JSON       bool
 	JUnit      string
 }
@@ -32,24 +42,39 @@ type checkOptions struct {
 func newCheckCmd(ios *term.IO, runF func(context.Context, *checkOptions) error) *cobra.Command {
 	opts := &checkOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "check --url URL --auth SCHEME [flags]",
-		Short: "Grade a live Application against the ESPF contract",
-		Long: `Send a short, fixed series of requests to an Application, one at a time, and
-grade each answer by what PortaBilling's ESPF would do with it: exactly 200
-delivers, any 4xx drops the event (never provisioned), anything else (201,
-204, 3xx, 5xx, a timeout, a connection error) re-sends it, for ever if the
-answer never changes.
+		Use:   "check --url URL --auth SCHEME [flags] [CASE or SECTION …]",
+		Short: "Run the ESPF conformance suite against a live Application",
+		Long: `Run the ESPF conformance suite against a live Application: each case sends
+what PortaBilling's ESPF sends, or a deliberately wrong variant of it, and
+grades the answer by what the ESPF would do with it: exactly 200 delivers,
+any 4xx drops the event (never provisioned), anything else (201, 204, 3xx,
+5xx, a timeout, a connection error) re-sends it, for ever if the answer never
+changes.
 
-Checks: ` + strings.Join(check.Names(), ", ") + `.
-Each uses its own i_event from --first-event up, far from real data.
+Every case has an ID tied to a section of the ESPF contract (1 the request,
+2 the answer, 3.<scheme> authorization, 7 the order of deliveries), e.g.
+2/exact-200 or 3.bearer/alg-none. --list prints them all without sending
+anything; name IDs or section prefixes (3, 3.bearer, 1/tls-) to run a subset.
+Cases use their own i_event numbers from --first-event up, far from real data.
 
-Exit 0 when no check failed (warnings allowed), 1 when one failed, 2 on usage
-errors, 3 when the Application could not be reached at all.`,
-		Example: `  espfctl check --url http://localhost:8080/espf --auth signature --key-id test --key s3cret
+One line per case is printed as it finishes, then a curl reproducer for every
+failed case (secrets replaced by $ESPFCTL_PASSWORD, $ESPFCTL_CREDENTIALS or
+$ESPFCTL_KEY) and a summary per section.
+
+Exit 0 when no case failed (warnings allowed, unless --strict), 1 when one
+failed, 2 on usage errors, 3 when the Application could not be reached at all,
+130 when interrupted (the cases done so far are printed).`,
+		Example: `  espfctl check --list
+  espfctl check --url http://localhost:8080/espf --auth signature --key-id test --key s3cret
   espfctl check --url https://app.example/espf --auth basic --user pb --password-file pw --junit check.xml
-  espfctl check --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x --only deliver,redeliver --json`,
-		Args: cobra.NoArgs,
+  espfctl check --url http://localhost:8080/espf --auth bearer --key superkey --i-env 3 --soak 0 3.bearer 2/duplicate
+  espfctl check --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x --strict --json`,
+		Args: cobra.ArbitraryArgs, // case IDs and section prefixes, checked by check.Select
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return checkSelectors(), cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Select = args
 			if runF == nil {
 				runF = checkRun
 			}
@@ -60,21 +85,38 @@ errors, 3 when the Application could not be reached at all.`,
 	opts.Auth.register(f, withAll)
 	opts.targetFlags.register(f)
 	f.DurationVar(&opts.Timeout, "timeout", check.DefaultTimeout, "wait this long for each answer (the ESPF waits 300s)")
-	f.DurationVar(&opts.Slow, "slow", check.DefaultSlow, "the latency check warns when deliver takes longer than this")
-	f.Int64Var(&opts.FirstEvent, "first-event", check.DefaultFirstEvent, "the first i_event the checks use; each check takes the next")
-	f.StringSliceVar(&opts.Only, "only", nil, "run only these checks (comma-separated): "+strings.Join(check.Names(), ","))
-	f.BoolVar(&opts.JSON, "json", false, "write every check as one JSON object to stdout")
-	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML file, one testcase per check (warn is not a failure)")
+	f.DurationVar(&opts.Slow, "slow", check.DefaultSlow, "the p99 bound: 2/burst warns above it, 2/soak fails")
+	f.Int64Var(&opts.FirstEvent, "first-event", check.DefaultFirstEvent, "the first i_event the cases use; each new event takes the next")
+	f.StringSliceVar(&opts.Only, "only", nil, "run only these cases or sections (comma-separated), like the arguments")
+	f.BoolVar(&opts.List, "list", false, "print the cases (ID, what each sends, what passes, why) without sending anything")
+	f.BoolVar(&opts.Strict, "strict", false, "a warning fails the case (exit 1)")
+	f.IntVar(&opts.Copies, "copies", check.DefaultCopies, "how many copies of one event 2/duplicate-concurrent sends at once")
+	f.DurationVar(&opts.Soak, "soak", check.DefaultSoak, fmt.Sprintf("how long 2/soak sends at %d/s; 0 skips it", check.SoakRate))
+	f.BoolVar(&opts.JSON, "json", false, "write every case as one JSON object to stdout (with --list: the cases)")
+	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML file: one testcase per case, classname = section (warn is not a failure)")
 	return cmd
 }
 
 func checkRun(ctx context.Context, opts *checkOptions) error {
+	if opts.List {
+		return checkList(opts)
+	}
 	ios := opts.IO
-	cfg, err := opts.config()
+	cfg, cases, err := opts.config()
 	if err != nil {
 		return err
 	}
 	opts.warnInsecure(ios.Err)
+	var table *report.CheckTable
+	var writeErr error
+	if !opts.JSON {
+		table = report.NewCheckTable(ios.Out, cases, ios.IsTTY, termWidth(ios), gradePaint(ios))
+		cfg.OnResult = func(r check.Result) {
+			if err := table.Row(r); err != nil && writeErr == nil {
+				writeErr = err
+			}
+		}
+	}
 	start := time.Now()
 	rs, runErr := check.Run(ctx, cfg)
 	elapsed := time.Since(start)
@@ -85,71 +127,133 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	counts := check.Count(rs)
 	if opts.JSON {
-		rep := report.CheckReport{URL: opts.URL, Scheme: cfg.Auth.Scheme(), Header: cfg.Auth.Header(), Counts: counts, Checks: rs}
+		rep := report.CheckReport{URL: espf.RedactURL(opts.URL), Scheme: cfg.Creds.Scheme, Header: headerName(cfg), Strict: opts.Strict, Checks: rs}
 		if runErr != nil {
 			rep.Error = runErr.Error()
 		}
-		err = report.CheckJSON(ios.Out, rep)
-	} else {
-		err = report.CheckText(ios.Out, rs, ios.IsTTY, gradePaint(ios))
+		writeErr = report.CheckJSON(ios.Out, rep)
+	} else if writeErr == nil {
+		writeErr = table.End(rs)
 	}
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
+	if writeErr != nil {
+		return fmt.Errorf("write report: %w", writeErr)
 	}
 	if opts.JUnit != "" {
 		if err := writeReportFile(opts.JUnit, func(w io.Writer) error {
-			return report.JUnit(w, "check", start, elapsed, report.CheckJUnit(rs), counts.String())
+			return report.CheckJUnit(w, start, elapsed, rs, interrupted)
 		}); err != nil {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}
-	fmt.Fprintf(ios.Err, "espfctl: check %s: %s\n", opts.URL, counts)
+	fmt.Fprintf(ios.Err, "espfctl: check %s: %s in %s\n", espf.RedactURL(opts.URL), counts, elapsed.Round(time.Millisecond))
 	switch {
 	case interrupted:
-		return fmt.Errorf("check interrupted after %d checks: %w", len(rs), runErr)
+		return fmt.Errorf("check interrupted after %d cases: %w", len(rs), runErr)
 	case unreachable:
 		return fmt.Errorf("check: %w", runErr) // exit 3: nothing was graded against a live answer
 	case counts.Fail > 0:
-		return &failedError{fmt.Errorf("%d of %d checks failed", counts.Fail, len(rs))}
+		return &failedError{fmt.Errorf("%d of %d cases failed", counts.Fail, len(rs))}
 	}
 	return nil
 }
 
-// config turns the flags into a check.Config; problems are usage errors.
-func (o *checkOptions) config() (check.Config, error) {
+// checkList prints the cases, for the scheme of --auth when given.
+func checkList(opts *checkOptions) error {
+	if sc := opts.Auth.Scheme; sc != "" && !slices.Contains(sign.Schemes, sc) {
+		return usageErrorf("--auth %q: want one of %s", sc, strings.Join(sign.Schemes, ", "))
+	}
+	cases, err := check.Select(check.Cases(), opts.Auth.Scheme, append(append([]string(nil), opts.Select...), opts.Only...))
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	ios := opts.IO
+	if opts.JSON {
+		enc := json.NewEncoder(ios.Out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(cases)
+	} else {
+		err = report.CheckList(ios.Out, cases, ios.IsTTY, termWidth(ios))
+	}
+	if err != nil {
+		return fmt.Errorf("write list: %w", err)
+	}
+	return nil
+}
+
+// config turns the flags into a check.Config and the selected cases;
+// problems are usage errors.
+func (o *checkOptions) config() (check.Config, []check.Case, error) {
 	var cfg check.Config
 	hdr, tlsCfg, err := o.target()
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
 	au, err := o.Auth.auth("")
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
-	sc, err := o.Auth.config(au.Scheme())
+	creds, err := o.Auth.config(au.Scheme())
 	if err != nil {
-		return cfg, err
+		return cfg, nil, err
 	}
-	forged, err := check.Forge(sc)
+	switch {
+	case o.Timeout <= 0 || o.Slow <= 0 || o.FirstEvent <= 0:
+		return cfg, nil, usageErrorf("--timeout, --slow and --first-event must be positive")
+	case o.Copies < 1 || o.Copies > 1000:
+		return cfg, nil, usageErrorf("--copies %d: want 1 to 1000", o.Copies)
+	case o.Soak < 0:
+		return cfg, nil, usageErrorf("--soak %s: must not be negative (0 skips 2/soak)", o.Soak)
+	}
+	sel := append(append([]string(nil), o.Select...), o.Only...)
+	cases, err := check.Select(check.Cases(), au.Scheme(), sel)
 	if err != nil {
-		return cfg, err
+		return cfg, nil, usageErrorf("%w", err)
 	}
-	if o.Timeout <= 0 || o.Slow <= 0 || o.FirstEvent <= 0 {
-		return cfg, usageErrorf("--timeout, --slow and --first-event must be positive")
+	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, CurlArgs: o.curlArgs(),
+		Timeout: o.Timeout, Slow: o.Slow, FirstEvent: o.FirstEvent, Select: sel, Strict: o.Strict,
+		Copies: o.Copies, Soak: o.Soak}, cases, nil
+}
+
+// curlArgs are the curl options that match the TLS flags, for reproducers.
+func (o *checkOptions) curlArgs() []string {
+	var args []string
+	if o.TLS.CAFile != "" {
+		args = append(args, "--cacert", o.TLS.CAFile)
 	}
-	names := check.Names()
-	for _, n := range o.Only {
-		if !slices.Contains(names, n) {
-			return cfg, usageErrorf("--only %q: unknown check; want one of %s", n, strings.Join(names, ", "))
+	if o.TLS.CertFile != "" {
+		args = append(args, "--cert", o.TLS.CertFile, "--key", o.TLS.KeyFile)
+	}
+	if o.TLS.InsecureSkipVerify {
+		args = append(args, "-k")
+	}
+	return args
+}
+
+func headerName(cfg check.Config) string {
+	if cfg.Creds.HeaderName == "" {
+		return "Authorization"
+	}
+	return cfg.Creds.HeaderName
+}
+
+// termWidth is $COLUMNS, else the width of the terminal stdout is, else
+// report's default.
+func termWidth(ios *term.IO) int {
+	if n, err := strconv.Atoi(strings.TrimSpace(os.Getenv("COLUMNS"))); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := ios.Out.(*os.File); ok {
+		if w, _, err := xterm.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
 		}
 	}
-	return check.Config{URL: o.URL, Auth: au, Forged: forged, TLS: tlsCfg, Headers: hdr, Timeout: o.Timeout,
-		Slow: o.Slow, FirstEvent: o.FirstEvent, Only: o.Only}, nil
+	return report.DefaultWidth
 }
 
 // gradePaint colors a grade on a terminal: pass green, warn yellow, FAIL red.
 func gradePaint(ios *term.IO) func(check.Grade, string) string {
-	return func(g check.Grade, s string) string { return report.Colored(ios.Paint, ios.Style(), string(g), s) }
+	pal := ios.Palette()
+	return func(g check.Grade, s string) string { return pal.Level(string(g), s) }
 }
 
 // writeReportFile writes a report file through fn, and reports a failed close.

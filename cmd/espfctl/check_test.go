@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"encoding/xml"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +17,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/report"
@@ -22,15 +27,18 @@ import (
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
+// checkSecret is the custom credentials of these tests; it must never be
+// printed.
+const checkSecret = "c7-Plain-s3cret"
+
 func checkArgs(url string, extra ...string) []string {
-	return append([]string{"check", "--url", url, "--auth", "custom", "--scheme", "Plain", "--credentials", "passexample"}, extra...)
+	return append([]string{"check", "--url", url, "--auth", "custom", "--scheme", "Plain", "--credentials", checkSecret, "--soak", "0"}, extra...)
 }
 
-// TestCheckExitCodes: 0 when every check passes against the reference
-// receiver, 1 when one fails, 2 on usage errors, 3 when nothing answers.
-func TestCheckExitCodes(t *testing.T) {
-	t.Parallel()
-	au, err := sign.New(sign.Config{Scheme: sign.SchemeCustom, Name: "Plain", Credentials: []string{"passexample"}})
+// referenceApp serves espfctl serve's handler for the custom credentials.
+func referenceApp(t *testing.T) *httptest.Server {
+	t.Helper()
+	au, err := sign.New(sign.Config{Scheme: sign.SchemeCustom, Name: "Plain", Credentials: []string{checkSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +47,17 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rc.Close() })
-	good := httptest.NewServer(rc)
-	t.Cleanup(good.Close)
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCheckExitCodes: 0 when no case fails against the reference
+// Application, 1 when one fails (or warns, with --strict), 2 on usage
+// errors, 3 when nothing answers.
+func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
+	good := referenceApp(t)
 	noContent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	t.Cleanup(noContent.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -56,15 +73,24 @@ func TestCheckExitCodes(t *testing.T) {
 		code           int
 		stdout, stderr string
 	}{
-		{"reference receiver passes", checkArgs(good.URL), exitOK, "pass\tdeliver\t200 OK\t", "9 passed, 0 warned, 0 failed, 1 skipped"},
-		{"204 fails", checkArgs(noContent.URL), exitFailed,
-			"FAIL\tdeliver\t204 No Content\texactly 200\tanswered 204, not 200: the event is re-sent for ever", "checks failed"},
-		{"wrong credentials fail deliver", []string{"check", "--url", good.URL, "--auth", "custom", "--scheme", "Plain", "--credentials", "nope", "--only", "deliver"}, exitFailed,
-			"are these the credentials the Application expects?", "1 of 1 checks failed"},
+		{"reference passes", checkArgs(good.URL), exitOK, "pass\t2/exact-200\t200 OK\texactly 200\tdelivered: removed from the ESPF queue\n",
+			"23 passed, 1 warned, 0 failed, 3 skipped"},
+		{"positional selection", checkArgs(good.URL, "3", "2/duplicate"), exitOK, "pass\t3.custom/other-scheme-name\t401 Unauthorized\t",
+			"5 passed, 0 warned, 0 failed, 0 skipped"},
+		{"--strict fails the plain-http warning", checkArgs(good.URL, "--strict", "1/https"), exitFailed,
+			"FAIL\t1/https\t-\t", "1 of 1 cases failed"},
+		{"204 fails", checkArgs(noContent.URL, "2/exact-200"), exitFailed,
+			"FAIL\t2/exact-200\t204 No Content\texactly 200\tanswered 204, not 200: the documented example event is re-sent for ever", "1 of 1 cases failed"},
+		{"wrong credentials fail delivery", []string{"check", "--url", good.URL, "--auth", "custom", "--scheme", "Plain", "--credentials", "nope", "--only", "2/exact-200"}, exitFailed,
+			"are these the credentials the Application expects?", "1 of 1 cases failed"},
 		{"no url", []string{"check", "--auth", "basic", "--user", "u", "--password", "p"}, exitUsage, "", "--url is required"},
 		{"no auth", []string{"check", "--url", good.URL}, exitUsage, "", "--auth is required"},
-		{"unknown check", checkArgs(good.URL, "--only", "deliver,nope"), exitUsage, "", `--only "nope": unknown check`},
-		{"refused", checkArgs(refused), exitError, "FAIL\tdeliver\trefused\t", "the Application could not be reached: 8 requests to " + refused + ", none answered (refused)"},
+		{"unknown case", checkArgs(good.URL, "--only", "2/exact-200,deliver"), exitUsage, "", `no case matches "deliver"`},
+		{"unknown section", checkArgs(good.URL, "4"), exitUsage, "", `no case matches "4": want a case ID such as 3.bearer/alg-none, or a section such as 1, 2, 3.basic`},
+		{"bad --copies", checkArgs(good.URL, "--copies", "0"), exitUsage, "", "--copies 0: want 1 to 1000"},
+		{"bad --soak", checkArgs(good.URL, "--soak", "-1s"), exitUsage, "", "--soak -1s: must not be negative"},
+		{"--list with an unknown scheme", []string{"check", "--list", "--auth", "rsa"}, exitUsage, "", `--auth "rsa": want one of basic, custom, signature, bearer`},
+		{"refused", checkArgs(refused), exitError, "FAIL\t1/subscriber\trefused\t", "the Application could not be reached: 1 request to " + refused + ", none answered (refused)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,20 +102,94 @@ func TestCheckExitCodes(t *testing.T) {
 			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) {
 				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errb, tt.stdout, tt.stderr)
 			}
-			if strings.Contains(out.String()+errb.String(), "passexample") {
+			if strings.Contains(out.String()+errb.String(), checkSecret) {
 				t.Errorf("the secret appears in the output")
 			}
 		})
 	}
 }
 
-// TestCheckJSONAndJUnit: --json is one object with every check; --junit has
-// one testcase per check, and a warning is not a failure.
+// TestCheckList: --list prints every case without sending anything (no
+// --url needed); --auth keeps one scheme's; arguments select; --json is
+// the cases as an array.
+func TestCheckList(t *testing.T) {
+	t.Parallel()
+	all := len(check.Cases())
+	for _, tt := range []struct {
+		args  []string
+		lines int
+		want  string
+	}{
+		{[]string{"check", "--list"}, all, "3.bearer/alg-none\ta token with the header {\"alg\":\"none\"} and no signature\t401 or 403 (another 4xx warns)\t"},
+		{[]string{"check", "--list", "--auth", "basic"}, all - 3 - 9 - 8, "3.basic/wrong-user\t"},
+		{[]string{"check", "--list", "3.bearer", "2/dup"}, 8 + 2, "2/duplicate-concurrent\t--copies copies (default 10) of one new event at the same time\t"},
+	} {
+		ios, out, errb := term.Test()
+		if code := run(t.Context(), tt.args, ios); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", tt.args, code, errb)
+		}
+		if n := strings.Count(out.String(), "\n"); n != tt.lines || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%q: %d lines, want %d with %q:\n%s", tt.args, n, tt.lines, tt.want, out)
+		}
+	}
+	ios, out, _ := term.Test()
+	if code := run(t.Context(), []string{"check", "--list", "--json"}, ios); code != exitOK {
+		t.Fatalf("--list --json: exit %d", code)
+	}
+	var cases []map[string]string
+	if err := json.Unmarshal(out.Bytes(), &cases); err != nil || len(cases) != all {
+		t.Fatalf("--list --json: %d cases (%v), want %d", len(cases), err, all)
+	}
+	if c := cases[0]; c["id"] != "1/https" || c["section"] != "1" || c["sends"] == "" || c["passes"] == "" || c["why"] == "" {
+		t.Errorf("first case %v, want id, section, sends, passes, why", c)
+	}
+}
+
+// TestCheckTerminal: on a terminal the list and the results fit the
+// width (80 here): long text wraps under its column, nothing is cut but
+// the answer; the summary has a row per section.
+func TestCheckTerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "80")
+	good := referenceApp(t)
+	for _, args := range [][]string{{"check", "--list"}, checkArgs(good.URL, "1/https", "1/over-1mib", "2", "7")} {
+		ios, out, errb := term.Test()
+		ios.IsTTY = true
+		if code := run(t.Context(), args, ios); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args, code, errb)
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if n := utf8.RuneCountInString(sc.Text()); n > 80 {
+				t.Errorf("%q: a line of %d columns: %q", args, n, sc.Text())
+			}
+		}
+	}
+	ios, out, _ := term.Test()
+	ios.IsTTY = true
+	run(t.Context(), checkArgs(good.URL, "1/https", "2/exact-200"), ios)
+	for _, want := range []string{
+		"RESULT  CASE         ANSWER              CONSEQUENCE\n",
+		"warn    1/https      -                   plain http://: the credentials and\n" +
+			"                                         every event cross the network in clear;\n",
+		"pass    2/exact-200  200 OK              delivered: removed from the ESPF queue\n",
+		"SECTION  PASS  WARN  FAIL  SKIP  TITLE\n1           0     1     0     0  The delivery request\n",
+		"total       1     1     0     0\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("terminal output:\n%s\nwant:\n%s", out, want)
+		}
+	}
+}
+
+// TestCheckJSONAndJUnit: --json is one object with every case, a curl
+// reproducer on each failure and counts per section; --junit has one
+// testcase per case with the section as classname; a warning is not a
+// failure, a skip is skipped.
 func TestCheckJSONAndJUnit(t *testing.T) {
 	t.Parallel()
-	// accepts everything with 200: the auth checks fail, bad-json and
-	// no-i-event only warn.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	// accepts everything with 200: the authorization cases fail, the
+	// malformed bodies warn
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
 	t.Cleanup(srv.Close)
 	junit := filepath.Join(t.TempDir(), "check.xml")
 	ios, out, errb := term.Test()
@@ -100,47 +200,91 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}
-	if want := (check.Counts{Pass: 5, Warn: 2, Fail: 2, Skip: 1}); rep.Counts != want || len(rep.Checks) != 10 {
-		t.Errorf("counts %+v over %d checks, want %+v over 10", rep.Counts, len(rep.Checks), want)
+	if want := (check.Counts{Pass: 14, Warn: 7, Fail: 3, Skip: 3}); rep.Counts != want || len(rep.Checks) != 27 {
+		t.Errorf("counts %+v over %d cases, want %+v over 27", rep.Counts, len(rep.Checks), want)
 	}
-	b, err := os.ReadFile(junit)
+	if len(rep.Sections) != 4 || rep.Sections[2].Section != "3.custom" || rep.Sections[2].Fail != 3 {
+		t.Errorf("sections %+v, want 1, 2, 3.custom (3 failed), 7", rep.Sections)
+	}
+	for _, r := range rep.Checks {
+		if (r.Grade == check.Fail) != (r.Curl != "") {
+			t.Errorf("%s: %s with curl %q: want a reproducer exactly on failures", r.ID, r.Grade, r.Curl)
+		}
+		if r.Grade == check.Fail && !strings.Contains(r.Curl, "curl -sS -i '"+srv.URL+"'") {
+			t.Errorf("%s: reproducer %q does not POST to the URL", r.ID, r.Curl)
+		}
+	}
+	if strings.Contains(out.String()+errb.String(), checkSecret) {
+		t.Errorf("the secret appears in the output")
+	}
+	raw, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := string(raw)
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				Failure   *struct {
+					Text string `xml:",chardata"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
 	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
+	if err := xml.Unmarshal([]byte(b), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Tests != 10 || doc.Failures != 2 {
-		t.Errorf("junit: %d tests, %d failures; want 10, 2 (warnings pass)", doc.Tests, doc.Failures)
+	if doc.Tests != 27 || doc.Failures != 3 || doc.Skipped != 3 {
+		t.Errorf("junit: %d tests, %d failures, %d skipped; want 27, 3, 3 (warnings pass)", doc.Tests, doc.Failures, doc.Skipped)
+	}
+	for _, c := range doc.Suites[0].Cases {
+		if !strings.HasPrefix(c.Name, c.Classname+"/") {
+			t.Errorf("testcase %q has classname %q, want its section", c.Name, c.Classname)
+		}
+		if c.Failure != nil && !strings.Contains(c.Failure.Text, "reproduce:\n") {
+			t.Errorf("failure of %s without its reproducer: %q", c.Name, c.Failure.Text)
+		}
+	}
+	if strings.Contains(b, checkSecret) {
+		t.Errorf("the secret appears in the JUnit file")
 	}
 }
 
-// TestCheckTLS: --ca-file trusts the Application's certificate; without it
-// every request fails the TLS handshake: unreachable, exit 3.
+// TestCheckTLS: --ca-file trusts serve's self-signed certificate and every
+// case passes over https; without it every request fails the TLS
+// handshake with its x509 reason: unreachable, exit 3.
 func TestCheckTLS(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	cert, _, err := verify.SelfSigned(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(referenceApp(t).Config.Handler)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted handshakes fail on purpose
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})))
 	for _, tt := range []struct {
 		name           string
 		extra          []string
 		code           int
 		stdout, stderr string
 	}{
-		{"trusted", []string{"--ca-file", ca}, exitOK, "pass\tdeliver\t200 OK", ""},
-		{"untrusted", nil, exitError, "FAIL\tdeliver\ttls\t", "could not be reached: 1 request to " + srv.URL + ", none answered (tls)"},
+		{"trusted", []string{"--ca-file", ca}, exitOK, "pass\t1/tls-certificate\tvalid\t", "26 passed, 0 warned, 0 failed, 1 skipped"},
+		{"untrusted", nil, exitError, "FAIL\t1/tls-certificate\ttls\t", "none answered (tls: x509: certificate signed by unknown authority)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ios, out, errb := term.Test()
-			if code := run(t.Context(), checkArgs(srv.URL, append([]string{"--only", "deliver"}, tt.extra...)...), ios); code != tt.code {
-				t.Fatalf("exit %d, want %d: %s", code, tt.code, errb)
+			if code := run(t.Context(), checkArgs(srv.URL, tt.extra...), ios); code != tt.code {
+				t.Fatalf("exit %d, want %d: %s\n%s", code, tt.code, errb, out)
 			}
 			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) {
 				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errb, tt.stdout, tt.stderr)
@@ -149,7 +293,7 @@ func TestCheckTLS(t *testing.T) {
 	}
 }
 
-// TestCheckInterrupted: an interrupt during a check prints the checks done
+// TestCheckInterrupted: an interrupt during a case prints the cases done
 // so far and exits 130.
 func TestCheckInterrupted(t *testing.T) {
 	t.Parallel()
@@ -170,7 +314,10 @@ func TestCheckInterrupted(t *testing.T) {
 	if code := run(ctx, checkArgs(srv.URL), ios); code != exitInterrupted {
 		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb)
 	}
-	if !strings.Contains(out.String(), "pass\tdeliver\t") || !strings.Contains(errb.String(), "check interrupted after 1 checks") {
-		t.Errorf("stdout:\n%s\nstderr:\n%s\nwant deliver and the interruption", out, errb)
+	if !strings.Contains(out.String(), "pass\t1/subscriber\t") || !strings.Contains(errb.String(), "check interrupted after 4 cases") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s\nwant 1/subscriber and the interruption", out, errb)
+	}
+	if !strings.Contains(out.String(), "section 1\t1 passed, 1 warned, 0 failed, 2 skipped") {
+		t.Errorf("stdout:\n%s\nwant the summary of the cases done", out)
 	}
 }

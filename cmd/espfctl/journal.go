@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,29 +13,47 @@ import (
 )
 
 type journalOptions struct {
-	IO    *term.IO
-	File  string
-	Type  string
-	Since string
-	JSON  bool
+	IO       *term.IO
+	File     string
+	Type     string
+	Since    string
+	After    int64
+	Limit    int
+	JSON     bool
+	Rejected bool
+	Raw      bool
+	hasAfter bool // --after was given (0 is an i_event too)
 }
 
 func newJournalCmd(ios *term.IO, runF func(context.Context, *journalOptions) error) *cobra.Command {
 	opts := &journalOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "journal FILE [--json] [--type T] [--since T]",
-		Short: "List the events a serve journal received",
+		Use:   "journal FILE [--json] [--raw] [--rejected] [--type T] [--since T] [--after I_EVENT] [--limit N]",
+		Short: "List the events (or the rejected deliveries) a serve journal received",
 		Long: `List the events in a journal written by espfctl serve --journal FILE, one per
 i_event, in first-delivery order. --json writes JSON lines with i_event,
-event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme
-and status (the same as GET /events on the server), ready for send to replay.
-The file may be read while serve is running.`,
+event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme,
+status, and the raw capture of the first delivery: body (the bytes as
+received, or body_base64 when they are not UTF-8) and headers (credentials
+redacted); the same as GET /events on serve's admin listener, ready for send
+--events to replay byte for byte. --raw shows each event's headers and body.
+
+--rejected lists the deliveries not answered 200 instead (refused by serve,
+faulted, or refused by the Application behind --forward-to): time, answer,
+auth scheme, remote address, i_event, type, the Application's answer and the
+reason; with --raw their headers and what was kept of their body.
+
+Text output escapes control characters; JSON output is valid UTF-8. The file
+may be read while serve is running.`,
 		Example: `  espfctl journal events.db
   espfctl journal events.db --json --type Subscriber/Created --since 2026-11-23T00:00:00Z
-  espfctl journal events.db --since 15m`,
+  espfctl journal events.db --since 15m --raw
+  espfctl journal events.db --after 7615 --limit 100 --json
+  espfctl journal events.db --rejected --raw --limit 20`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
+			opts.hasAfter = cmd.Flags().Changed("after")
 			if runF == nil {
 				runF = journalRun
 			}
@@ -43,8 +62,12 @@ The file may be read while serve is running.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Type, "type", "", "only this event type, e.g. Subscriber/Created")
-	fs.StringVar(&opts.Since, "since", "", "only events first delivered since: RFC3339, or a duration ago such as 15m")
+	fs.StringVar(&opts.Since, "since", "", "only events first delivered (rejections made) since: RFC3339, or a duration ago such as 15m")
+	fs.Int64Var(&opts.After, "after", 0, "only events after this i_event in first-delivery order (the last one of the previous page)")
+	fs.IntVar(&opts.Limit, "limit", 0, "at most N events (with --rejected: the newest N); 0 = all")
 	fs.BoolVar(&opts.JSON, "json", false, "write JSON lines")
+	fs.BoolVar(&opts.Rejected, "rejected", false, "list the deliveries not answered 200 instead of the events")
+	fs.BoolVar(&opts.Raw, "raw", false, "show each delivery's headers (credentials redacted) and body")
 	return cmd
 }
 
@@ -62,7 +85,22 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, usageErrorf("--since %q: want RFC3339 (2026-11-23T01:00:00Z) or a duration ago (15m)", s)
 }
 
+func (o *journalOptions) validate() error {
+	switch {
+	case o.Limit < 0:
+		return usageErrorf("--limit %d: want 0 (all) or a positive number", o.Limit)
+	case o.JSON && o.Raw:
+		return usageErrorf("--json and --raw: give one (--json lines already carry body and headers)")
+	case o.Rejected && (o.Type != "" || o.hasAfter):
+		return usageErrorf("--rejected lists every rejection: --type and --after apply to events only")
+	}
+	return nil
+}
+
 func journalRun(ctx context.Context, opts *journalOptions) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	since, err := parseSince(opts.Since, time.Now())
 	if err != nil {
 		return err
@@ -72,18 +110,74 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 		return err
 	}
 	defer j.Close()
-	evs, err := j.Events(ctx, verify.Filter{Type: opts.Type, Since: since})
+	if opts.Rejected {
+		return listRejections(ctx, opts, j, since)
+	}
+	return listEvents(ctx, opts, j, since)
+}
+
+// listEvents streams the events: the journal is read a page at a time.
+func listEvents(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
+	f := verify.Filter{Type: opts.Type, Since: since, Limit: opts.Limit, After: opts.After, HasAfter: opts.hasAfter}
+	n := 0
+	var each func(*verify.Event) error
+	var flush func() error
+	switch {
+	case opts.JSON:
+		enc := verify.NewJSONL(opts.IO.Out)
+		each, flush = func(e *verify.Event) error { return enc.Encode(e) }, func() error { return nil }
+	case opts.Raw:
+		each, flush = func(e *verify.Event) error { return report.RawEvent(opts.IO.Out, e) }, func() error { return nil }
+	default:
+		t := report.NewEventTable(opts.IO.Out, opts.IO.IsTTY)
+		each, flush = t.Write, t.Flush
+	}
+	err := j.EachEvent(ctx, f, func(e *verify.Event) error { n++; return each(e) })
+	if errors.Is(err, verify.ErrNoSuchEvent) {
+		return usageErrorf("--after %d: no such i_event in %s", opts.After, opts.File)
+	}
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return err
 	}
-	if opts.JSON {
-		return verify.WriteJSONL(opts.IO.Out, evs)
+	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
+		fmt.Fprintf(opts.IO.Err, "%d events\n", n)
 	}
-	if err := report.Events(opts.IO.Out, evs, opts.IO.IsTTY); err != nil {
+	return nil
+}
+
+func listRejections(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
+	n := 0
+	var each func(*verify.Rejection) error
+	flush := func() error { return nil }
+	switch {
+	case opts.JSON:
+		enc := verify.NewJSONL(opts.IO.Out)
+		each = func(x *verify.Rejection) error { return enc.Encode(x) }
+	case opts.Raw:
+		each = func(x *verify.Rejection) error { return report.RawRejection(opts.IO.Out, x) }
+	default:
+		t := report.NewRejectionTable(opts.IO.Out, opts.IO.IsTTY)
+		each, flush = t.Write, t.Flush
+	}
+	err := j.EachRejection(ctx, verify.RejectFilter{Since: since, Limit: opts.Limit}, func(x *verify.Rejection) error { n++; return each(x) })
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return err
 	}
-	if opts.IO.ErrTTY || opts.IO.IsTTY {
-		fmt.Fprintf(opts.IO.Err, "%d events\n", len(evs))
+	dropped, err := j.RejectionsDropped(ctx)
+	if err != nil {
+		return err
+	}
+	if dropped > 0 {
+		fmt.Fprintf(opts.IO.Err, "note: %d older rejected deliveries were not kept (serve --max-rejected keeps the newest)\n", dropped)
+	}
+	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
+		fmt.Fprintf(opts.IO.Err, "%d rejected deliveries\n", n)
 	}
 	return nil
 }

@@ -1,6 +1,3 @@
-// Command espfctl tests PortaBilling ESPF integrations: it signs and
-// verifies the four authorization schemes, sends events as the ESPF does,
-// runs a reference Application, and runs scenario files with expectations.
 package main
 
 import (
@@ -9,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/espfctl/espfctl/internal/term"
@@ -40,8 +38,21 @@ func run(ctx context.Context, args []string, ios *term.IO) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(ios.Err, "espfctl: %v\n", err)
+	fmt.Fprintf(ios.Err, "espfctl: %s\n", message(err))
 	return exitCode(ctx, err)
+}
+
+// message is err's text for people: an interrupted command says so
+// already, so Go's "context canceled" is left out.
+func message(err error) string {
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = strings.TrimSuffix(strings.TrimSuffix(msg, context.Canceled.Error()), ": ")
+		if msg == "" {
+			msg = "interrupted"
+		}
+	}
+	return msg
 }
 
 func exitCode(ctx context.Context, err error) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
   espfctl verify --authorization "$H" --date "$D" --key-id test --key signature_key`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       versionString(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch color {
 			case "auto", "always", "never":
@@ -48,6 +50,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		// usage error) instead of returning a plain error itself.
 		Args: cobra.ArbitraryArgs,
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	root.PersistentFlags().StringVar(&color, "color", "auto", "color output: auto (on a terminal, unless NO_COLOR is set), always or never")
@@ -65,6 +68,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newVersionCmd(ios),
 	)
 	wrapArgs(root)
+	registerCompletions(root)
 	return root
 }
 
@@ -83,7 +87,11 @@ func wrapArgs(c *cobra.Command) {
 		// A bare group command ("espfctl sign") prints its help and exits 2.
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+				cmd.SuggestionsMinimumDistance = 2
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					return usageErrorf("unknown command %q for %q; did you mean %s?", args[0], cmd.CommandPath(), strings.Join(s, " or "))
+				}
+				return usageErrorf("unknown command %q for %q; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
 			}
 			cmd.SetOut(cmd.ErrOrStderr())
 			_ = cmd.Help()

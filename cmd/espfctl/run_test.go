@@ -1,52 +1,99 @@
 package main
 
 import (
+	"context"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
-	"time"
 
-	"github.com/espfctl/espfctl/internal/report"
-	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/term"
-	"github.com/espfctl/espfctl/internal/testutil"
-	"github.com/espfctl/espfctl/internal/verify"
 )
 
-// fixedResult is a finished run with one passing and one failing
-// expectation, with every time fixed.
-func fixedResult(t *testing.T) *report.Run {
-	t.Helper()
-	s, err := scenario.ParseEnv("golden.yaml", []byte(`version: 1
-name: golden
+// cancelOn is a status stream that cancels the run the first time it
+// reads want: a stand-in for ^C once the run is under way.
+type cancelOn struct {
+	mu     sync.Mutex
+	want   string
+	cancel context.CancelFunc
+	buf    strings.Builder
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if strings.Contains(c.buf.String(), c.want) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestRunInterrupted: a run stopped while it sends exits 130, and neither
+// its JUnit file nor its HTML report looks green.
+func TestRunInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "long.yaml")
+	if err := os.WriteFile(scen, []byte(`version: 1
+name: long
 auth: {scheme: basic, user: u, password: p}
-phases: [{rate: 10/s, count: 20}]
+phases: [{rate: 20/s, duration: 60s}]
 expect:
   delivered: 100%
-  p99: "< 1ms"
-`), func(string) (string, bool) { return "", false })
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	junit, page := filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.html")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ios, out, _ := term.Test()
+	errs := &cancelOn{want: "sent ", cancel: cancel} // the first progress line
+	ios.Err, ios.ErrTTY = errs, true                 // progress every second
+	code := run(ctx, []string{"run", scen, "--junit", junit, "--html", page}, ios)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d (interrupted); stderr:\n%s", code, exitInterrupted, errs.buf.String())
+	}
+	if strings.Contains(errs.buf.String(), "context canceled") {
+		t.Errorf("Go's \"context canceled\" leaks into the message:\n%s", errs.buf.String())
+	}
+	if !strings.Contains(out.String(), "INTERRUPTED") {
+		t.Errorf("the report does not say INTERRUPTED:\n%s", out)
+	}
+	b, err := os.ReadFile(junit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC)
-	sum := &report.Summary{Start: start, End: start.Add(2 * time.Second), Events: 20, Attempts: 21,
-		TargetRate: 10, AchievedRate: 10, Outcomes: report.Outcomes{DeliveredFirstTry: 19, DeliveredAfterRetry: 1},
-		ByAnswer: map[string]int64{"200": 20, "503": 1}, ByType: map[string]report.TypeCounts{"Subscriber/Created": {Events: 20, Delivered: 20}},
-		Latency: report.Quantiles{Count: 21, P50MS: 1.5, P90MS: 2, P99MS: 3, P999MS: 3, MaxMS: 3}}
-	m := scenario.Measured{"delivered": 1, "p99": 0.003}
-	return &report.Run{Scenario: s, Start: start, Elapsed: 2 * time.Second, URL: "http://127.0.0.1:1/", Builtin: true,
-		Summary: sum, Receiver: &verify.Stats{Deliveries: 21, FirstDelivered: 20, Faults: 1}, Measured: m,
-		Outcomes: scenario.Evaluate(s.Expect, m)}
-}
-
-func TestRenderRun(t *testing.T) {
-	for _, tty := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "terminal"}[tty]
-		t.Run(name, func(t *testing.T) {
-			ios, out, _ := term.Test()
-			ios.IsTTY = tty
-			if err := renderRun(ios, fixedResult(t)); err != nil {
-				t.Fatal(err)
-			}
-			testutil.Golden(t, out.Bytes())
-		})
+	var doc struct {
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Type    string `xml:"type,attr"`
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("JUnit: %v\n%s", err, b)
+	}
+	found := false
+	for _, c := range doc.Suites[0].Cases {
+		if f := c.Failure; f != nil && f.Type == "interrupted" && strings.Contains(f.Message, "interrupted") {
+			found = true
+		}
+	}
+	if doc.Failures == 0 || !found {
+		t.Errorf("JUnit of an interrupted run has failures=%d and no failing testcase saying interrupted:\n%s", doc.Failures, b)
+	}
+	h, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(h), `<p class="banner">INTERRUPTED`) {
+		t.Errorf("the HTML report does not say INTERRUPTED at the top")
 	}
 }

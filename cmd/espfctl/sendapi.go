@@ -41,7 +41,7 @@ func (o *sendOptions) startAPI() (*sendAPI, error) {
 	if token == "" {
 		fmt.Fprintln(o.IO.Err, "espfctl: warning: the ESPF API mock accepts calls without credentials (set --api-token)")
 	}
-	srv := &http.Server{Handler: mock, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	srv := espfapi.NewServer(mock)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	sink := sim.RecordFunc(func(r *sim.Record) {

@@ -1,16 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
@@ -18,13 +20,20 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// defaultAdminListen is the admin listener's address unless --admin-listen
+// says otherwise: a free loopback port, printed on stderr.
+const defaultAdminListen = "127.0.0.1:0"
+
 type serveOptions struct {
 	IO            *term.IO
 	Auth          authFlags
 	NoAuth        bool
 	Listen        string
+	AdminListen   string
 	Path          string
 	MaxBody       int64
+	MaxConns      int
+	MaxRejected   int
 	Strict        bool
 	Journal       string
 	Faults        verify.Faults
@@ -34,24 +43,38 @@ type serveOptions struct {
 	TLSKey        string
 	TLSSelfSigned bool
 	Grace         time.Duration
+	ForwardTo     string
+	ForwardTLS    espf.TLS
+	ForwardWait   time.Duration
 }
 
 func newServeCmd(ios *term.IO, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "serve --auth SCHEME [credential flags] [--listen ADDR] [--journal FILE]",
-		Short: "Run a reference ESPF Application that checks, journals and answers deliveries",
+		Use:   "serve --auth SCHEME [credential flags] [--listen ADDR] [--journal FILE] [--forward-to URL]",
+		Short: "Run a reference ESPF Application, or stand between PortaBilling and yours",
 		Long: `Run a reference ESPF Application: it answers each delivery as a correct
-Application does (405 not POST, 413 too large, 401 auth failed, 400 bad Date or
-body, 400 unknown type or missing variables with --strict, else 200 after the
-event is committed to the journal), idempotently by i_event.
+Application does (405 not POST; 401 auth failed and 400 bad Date, from the
+headers alone, before the body is read; 413 too large; 400 bad body; 400
+unknown type or missing variables with --strict; else 200 after the event is
+committed to the journal), idempotently by i_event.
 
-One line per delivery goes to stdout (--json: JSON lines); "listening on"
-and warnings go to stderr. GET /healthz, /metrics (Prometheus) and /events
-(the journal as JSON lines). SIGINT or SIGTERM drains and exits 0.`,
+With --forward-to URL it stands in front of your Application instead: every
+delivery that passes its checks is forwarded (same method, body byte for byte,
+headers as received) and your Application's answer goes back to the sender;
+504 when it does not answer within --forward-timeout, 502 when it cannot be
+reached. With --no-auth every request is forwarded.
+
+One line per delivery goes to stdout (--json: JSON lines) through a bounded
+queue: when stdout is not read, lines are dropped and counted, never the
+answers. "listening on", the admin address and warnings go to stderr.
+GET /events, /rejections, /metrics and /healthz are served on the admin
+listener (--admin-listen, loopback only), never where PortaBilling connects.
+SIGINT or SIGTERM drains and exits 0.`,
 		Example: `  espfctl serve --listen :8443 --tls-self-signed --auth signature --key-id test --key-file key.txt
   espfctl serve --listen 127.0.0.1:0 --ready-file addr --auth basic --user u --password p --journal events.db
-  espfctl serve --no-auth --fail-first 2 --delay 10ms-200ms --seed 7 --json`,
+  espfctl serve --listen :8080 --auth basic --user pb --password-file pw.txt --forward-to http://127.0.0.1:3000/espf --journal espf.db
+  espfctl serve --no-auth --fail-first 2 --delay 10ms-200ms --seed 7 --json --admin-listen 127.0.0.1:9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF == nil {
@@ -62,12 +85,19 @@ and warnings go to stderr. GET /healthz, /metrics (Prometheus) and /events
 	}
 	fs := cmd.Flags()
 	opts.Auth.register(fs, withAll)
-	fs.BoolVar(&opts.NoAuth, "no-auth", false, "accept deliveries without checking authorization (warns)")
-	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on; port 0 picks a free port")
-	fs.StringVar(&opts.Path, "path", "/", `the delivery path; "/" accepts any path but /healthz, /metrics, /events`)
+	fs.BoolVar(&opts.NoAuth, "no-auth", false, "accept deliveries without checking authorization (warns); with --forward-to, forward every request")
+	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on for deliveries; port 0 picks a free port")
+	fs.StringVar(&opts.AdminListen, "admin-listen", defaultAdminListen, `loopback address for GET /events, /rejections, /metrics, /healthz ("off" for none); port 0 picks a free port`)
+	fs.StringVar(&opts.Path, "path", "/", `the delivery path; "/" accepts any path`)
 	fs.Int64Var(&opts.MaxBody, "max-body", verify.DefaultMaxBody, "largest body accepted, in bytes (else 413)")
+	fs.IntVar(&opts.MaxConns, "max-conns", verify.DefaultMaxConns, "delivery connections open at once; more wait for a free slot")
+	fs.IntVar(&opts.MaxRejected, "max-rejected", verify.DefaultMaxRejected, "rejected deliveries the journal keeps; older ones are dropped and counted")
 	fs.BoolVar(&opts.Strict, "strict", false, "answer 400 to event types not in the catalog and to missing documented variables")
 	fs.StringVar(&opts.Journal, "journal", "", "SQLite journal file (WAL); default in memory, lost on exit")
+	fs.StringVar(&opts.ForwardTo, "forward-to", "", "forward each delivery that passes the checks to your Application at this URL and answer what it answers")
+	fs.DurationVar(&opts.ForwardWait, "forward-timeout", verify.DefaultForwardTimeout, "how long to wait for the Application's whole answer (then 504; the ESPF's own timeout is 300s)")
+	fs.StringVar(&opts.ForwardTLS.CAFile, "forward-ca-file", "", "trust this PEM CA for an https --forward-to, besides the system's")
+	fs.BoolVar(&opts.ForwardTLS.InsecureSkipVerify, "forward-insecure-skip-verify", false, "do not check the certificate of an https --forward-to (warns)")
 	fs.IntVar(&opts.Faults.FailFirst, "fail-first", 0, "fault: answer the first N deliveries of every i_event with --fail-status")
 	fs.IntVar(&opts.Faults.FailStatus, "fail-status", 500, "fault: the status of failed deliveries")
 	fs.Float64Var(&opts.Faults.FailRate, "fail-rate", 0, "fault: probability (0-1) of answering --fail-status")
@@ -76,7 +106,7 @@ and warnings go to stderr. GET /healthz, /metrics (Prometheus) and /events
 	fs.Float64Var(&opts.Faults.ResetRate, "reset-rate", 0, "fault: probability of dropping the connection")
 	fs.Int64Var(&opts.Faults.Seed, "seed", 1, "fault: random seed; the same seed and arrival order give the same faults")
 	fs.BoolVar(&opts.JSON, "json", false, "write one JSON object per delivery to stdout")
-	fs.StringVar(&opts.ReadyFile, "ready-file", "", "once listening, write the bound address to this file (atomically)")
+	fs.StringVar(&opts.ReadyFile, "ready-file", "", "once listening, write the bound delivery address to this file (atomically)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key for --tls-cert")
 	fs.BoolVar(&opts.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with an in-memory self-signed certificate for 127.0.0.1/localhost")
@@ -85,17 +115,35 @@ and warnings go to stderr. GET /healthz, /metrics (Prometheus) and /events
 }
 
 func (o *serveOptions) validate() error {
-	if o.NoAuth && o.Auth.Scheme != "" {
+	switch {
+	case o.NoAuth && o.Auth.Scheme != "":
 		return usageErrorf("--no-auth and --auth %s: give one", o.Auth.Scheme)
-	}
-	if !o.NoAuth && o.Auth.Scheme == "" {
+	case !o.NoAuth && o.Auth.Scheme == "":
 		return usageErrorf("--auth is required (one of basic, custom, signature, bearer); --no-auth accepts anything")
-	}
-	if (o.TLSCert == "") != (o.TLSKey == "") {
+	case (o.TLSCert == "") != (o.TLSKey == ""):
 		return usageErrorf("--tls-cert and --tls-key go together")
-	}
-	if o.TLSSelfSigned && o.TLSCert != "" {
+	case o.TLSSelfSigned && o.TLSCert != "":
 		return usageErrorf("--tls-self-signed and --tls-cert: give one")
+	case o.MaxBody <= 0:
+		return usageErrorf("--max-body %d: want a positive number of bytes", o.MaxBody)
+	case o.MaxConns <= 0:
+		return usageErrorf("--max-conns %d: want a positive number of connections", o.MaxConns)
+	case o.MaxRejected <= 0:
+		return usageErrorf("--max-rejected %d: want a positive number of rows", o.MaxRejected)
+	case o.ForwardWait <= 0:
+		return usageErrorf("--forward-timeout %s: want a positive duration", o.ForwardWait)
+	case o.ForwardTo == "" && (o.ForwardTLS != espf.TLS{}):
+		return usageErrorf("--forward-ca-file and --forward-insecure-skip-verify need --forward-to")
+	}
+	if o.ForwardTo != "" {
+		if u, err := url.Parse(o.ForwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrorf("--forward-to %q: want http://HOST[:PORT]/PATH or https://…", o.ForwardTo)
+		} else if u.User != nil {
+			return usageErrorf("--forward-to: credentials in the URL are not used; the delivery's own header is forwarded")
+		}
+	}
+	if err := checkLoopback(o.AdminListen); err != nil {
+		return err
 	}
 	if err := o.Faults.Validate(); err != nil {
 		return &usageError{err}
@@ -103,94 +151,279 @@ func (o *serveOptions) validate() error {
 	return nil
 }
 
+// checkLoopback refuses an admin address that is reachable from the
+// network: /events shows every delivery's body and asks no credentials.
+func checkLoopback(addr string) error {
+	if addr == "off" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("--admin-listen %q: want HOST:PORT, e.g. 127.0.0.1:9090, or off", addr)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return usageErrorf("--admin-listen %s: not a loopback address; the admin endpoints show every delivery "+
+		"and need no credentials, so they listen on 127.0.0.1 or [::1] only (reach them from elsewhere through an SSH tunnel)", addr)
+}
+
+// serveSide is one running serve: the receiver, its journal, its output
+// and its listeners.
+type serveSide struct {
+	opts        *serveOptions
+	auth        sign.Auth
+	cert        *tls.Certificate
+	fingerprint string
+	journal     *verify.Journal
+	lines       *verify.LineWriter // stdout: one line per delivery
+	warns       *verify.LineWriter // stderr: drop warnings, never blocking an answer
+	rc          *verify.Receiver
+	ln          *verify.LimitListener
+	deliveries  net.Listener // ln, or TLS over it
+	admin       net.Listener // nil with --admin-listen off
+}
+
 func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err := opts.validate(); err != nil {
 		return err
 	}
-	var au sign.Auth
-	if !opts.NoAuth {
+	s := &serveSide{opts: opts}
+	defer s.close()
+	if err := s.setup(); err != nil {
+		return err
+	}
+	if err := s.listen(); err != nil {
+		return err
+	}
+	s.announce()
+	if opts.ReadyFile != "" {
+		if err := writeReady(opts.ReadyFile, s.ln.Addr().String()); err != nil {
+			return err
+		}
+		opts.Auth.warn(opts.IO.Err, false)
+	}
+	if err := s.run(ctx); err != nil {
+		return err
+	}
+	return s.finish()
+}
+
+// setup loads the credentials and the certificate, opens the journal and
+// builds the receiver with its output.
+func (s *serveSide) setup() error {
+	o := s.opts
+	if !o.NoAuth {
 		var err error
-		if au, err = opts.Auth.auth(""); err != nil {
+		if s.auth, err = o.Auth.auth(""); err != nil {
 			return err
 		}
 	}
-	var cert *tls.Certificate
-	fingerprint := ""
+	if err := s.loadTLS(); err != nil {
+		return err
+	}
+	fwd, err := s.forward()
+	if err != nil {
+		return err
+	}
+	if s.journal, err = verify.OpenJournalWith(o.Journal, verify.JournalOptions{MaxRejected: o.MaxRejected}); err != nil {
+		return err
+	}
+	s.lines = verify.NewLineWriter(o.IO.Out, 0)
+	s.warns = verify.NewLineWriter(o.IO.Err, 64)
+	s.rc, err = verify.NewReceiver(verify.Config{Auth: s.auth, Path: o.Path, MaxBody: o.MaxBody,
+		Strict: o.Strict, Faults: o.Faults, Journal: s.journal, Forward: fwd, Log: s.lines, OnDelivery: s.line})
+	if err != nil {
+		return &usageError{err}
+	}
+	return nil
+}
+
+func (s *serveSide) loadTLS() error {
+	o := s.opts
 	switch {
-	case opts.TLSCert != "":
-		c, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+	case o.TLSCert != "":
+		c, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
 		if err != nil {
 			return usageErrorf("--tls-cert/--tls-key: %w", err)
 		}
-		cert, fingerprint = &c, verify.Fingerprint(c.Certificate[0])
-	case opts.TLSSelfSigned:
+		s.cert, s.fingerprint = &c, verify.Fingerprint(c.Certificate[0])
+	case o.TLSSelfSigned:
 		c, fp, err := verify.SelfSigned(time.Now())
 		if err != nil {
 			return err
 		}
-		cert, fingerprint = &c, fp
+		s.cert, s.fingerprint = &c, fp
 	}
-	j, err := verify.OpenJournal(opts.Journal)
+	return nil
+}
+
+func (s *serveSide) forward() (*verify.Forward, error) {
+	o := s.opts
+	if o.ForwardTo == "" {
+		return nil, nil
+	}
+	tlsCfg, err := o.ForwardTLS.Config()
 	if err != nil {
-		return err
+		return nil, usageErrorf("--forward-ca-file: %w", err)
 	}
-	defer j.Close()
-	var mu sync.Mutex // deliveries are written from many handler goroutines
-	enc := json.NewEncoder(opts.IO.Out)
-	rc, err := verify.NewReceiver(verify.Config{Auth: au, Path: opts.Path, MaxBody: opts.MaxBody,
-		Strict: opts.Strict, Faults: opts.Faults, Journal: j,
-		OnDelivery: func(d verify.Delivery) {
-			mu.Lock()
-			defer mu.Unlock()
-			if opts.JSON {
-				_ = enc.Encode(d)
-				return
-			}
-			_ = report.Delivery(opts.IO.Out, d, opts.IO.Paint, opts.IO.Style())
-		}})
+	return &verify.Forward{URL: o.ForwardTo, Timeout: o.ForwardWait, TLS: tlsCfg}, nil
+}
+
+// line renders one delivery and hands it to the bounded writer: it never
+// waits for stdout.
+func (s *serveSide) line(d verify.Delivery) {
+	var buf bytes.Buffer
+	if s.opts.JSON {
+		b, _ := json.Marshal(d)
+		buf.Write(append(b, '\n'))
+	} else {
+		_ = report.Delivery(&buf, d, s.opts.IO.Palette())
+	}
+	s.lines.WriteLine(buf.Bytes())
+}
+
+func (s *serveSide) listen() error {
+	o := s.opts
+	tcp, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return &usageError{err}
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	s.ln = verify.NewLimitListener(tcp, o.MaxConns)
+	s.rc.WatchConns(s.ln)
+	s.deliveries = s.ln
+	if s.cert != nil {
+		s.deliveries = verify.TLSListener(s.ln, *s.cert)
 	}
-	scheme := "http"
-	if cert != nil {
-		ln, scheme = verify.TLSListener(ln, *cert), "https"
-	}
-	addr := ln.Addr().String()
-	journal := "in memory (lost on exit; --journal FILE keeps it)"
-	if opts.Journal != "" {
-		journal = opts.Journal
-	}
-	authDesc := "none"
-	if au != nil {
-		authDesc = au.Scheme() + " in " + au.Header()
-	}
-	fmt.Fprintf(opts.IO.Err, "listening on %s://%s%s (auth: %s; journal: %s)\n", scheme, addr, opts.Path, authDesc, journal)
-	if fingerprint != "" {
-		fmt.Fprintf(opts.IO.Err, "tls certificate sha256 fingerprint: %s\n", fingerprint)
-	}
-	if opts.NoAuth {
-		fmt.Fprintln(opts.IO.Err, "warning: --no-auth: every delivery is accepted without checking authorization")
-	}
-	if opts.ReadyFile != "" {
-		if err := writeReady(opts.ReadyFile, addr); err != nil {
-			ln.Close()
-			return err
+	if o.AdminListen != "off" {
+		if s.admin, err = net.Listen("tcp", o.AdminListen); err != nil {
+			return fmt.Errorf("--admin-listen %s: %w", o.AdminListen, err)
 		}
 	}
-	if err := verify.Serve(ctx, ln, rc, opts.Grace); err != nil {
-		return err
+	return nil
+}
+
+// announce writes the start-up lines to stderr.
+func (s *serveSide) announce() {
+	o, w := s.opts, s.opts.IO.Err
+	scheme := "http"
+	if s.cert != nil {
+		scheme = "https"
 	}
+	journal := "in memory (lost on exit; --journal FILE keeps it)"
+	if o.Journal != "" {
+		journal = o.Journal
+	}
+	authDesc := "none"
+	if s.auth != nil {
+		authDesc = s.auth.Scheme() + " in " + s.auth.Header()
+	}
+	fmt.Fprintf(w, "listening on %s://%s%s (auth: %s; journal: %s)\n", scheme, s.ln.Addr(), o.Path, authDesc, journal)
+	if s.admin != nil {
+		fmt.Fprintf(w, "admin on http://%s (GET /events /rejections /metrics /healthz; loopback only)\n", s.admin.Addr())
+	}
+	if o.ForwardTo != "" {
+		fmt.Fprintf(w, "forwarding to %s (timeout %s; no answer in time: 504, unreachable: 502, and the ESPF re-sends)\n", o.ForwardTo, o.ForwardWait)
+	}
+	if s.fingerprint != "" {
+		fmt.Fprintf(w, "tls certificate sha256 fingerprint: %s\n", s.fingerprint)
+	}
+	switch {
+	case o.NoAuth && o.ForwardTo != "":
+		fmt.Fprintln(w, "warning: --no-auth: every request is forwarded without checking authorization")
+	case o.NoAuth:
+		fmt.Fprintln(w, "warning: --no-auth: every delivery is accepted without checking authorization")
+	}
+	if o.ForwardTLS.InsecureSkipVerify {
+		fmt.Fprintln(w, "warning: --forward-insecure-skip-verify: the Application's certificate is not checked")
+	}
+}
+
+// run serves deliveries and the admin endpoints until ctx is done, and
+// warns on stderr while stdout is not being read.
+func (s *serveSide) run(ctx context.Context) error {
+	adminCtx, stopAdmin := context.WithCancel(ctx)
+	defer stopAdmin()
+	adminDone := make(chan error, 1)
+	if s.admin != nil {
+		go func() { adminDone <- verify.ServeAdmin(adminCtx, s.admin, s.rc.Admin()) }()
+	} else {
+		adminDone <- nil
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.watchDrops(watchCtx)
+	err := verify.Serve(ctx, s.deliveries, s.rc, s.opts.Grace)
+	stopAdmin()
+	if aerr := <-adminDone; err == nil && aerr != nil {
+		err = fmt.Errorf("admin: %w", aerr)
+	}
+	return err
+}
+
+// dropWarnEvery is how often a warning about dropped delivery lines may go
+// to stderr; drops are looked for every second.
+const dropWarnEvery = 5 * time.Second
+
+func (s *serveSide) watchDrops(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var seen int64
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n := s.lines.Dropped(); n > seen && now.Sub(last) >= dropWarnEvery {
+				seen, last = n, now
+				s.warns.WriteLine(fmt.Appendf(nil, "warning: stdout is not being read: %d delivery lines dropped so far; deliveries are still answered\n", n))
+			}
+		}
+	}
+}
+
+// finish closes the journal, flushes the lines and writes the summary.
+func (s *serveSide) finish() error {
+	j := s.journal
+	s.journal = nil
 	if err := j.Close(); err != nil {
 		return fmt.Errorf("close journal: %w", err)
 	}
-	s := rc.Stats()
-	fmt.Fprintf(opts.IO.Err, "stopped: %d deliveries, %d events first delivered, %d duplicates, %d auth failures\n",
-		s.Deliveries, s.FirstDelivered, s.Duplicates, s.AuthFailures)
+	s.lines.Close(2 * time.Second)
+	st := s.rc.Stats()
+	w := s.opts.IO.Err
+	fmt.Fprintf(w, "stopped: %d deliveries, %d events first delivered, %d duplicates, %d auth failures\n",
+		st.Deliveries, st.FirstDelivered, st.Duplicates, st.AuthFailures)
+	if n := s.lines.Dropped(); n > 0 {
+		fmt.Fprintf(w, "warning: %d delivery lines were dropped because stdout was not being read (the journal has every delivery)\n", n)
+	}
+	if n := j.Stats().RejectionsDropped; n > 0 {
+		fmt.Fprintf(w, "note: %d rejected deliveries were not kept in the journal (--max-rejected %d keeps the newest)\n", n, s.opts.MaxRejected)
+	}
 	return nil
+}
+
+// close releases what setup and listen took, on any way out.
+func (s *serveSide) close() {
+	if s.admin != nil {
+		s.admin.Close()
+	}
+	if s.deliveries != nil {
+		s.deliveries.Close()
+	}
+	if s.journal != nil {
+		s.journal.Close()
+	}
+	if s.lines != nil {
+		s.lines.Close(time.Second)
+	}
+	if s.warns != nil {
+		s.warns.Close(time.Second)
+	}
 }
 
 // writeReady writes addr to path through a temporary file and a rename, so

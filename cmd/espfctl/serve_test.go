@@ -7,23 +7,49 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
-// startServe starts the built binary and returns its address once it
-// printed "listening on" (read from its stderr, no polling).
-func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+// buildBinary builds espfctl for a test that runs it as a process.
+func buildBinary(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	bin := filepath.Join(t.TempDir(), "espfctl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// served is a running serve binary: its delivery and admin addresses.
+type served struct {
+	cmd         *exec.Cmd
+	addr, admin string
+}
+
+// startServe starts the built binary and returns its addresses once it
+// printed "listening on" and "admin on" (read from its stderr, no polling).
+func startServe(t *testing.T, bin string, args ...string) served {
+	t.Helper()
+	return startServeCmd(t, exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...), io.Discard)
+}
+
+// startServeCmd starts a serve command; its stderr after the start-up
+// lines goes to rest.
+func startServeCmd(t *testing.T, cmd *exec.Cmd, rest io.Writer) served {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -33,15 +59,22 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
-	re := regexp.MustCompile(`listening on http://(\S+?)/`)
+	listening := regexp.MustCompile(`listening on https?://(\S+?)/`)
+	adminRe := regexp.MustCompile(`admin on http://(\S+) `)
+	s := served{cmd: cmd}
 	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			go io.Copy(io.Discard, stderr)
-			return cmd, m[1]
+		fmt.Fprintln(rest, sc.Text())
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			s.addr = m[1]
+		}
+		if m := adminRe.FindStringSubmatch(sc.Text()); m != nil {
+			s.admin = m[1]
+			go io.Copy(rest, stderr)
+			return s
 		}
 	}
 	t.Fatalf("serve exited before listening: %v", sc.Err())
-	return nil, ""
+	return s
 }
 
 func deliver(t *testing.T, au sign.Auth, addr string, iEvent int) int {
@@ -87,38 +120,35 @@ func TestServeSurvivesSIGKILL(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "espfctl")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	db := filepath.Join(dir, "events.db")
 	args := []string{"--journal", db, "--auth", "signature", "--key-id", "pb", "--key", "k1"}
 	au, err := sign.New(sign.Config{Scheme: "signature", KeyIDs: []string{"pb"}, Keys: []string{"k1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, addr := startServe(t, bin, args...)
+	srv := startServe(t, bin, args...)
 	for i := 1; i <= 50; i++ {
-		if got := deliver(t, au, addr, i); got != 200 {
+		if got := deliver(t, au, srv.addr, i); got != 200 {
 			t.Fatalf("delivery %d: status %d, want 200", i, got)
 		}
 	}
-	if err := srv.Process.Kill(); err != nil { // SIGKILL: no drain, no close
+	if err := srv.cmd.Process.Kill(); err != nil { // SIGKILL: no drain, no close
 		t.Fatal(err)
 	}
-	srv.Wait()
+	srv.cmd.Wait()
 
-	_, addr = startServe(t, bin, args...)
-	evs := journalEvents(t, addr)
+	srv = startServe(t, bin, args...)
+	evs := journalEvents(t, srv.admin)
 	for i := int64(1); i <= 50; i++ {
 		if e, ok := evs[i]; !ok || e.Deliveries != 1 {
 			t.Errorf("i_event %d after SIGKILL: %+v (present %t), want it journaled once", i, e, ok)
 		}
 	}
-	if got := deliver(t, au, addr, 7); got != 200 {
+	if got := deliver(t, au, srv.addr, 7); got != 200 {
 		t.Fatalf("repeat: status %d, want 200", got)
 	}
-	if e := journalEvents(t, addr)[7]; e.Deliveries != 2 {
+	if e := journalEvents(t, srv.admin)[7]; e.Deliveries != 2 {
 		t.Errorf("repeat of i_event 7: %d deliveries, want 2 (a duplicate)", e.Deliveries)
 	}
 }
@@ -141,4 +171,109 @@ func TestServeUsage(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage/open error naming %q", tt.args, code, errb.String(), tt.want)
 		}
 	}
+}
+
+// TestServeStdoutNeverRead: with serve's stdout a pipe nobody reads, 3,000
+// deliveries at 500/s are all answered; the dropped lines are counted on
+// stderr and /metrics, and /healthz reports the stuck writer.
+func TestServeStdoutNeverRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs for about 6 s")
+	}
+	bin := buildBinary(t)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close() // never read until the end
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--no-auth")
+	cmd.Stdout = pw
+	var stderr lockedBuffer
+	srv := startServeCmd(t, cmd, &stderr)
+	pw.Close()
+
+	g, err := event.NewGenerator(event.GenConfig{Count: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[int]int{}
+	var service []time.Duration
+	_, err = sim.Run(t.Context(), sim.Config{URL: "http://" + srv.addr + "/", Events: g,
+		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 500, Per: time.Second}, Count: 3000}},
+		Timeout: 10 * time.Second, Retry: sim.Retry{MaxAttempts: 1},
+		Sink: sim.RecordFunc(func(r *sim.Record) { codes[r.Status]++; service = append(service, r.Service()) })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if codes[200] != 3000 {
+		t.Errorf("answers %v, want all 3000 deliveries answered 200 while stdout is not read", codes)
+	}
+	health := waitHealth(t, srv.admin, 503)
+	if !strings.Contains(health, "stuck") || !strings.Contains(health, "lines dropped") {
+		t.Errorf("/healthz = %q, want the stuck stdout writer reported", health)
+	}
+	if m := fetch(t, "http://"+srv.admin+"/metrics"); !regexp.MustCompile(`(?m)^espf_log_lines_dropped_total [1-9]`).MatchString(m) {
+		t.Errorf("/metrics does not count the dropped lines")
+	}
+	srv.cmd.Process.Signal(os.Interrupt)
+	if err := srv.cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGINT: %v\n%s", err, stderr.String())
+	}
+	t.Logf("answers %v; service time p50 %s, p99 %s, max %s", codes, pct(service, 50), pct(service, 99), pct(service, 100))
+	t.Logf("stderr:\n%s", stderr.String())
+	for _, want := range []string{"stdout is not being read", "delivery lines were dropped", "stopped: 3000 deliveries"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// waitHealth polls /healthz until it answers want (a guard of 30 s).
+func waitHealth(t *testing.T, admin string, want int) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + admin + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == want || time.Now().After(deadline) {
+			if resp.StatusCode != want {
+				t.Errorf("/healthz stayed %d %q, want %d", resp.StatusCode, b, want)
+			}
+			return string(b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func fetch(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// lockedBuffer collects a process's stderr while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

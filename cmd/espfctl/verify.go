@@ -37,8 +37,9 @@ Secrets (passwords, keys, credentials) are never printed.`,
 		Example: `  espfctl verify --authorization "Basic dXNlcm5hbWU6c2VjcmV0" --user username --password secret
   espfctl verify --authorization 'Signature keyId="test",algorithm="hmac-sha1",signature="+IkiEg9UkyA+gh+pcI64itisKhs="' \
       --date "Thu, 12 Apr 2018 15:24:00 GMT" --now "2018-04-12T15:24:30Z" --key-id test --key signature_key
-  espfctl verify --authorization "Bearer eyJ…" --key superkey --i-env 3 --json
-  pbcurl … | espfctl verify --authorization - --scheme Plain --credentials-file creds.txt`,
+  espfctl verify --authorization "Bearer eyJhbGciOiJIUzI1NiJ9.eyJpX2VudiI6MywiRXhwIjoxNTYwMzQyMzE2fQ.PONYERv3xYs5g--XwbflOcaWddSuUNt7hAQqvoEcO4Q" \
+      --key superkey --i-env 3 --now 1560340000 --json
+  espfctl sign custom --scheme Plain --credentials passexample --http | espfctl verify --authorization - --scheme Plain --credentials passexample`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -128,7 +129,7 @@ func verifyRun(opts *verifyOptions) error {
 			return err
 		}
 	} else {
-		report.Explain(opts.IO.Out, res, now, opts.IO.Paint, opts.IO.Style())
+		report.Explain(opts.IO.Out, res, now, opts.IO.Palette())
 	}
 	if !res.Valid {
 		return &failedError{fmt.Errorf("%s header is not valid: %v", scheme, res.Err)}

@@ -6,13 +6,21 @@ import (
 	"runtime/debug"
 )
 
+// version is set by the release build (.ci/release) with
+// -ldflags "-X main.version=v1.2.3"; it wins over the module version that
+// go install records, which is "(devel)" for a build from a checkout.
+var version string
+
 // versionString is "espfctl VERSION (REVISION[, modified], TIME) GOVERSION".
 func versionString() string {
-	version, rev, when, dirty := "(devel)", "", "", false
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
+	v, rev, when, dirty := version, "", "", false
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
 		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -24,7 +32,7 @@ func versionString() string {
 			}
 		}
 	}
-	out := "espfctl " + version
+	out := "espfctl " + v
 	if rev != "" {
 		if len(rev) > 12 {
 			rev = rev[:12]

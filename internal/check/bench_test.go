@@ -7,27 +7,27 @@ import (
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
-// BenchmarkRunReference measures one full conformance run (all ten checks,
-// nine requests) against the reference receiver over loopback, signature
-// scheme, with a fresh i_event range per iteration.
-func BenchmarkRunReference(b *testing.B) {
+// benchRun is one full conformance run per iteration against espfctl
+// serve's Application (verify.Serve over loopback, in-memory journal),
+// signature scheme, with a fresh i_event range each time. It fails on any
+// failed case, so a figure is always of a passing run.
+func benchRun(b *testing.B, cfg check.Config) {
 	c := vectors[sign.SchemeSignature]
-	au, err := sign.New(c)
-	if err != nil {
-		b.Fatal(err)
-	}
-	forged, err := check.Forge(c)
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := serve(b, receiver(b, au))
-	first := int64(check.DefaultFirstEvent)
+	cfg.Creds, cfg.URL = c, serve(b, receiver(b, &c), nil)
+	cfg.FirstEvent = check.DefaultFirstEvent
 	b.ReportAllocs()
 	for b.Loop() {
-		rs, err := check.Run(b.Context(), check.Config{URL: url, Auth: au, Forged: forged, FirstEvent: first})
-		if err != nil || check.Count(rs).Fail > 0 {
-			b.Fatalf("Run: %v, %s", err, check.Count(rs))
+		rs, err := check.Run(b.Context(), cfg)
+		if n := check.Count(rs); err != nil || n.Fail > 0 {
+			b.Fatalf("Run: %v, %s", err, n)
 		}
-		first += 100
+		cfg.FirstEvent += 100_000
 	}
 }
+
+// BenchmarkRunServe is `check --soak 0`: every case but the soak.
+func BenchmarkRunServe(b *testing.B) { benchRun(b, check.Config{}) }
+
+// BenchmarkRunServeSoak is `check` with the default 20 s soak; run it with
+// -benchtime 1x.
+func BenchmarkRunServeSoak(b *testing.B) { benchRun(b, check.Config{Soak: check.DefaultSoak}) }

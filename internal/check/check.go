@@ -1,8 +1,11 @@
-// Package check grades a live Application against the ESPF contract: it
-// sends a short, fixed series of requests, one at a time, and says what the
-// ESPF would do with each answer (contract.md §2): exactly 200 delivers,
-// any 4xx drops the event for good, anything else re-sends it, for ever if
-// the answer never changes. Nothing here prints.
+// Package check is the ESPF conformance suite: cases with IDs tied to the
+// sections of contract.md (2/exact-200, 3.bearer/alg-none…), each sending
+// what PortaBilling's ESPF sends (or a deliberately wrong variant of it) to
+// a live Application and grading the answer by what the ESPF would do with
+// it (package espf): exactly 200 delivers, any 4xx drops the event for
+// good, anything else re-sends it, for ever if the answer never changes.
+// A failed case carries a curl reproducer with every secret replaced by a
+// reference to its ESPFCTL_* environment variable. Nothing here prints.
 package check
 
 import (
@@ -10,47 +13,61 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
-	"strings"
+	"net/url"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
-// Defaults for Config's zero fields.
+// Defaults for Config's zero fields, and the suite's fixed numbers.
 const (
 	DefaultTimeout    = 30 * time.Second // per request; the ESPF's own is 300 s
-	DefaultSlow       = 5 * time.Second  // latency above this warns
-	DefaultFirstEvent = 9_000_000_000    // far above real i_event values, so checks never collide with real data
+	DefaultSlow       = 5 * time.Second  // a p99 above this warns (burst) or fails (soak)
+	DefaultFirstEvent = 9_000_000_000    // far above real i_event values, so cases never collide with real data
+	DefaultCopies     = 10               // concurrent copies of one event in 2/duplicate-concurrent
+	DefaultBurst      = 100              // distinct events sent at once in 2/burst
+	DefaultSoak       = 20 * time.Second // the command's --soak default; Config's zero Soak turns 2/soak off
+	SoakRate          = 10               // events per second in 2/soak: the ESPF's average
+	BodyLimit         = 1 << 20          // 1 MiB: 1/over-1mib sends one byte more
 )
 
-// ErrUnreachable means no request got an HTTP answer: every one failed to
-// connect (refused, DNS, TLS…). Run returns it with the results.
+// ErrUnreachable means no request got an HTTP answer: the first ones
+// failed to connect (refused, DNS, TLS…), so the run stopped. Run returns
+// it with the results so far.
 var ErrUnreachable = errors.New("the Application could not be reached")
 
-// Config describes one conformance run. URL and Auth are required; the
+// Config describes one conformance run. URL and Creds are required; the
 // rest has usable zero values.
 type Config struct {
-	URL        string
-	Auth       sign.Auth     // the credentials the ESPF is configured with
-	Forged     sign.Auth     // the same scheme with wrong secrets (see Forge); nil = wrong-credentials is skipped
-	Client     *http.Client  // nil = built from TLS; redirects are never followed
-	TLS        *tls.Config   // for the built client (espf.TLS.Config builds it); nil = system defaults
-	Headers    http.Header   // extra headers on every request
-	Timeout    time.Duration // per request; 0 = DefaultTimeout
-	Slow       time.Duration // latency warn threshold; 0 = DefaultSlow
+	URL   string
+	Creds sign.Config // the credentials the ESPF is configured with (scheme, secrets, header name)
+
+	Client   *http.Client  // nil = built from TLS; redirects are never followed
+	TLS      *tls.Config   // for the built client and the transport cases; nil = system defaults
+	HTTP2    bool          // let the built client negotiate HTTP/2 over TLS; the ESPF speaks HTTP/1.1
+	Headers  http.Header   // extra headers on every request (shown as they are in reproducers)
+	CurlArgs []string      // curl options that match TLS (--cacert F, -k…), for reproducers
+	Timeout  time.Duration // per request; 0 = DefaultTimeout
+	Slow     time.Duration // p99 bound of 2/burst and 2/soak; 0 = DefaultSlow
+
 	FirstEvent int64         // the first i_event used; 0 = DefaultFirstEvent
-	Only       []string      // run only these checks (names from Names); empty = all
-	Now        func() time.Time
+	Select     []string      // case IDs or section prefixes (see Select); empty = every case of the scheme
+	Strict     bool          // warnings fail
+	Copies     int           // 0 = DefaultCopies
+	Burst      int           // 0 = DefaultBurst
+	Soak       time.Duration // how long 2/soak sends at SoakRate; 0 = off (skipped)
+
+	Now      func() time.Time // the clock for Date and token expiry; nil = time.Now
+	OnResult func(Result)     // called as each case finishes, in order, from Run's goroutine
 }
 
-// Grade is a check's verdict.
+// Grade is a case's verdict.
 type Grade string
 
-// Grades. A warning is not a failure: the exit code stays 0.
+// Grades. A warning is not a failure (the exit code stays 0) unless
+// Config.Strict is set.
 const (
 	Pass Grade = "pass"
 	Warn Grade = "warn"
@@ -58,115 +75,101 @@ const (
 	Skip Grade = "skip"
 )
 
-// Result is one graded check. The JSON names are a stable interface
+// Result is one graded case. The JSON names are a stable interface
 // (check --json).
 type Result struct {
-	Name        string  `json:"name"`
-	Sends       string  `json:"sends"`
-	Expect      string  `json:"expect"`
-	IEvent      int64   `json:"i_event,omitempty"`
-	Status      int     `json:"status"`          // 0 when there was no HTTP answer
-	Error       string  `json:"error,omitempty"` // timeout, refused, tls, … when there was none
-	Answer      string  `json:"answer"`          // "200", "204", "timeout after 30s", "refused"
-	ESPF        string  `json:"espf,omitempty"`  // espf.Consequence in words: delivered, dropped or re-sent
-	LatencyMS   float64 `json:"latency_ms"`
-	Grade       Grade   `json:"grade"`
-	Consequence string  `json:"consequence"`
+	ID          string   `json:"id"`      // 3.bearer/alg-none
+	Section     string   `json:"section"` // 3.bearer
+	Name        string   `json:"name"`    // alg-none
+	Sends       string   `json:"sends"`
+	Expect      string   `json:"expect"`
+	IEvent      int64    `json:"i_event,omitempty"` // the case's (first) event
+	Requests    int      `json:"requests"`          // requests sent, liveness probes included
+	Status      int      `json:"status"`            // the deciding answer; 0 when there was no HTTP answer
+	Error       string   `json:"error,omitempty"`   // timeout, refused, tls, … when there was none
+	Answer      string   `json:"answer"`            // "200 OK", "timeout after 30s", "98×200, 2×500"
+	ESPF        string   `json:"espf,omitempty"`    // espf.Consequence in words: delivered, dropped or re-sent
+	LatencyMS   float64  `json:"latency_ms"`        // the deciding request's; the p99 for load cases
+	P99MS       *float64 `json:"p99_ms,omitempty"`  // load cases only
+	Grade       Grade    `json:"grade"`
+	Consequence string   `json:"consequence"`
+	Curl        string   `json:"curl,omitempty"` // a shell reproducer, for failed cases
 }
 
-// answer is what one request got back.
-type answer struct {
-	status  int
-	errKind string // espf.ErrorClass of a transport failure
-	took    time.Duration
-	ievent  int64
-}
-
-func (a answer) espf() espf.Outcome { return espf.Consequence(a.status, a.errKind != "") }
-
-func (a answer) text(timeout time.Duration) string {
-	switch {
-	case a.errKind == "timeout":
-		return "timeout after " + timeout.String()
-	case a.errKind != "":
-		return a.errKind
-	}
-	return fmt.Sprintf("%d %s", a.status, http.StatusText(a.status))
-}
-
-// Names lists the checks in the order they run.
-func Names() []string {
-	cs := checks()
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.name
-	}
-	return out
-}
-
-// Run sends the checks' requests one after the other and grades every
-// answer. It returns an error for a bad Config, when ctx ends (with the
-// results so far), or ErrUnreachable (with every result) when no request
-// got an HTTP answer.
+// Run sends the selected cases one after the other and grades every
+// answer, calling cfg.OnResult as each case finishes. It returns an error
+// for a bad Config, when ctx ends (with the results so far), or
+// ErrUnreachable (with the results so far) when no request got an HTTP
+// answer. When the Application stops answering after a malformed request
+// (it died), the remaining cases are skipped and Run returns normally.
 func Run(ctx context.Context, cfg Config) ([]Result, error) {
-	cfg, err := withDefaults(cfg)
+	cfg, cases, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
-	client := espf.NewClient(cfg.Client, cfg.TLS, 0)
-	if cfg.Client == nil {
-		defer client.CloseIdleConnections()
+	r, err := newRunner(cfg)
+	if err != nil {
+		return nil, err
 	}
-	r := &runner{cfg: cfg, client: client, answers: map[string]answer{}}
+	if cfg.Client == nil {
+		defer r.client.CloseIdleConnections()
+	}
 	var out []Result
-	for _, c := range checks() {
-		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, c.name) {
-			continue
+	emit := func(res Result) {
+		out = append(out, res)
+		if cfg.OnResult != nil {
+			cfg.OnResult(res)
 		}
+	}
+	for _, c := range cases {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		res := Result{Name: c.name, Sends: c.sends, Expect: c.expect}
-		if why := c.skip(r); why != "" {
-			res.Grade, res.Answer, res.Consequence = Skip, "-", why
-			out = append(out, res)
+		res := c.result()
+		switch {
+		case r.dead != "":
+			res.Grade, res.Answer = Skip, "-"
+			res.Consequence = "not run: the Application stopped answering after " + r.dead
+			emit(res)
+			continue
+		case c.Scheme != "" && c.Scheme != r.scheme:
+			res.Grade, res.Answer = Skip, "-"
+			res.Consequence = fmt.Sprintf("for the %s scheme; this run uses %s", c.Scheme, r.scheme)
+			emit(res)
 			continue
 		}
-		target := c
-		if c.reuse != "" {
-			target = lookup(c.reuse)
-		}
-		a, err := r.answer(ctx, target)
+		r.cur = &res
+		v, err := c.run(ctx, r)
+		r.cur = nil
 		if err != nil {
-			return out, err
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			return out, fmt.Errorf("case %s: %w", c.ID, err)
 		}
-		res.IEvent, res.Status, res.Error = a.ievent, a.status, a.errKind
-		res.Answer, res.ESPF = a.text(cfg.Timeout), a.espf().Words()
-		res.LatencyMS = float64(a.took.Microseconds()) / 1000
-		res.Grade, res.Consequence = c.grade(r, a)
-		out = append(out, res)
-	}
-	if r.reached == 0 && r.failed > 0 {
-		reqs := "requests"
-		if r.failed == 1 {
-			reqs = "request"
+		r.finish(&res, v)
+		emit(res)
+		if r.answered == 0 && r.failed > 0 {
+			reqs := "requests"
+			if r.failed == 1 {
+				reqs = "request"
+			}
+			return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, espf.RedactURL(cfg.URL), r.lastErr)
 		}
-		return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, cfg.URL, r.lastErr)
 	}
 	return out, nil
 }
 
-func withDefaults(cfg Config) (Config, error) {
+// prepare checks cfg, fills in defaults and selects the cases.
+func prepare(cfg Config) (Config, []Case, error) {
 	if cfg.URL == "" {
-		return cfg, errors.New("check: no url")
+		return cfg, nil, errors.New("check: no url")
 	}
-	if cfg.Auth == nil {
-		return cfg, errors.New("check: no credentials configured")
+	if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, nil, fmt.Errorf("check: url %q: want http:// or https:// and a host", espf.RedactURL(cfg.URL))
 	}
-	for _, n := range cfg.Only {
-		if !slices.Contains(Names(), n) {
-			return cfg, fmt.Errorf("check: unknown check %q; want one of %s", n, strings.Join(Names(), ", "))
-		}
+	if cfg.Creds.Scheme == "" {
+		return cfg, nil, errors.New("check: no credentials configured")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -177,103 +180,67 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.FirstEvent <= 0 {
 		cfg.FirstEvent = DefaultFirstEvent
 	}
+	if cfg.Copies <= 0 {
+		cfg.Copies = DefaultCopies
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return cfg, nil
+	cases, err := Select(Cases(), cfg.Creds.Scheme, cfg.Select)
+	if err != nil {
+		return cfg, nil, err
+	}
+	return cfg, cases, nil
 }
 
-// runner sends requests and remembers each check's answer, so that a check
-// built on another (redeliver after deliver, latency of deliver) reuses it.
-type runner struct {
-	cfg     Config
-	client  *http.Client
-	answers map[string]answer
-	reached int // requests that got an HTTP answer (or timed out on an open connection)
-	failed  int // requests that could not connect
-	lastErr string
+// verdict is what a case's run decided.
+type verdict struct {
+	grade Grade
+	msg   string
+	repro *script // what to replay when the case fails; nil = the case sent nothing
 }
 
-// request is what one check sends.
-type request struct {
-	ievent int64
-	body   []byte
-	auth   sign.Signer // nil = no credentials
-	at     time.Time   // the Date to sign for
+// finish fills in the grade, applies --strict and attaches the reproducer.
+func (r *runner) finish(res *Result, v verdict) {
+	res.Grade, res.Consequence = v.grade, v.msg
+	if r.cfg.Strict && res.Grade == Warn {
+		res.Grade = Fail
+		res.Consequence = "--strict: " + res.Consequence
+	}
+	if res.Grade == Fail && v.repro != nil {
+		res.Curl = v.repro.render(r)
+	}
 }
 
-// answer returns c's answer, sending c's request (and what it depends on)
-// the first time.
-func (r *runner) answer(ctx context.Context, c spec) (answer, error) {
-	if a, ok := r.answers[c.name]; ok {
-		return a, nil
-	}
-	if c.after != "" {
-		if _, err := r.answer(ctx, lookup(c.after)); err != nil {
-			return answer{}, err
-		}
-	}
-	req, err := c.build(r, r.cfg.FirstEvent+c.event)
-	if err != nil {
-		return answer{}, fmt.Errorf("check %s: %w", c.name, err)
-	}
-	a, err := r.send(ctx, req)
-	if err != nil {
-		return answer{}, fmt.Errorf("check %s: %w", c.name, err)
-	}
-	r.answers[c.name] = a
-	return a, nil
+// answer fills in res from the deciding reply.
+func (r *runner) answer(res *Result, rep reply) {
+	res.Status, res.Error = rep.status, rep.class
+	res.Answer = rep.text(r.cfg.Timeout)
+	res.ESPF = rep.outcome().Words()
+	res.LatencyMS = ms(rep.took)
 }
 
-// send makes one attempt. Only a failure to build the request, or ctx
-// ending, is an error; transport failures are answers.
-func (r *runner) send(ctx context.Context, q request) (answer, error) {
-	tctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	req, err := espf.NewRequest(tctx, r.cfg.URL, q.body, r.cfg.Headers, q.auth, q.at)
-	if err != nil {
-		return answer{}, err
-	}
-	start := time.Now()
-	resp, err := r.client.Do(req)
-	a := answer{ievent: q.ievent}
-	if err != nil {
-		a.took = time.Since(start)
-		if ctx.Err() != nil {
-			return a, ctx.Err()
-		}
-		a.errKind = espf.ErrorClass(err, errors.Is(tctx.Err(), context.DeadlineExceeded))
-		if a.errKind == "timeout" {
-			r.reached++
-		} else {
-			r.failed++
-			r.lastErr = a.errKind
-		}
-		return a, nil
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	_ = resp.Body.Close()
-	a.took = time.Since(start)
-	a.status = resp.StatusCode
-	r.reached++
-	return a, nil
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// reply is what one request got back.
+type reply struct {
+	status int
+	class  string // espf.ErrorClass of a transport failure; "" = an HTTP answer
+	detail string // why, for a TLS failure (the x509 reason)
+	took   time.Duration
 }
 
-// Forge returns the scheme of cfg with every secret changed (passwords,
-// credentials, keys), the rest (user, key id, scheme name, header) kept:
-// what a forger who knows everything but the secret would send.
-func Forge(cfg sign.Config) (sign.Auth, error) {
-	wrong := func(ss []string) []string {
-		out := make([]string, len(ss))
-		for i, s := range ss {
-			out[i] = s + "-forged"
-		}
-		return out
+func (a reply) outcome() espf.Outcome { return espf.Consequence(a.status, a.class != "") }
+
+func (a reply) text(timeout time.Duration) string {
+	switch {
+	case a.class == espf.ErrTimeout:
+		return "timeout after " + timeout.String()
+	case a.class != "":
+		return a.class
 	}
-	cfg.Passwords, cfg.Credentials, cfg.Keys = wrong(cfg.Passwords), wrong(cfg.Credentials), wrong(cfg.Keys)
-	au, err := sign.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("forge credentials: %w", err)
-	}
-	return au, nil
+	return fmt.Sprintf("%d %s", a.status, http.StatusText(a.status))
 }

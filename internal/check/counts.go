@@ -10,7 +10,7 @@ type Counts struct {
 	Skip int `json:"skip"`
 }
 
-// Count tallies rs.
+// Count tallies the grades of rs.
 func Count(rs []Result) Counts {
 	var c Counts
 	for _, r := range rs {
@@ -30,4 +30,29 @@ func Count(rs []Result) Counts {
 
 func (c Counts) String() string {
 	return fmt.Sprintf("%d passed, %d warned, %d failed, %d skipped", c.Pass, c.Warn, c.Fail, c.Skip)
+}
+
+// SectionCount is the tally of one section's cases.
+type SectionCount struct {
+	Section string `json:"section"`
+	Title   string `json:"title"`
+	Counts
+}
+
+// BySection tallies rs per section, in the order of Sections; sections
+// without a result are left out.
+func BySection(rs []Result) []SectionCount {
+	var out []SectionCount
+	for _, s := range Sections() {
+		var in []Result
+		for _, r := range rs {
+			if r.Section == s.ID {
+				in = append(in, r)
+			}
+		}
+		if len(in) > 0 {
+			out = append(out, SectionCount{Section: s.ID, Title: s.Title, Counts: Count(in)})
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ package espfapi
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -39,6 +40,8 @@ type Config struct {
 	TokenTTL time.Duration    // access tokens expire after this; 0 = DefaultTokenTTL
 	IEnv     int64            // the i_env of the tokens and the info answers; 0 = 1
 	Now      func() time.Time // nil = time.Now
+	// BodyTimeout bounds the read of a call's body; 0 = BodyTimeout.
+	BodyTimeout time.Duration
 }
 
 // Mock is an http.Handler for the status routes and the PortaBilling API.
@@ -82,6 +85,9 @@ func New(cfg Config) *Mock {
 	if cfg.IEnv == 0 {
 		cfg.IEnv = 1
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = BodyTimeout
+	}
 	m := &Mock{cfg: cfg, mux: http.NewServeMux(), accounts: map[string]*account{}, delivered: map[string]time.Time{},
 		sess: newSessions(), store: map[entity.Key]*record{}, calls: map[string]*MethodCalls{}}
 	m.mux.HandleFunc("POST /rest/{service}/{method}", m.rest)
@@ -94,8 +100,27 @@ func New(cfg Config) *Mock {
 	return m
 }
 
-// ServeHTTP implements http.Handler.
-func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.mux.ServeHTTP(w, r) }
+// Limits on one status call: a call is a few hundred bytes (message is at
+// most 4000 characters), so MaxBody leaves a wide margin.
+const (
+	MaxBody       = 64 << 10
+	HeaderTimeout = 5 * time.Second  // to read the request's headers
+	BodyTimeout   = 10 * time.Second // to read its body, once the headers are in
+)
+
+// ServeHTTP implements http.Handler. The body must arrive within
+// BodyTimeout whatever server runs the mock.
+func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(m.cfg.BodyTimeout))
+	m.mux.ServeHTTP(w, r)
+}
+
+// NewServer is an http.Server for the mock with its read timeouts and
+// limits, so that a slow or stalled caller cannot hold a connection.
+func NewServer(m *Mock) *http.Server {
+	return &http.Server{Handler: m, ReadHeaderTimeout: HeaderTimeout, ReadTimeout: HeaderTimeout + BodyTimeout,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10}
+}
 
 // Delivered records that the event about entity (e.g. "i_account=1000889")
 // was delivered at t, so the report can show the time to its final status.
@@ -171,7 +196,18 @@ func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeri
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{msg}})
 		return
 	}
-	p, errs := parse(r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		m.reject()
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"errors": []string{fmt.Sprintf("body larger than %d bytes", MaxBody)}})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []string{"unreadable body: " + err.Error()}})
+		return
+	}
+	p, errs := parse(r.Header.Get("Content-Type"), body)
 	if numeric && strings.TrimLeft(strings.TrimPrefix(key, "i_account="), "0123456789") != "" {
 		errs = append(errs, "i_account in the path must be an integer")
 	}
@@ -236,13 +272,9 @@ func (m *Mock) Calls() []MethodCalls {
 
 // parse reads the parameters from a form-encoded or JSON body and lists
 // every problem.
-func parse(r *http.Request) (params, []string) {
+func parse(contentType string, body []byte) (params, []string) {
 	var p params
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 64<<10))
-	if err != nil {
-		return p, []string{"unreadable body: " + err.Error()}
-	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct, _, _ := mime.ParseMediaType(contentType)
 	switch ct {
 	case "application/json":
 		if err := json.Unmarshal(body, &p); err != nil {

@@ -1,7 +1,9 @@
 package espfapi_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,5 +66,44 @@ func TestStatusCalls(t *testing.T) {
 	a := accts[0] // sorted: "i_account=…" before "id=…"
 	if a.Account != "i_account=1000889" || a.Status != "OK" || a.Calls != 2 || a.SinceDeliveryMS == nil || *a.SinceDeliveryMS != 1500 {
 		t.Errorf("account %+v: want OK after 2 calls, 1500ms after delivery", a)
+	}
+}
+
+// TestBodyLimitAndTimeout: a body over MaxBody is refused with 413, and a
+// body that stalls is cut off after the body timeout instead of holding
+// the connection.
+func TestBodyLimitAndTimeout(t *testing.T) {
+	t.Parallel()
+	m := espfapi.New(espfapi.Config{BodyTimeout: 200 * time.Millisecond})
+	srv := httptest.NewServer(m)
+	defer srv.Close()
+	big := strings.NewReader("status=OK&group=HSS&message=" + strings.Repeat("x", espfapi.MaxBody))
+	resp, err := http.Post(srv.URL+"/espf/v1/account/i/1/status", "application/x-www-form-urlencoded", big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "larger than") {
+		t.Errorf("oversized body: %d %s, want 413", resp.StatusCode, b)
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST /espf/v1/account/i/1/status HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"status\":")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a guard against a hung test, not an assertion
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("a stalled body was not cut off: %v", err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "timeout") {
+		t.Errorf("stalled body: %d %s, want 400 naming the timeout", resp.StatusCode, b)
+	}
+	if _, rejected := m.Accounts(); rejected != 2 {
+		t.Errorf("%d rejected calls counted, want 2", rejected)
 	}
 }

@@ -85,7 +85,7 @@ func (m *Mock) rest(w http.ResponseWriter, r *http.Request) {
 // form-encoded one whose params and auth_info are JSON strings.
 func readCall(r *http.Request) (*call, *Fault) {
 	c := &call{r: r, params: map[string]any{}}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
 		return nil, fault(FaultBadRequest, "unreadable body: %v", err)
 	}

@@ -51,8 +51,9 @@ type Server struct {
 	done chan error
 }
 
-// Listen serves h as cfg says, and returns once it listens.
-func Listen(h http.Handler, cfg ServerConfig) (*Server, error) {
+// Listen serves m as cfg says (with NewServer's timeouts and limits), and
+// returns once it listens.
+func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
@@ -90,9 +91,7 @@ func Listen(h http.Handler, cfg ServerConfig) (*Server, error) {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
-	s := &Server{URL: scheme + "://" + ln.Addr().String(), done: make(chan error, 1),
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}}
+	s := &Server{URL: scheme + "://" + ln.Addr().String(), done: make(chan error, 1), srv: NewServer(m)}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }

@@ -6,22 +6,24 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
+// esc is every text field that came from outside, made safe for one line
+// of a terminal or a tab-separated file (control characters escaped).
+func esc(s string) string { return verify.Escape(s) }
+
 // Delivery writes one tab-separated line per delivery: time, i_event,
 // event type, entity, auth result, answer, first/dup marker, handling time,
-// then the fault, reason and catalog flags when there are any.
-func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) error {
-	ok := base.Foreground(lipgloss.Color("2"))
-	bad := base.Foreground(lipgloss.Color("1")).Bold(true)
-	warn := base.Foreground(lipgloss.Color("3"))
-	id, typ, ent := "-", dash(d.Type), dash(d.Entity)
+// then the notes when there are any: with --forward-to the Application's
+// answer and time; the fault; the reason; what the ESPF does with an
+// answer other than 200; catalog flags. Text from the request is escaped.
+func Delivery(w io.Writer, d verify.Delivery, pal term.Palette) error {
+	id, typ, ent := "-", dash(esc(d.Type)), dash(esc(d.Entity))
 	if d.IEvent != nil {
 		id = strconv.FormatInt(*d.IEvent, 10)
 	}
@@ -29,60 +31,239 @@ func Delivery(w io.Writer, d verify.Delivery, paint Paint, base lipgloss.Style) 
 	if d.Status != 0 {
 		status = strconv.Itoa(d.Status)
 	}
-	switch espf.Consequence(d.Status, d.Status == 0) {
+	consequence := espf.Consequence(d.Status, d.Status == 0)
+	switch consequence {
 	case espf.Delivered:
-		status = paint(ok, status)
+		status = pal.Good(status)
 	case espf.Dropped:
-		status = paint(bad, status)
+		status = pal.Bad(status)
 	default:
-		status = paint(warn, status)
+		status = pal.Warn(status)
 	}
 	auth := d.Auth
 	if auth == verify.AuthFailed {
-		auth = paint(bad, auth)
+		auth = pal.Bad(auth)
 	}
 	mark := "-"
 	switch {
 	case d.Duplicate:
-		mark = paint(warn, "dup")
-	case d.Status == http.StatusOK:
+		mark = pal.Warn("dup")
+	case d.Status == http.StatusOK && d.IEvent != nil:
 		mark = "first"
 	}
-	var notes []string
-	if d.Fault != "" {
-		notes = append(notes, "fault="+d.Fault)
-	}
-	if d.Reason != "" && d.Status != http.StatusOK {
-		notes = append(notes, d.Reason)
-	}
-	notes = append(notes, d.Flags...)
 	line := strings.Join([]string{d.Time.UTC().Format(time.RFC3339), id, typ, ent, auth, status, mark,
 		strconv.FormatFloat(d.HandlingMS, 'f', 2, 64) + "ms"}, "\t")
-	if len(notes) > 0 {
-		line += "\t" + paint(warn, strings.Join(notes, "; "))
+	if notes := deliveryNotes(&d, consequence); len(notes) > 0 {
+		line += "\t" + pal.Warn(esc(strings.Join(notes, "; ")))
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
 }
 
+func deliveryNotes(d *verify.Delivery, consequence espf.Outcome) []string {
+	var notes []string
+	if d.Forwarded {
+		notes = append(notes, forwardNote(d))
+	}
+	if d.Fault != "" {
+		notes = append(notes, "fault="+d.Fault)
+	}
+	if d.Reason != "" && (d.Status != http.StatusOK || d.IEvent == nil) && !d.Forwarded {
+		notes = append(notes, d.Reason)
+	}
+	switch consequence {
+	case espf.Dropped:
+		notes = append(notes, "the ESPF drops the event")
+	case espf.Resent:
+		notes = append(notes, "the ESPF re-sends it")
+	}
+	return append(notes, d.Flags...)
+}
+
+// forwardNote is the Application's side of a forwarded delivery:
+// "app 500 in 3.10ms", "app timeout after 30.00s", "app unreachable (refused)".
+func forwardNote(d *verify.Delivery) string {
+	took := ""
+	if d.ForwardMS != nil {
+		took = strconv.FormatFloat(*d.ForwardMS, 'f', 2, 64) + "ms"
+	}
+	switch {
+	case d.ForwardStatus != nil:
+		return fmt.Sprintf("app %d in %s", *d.ForwardStatus, took)
+	case d.Status == http.StatusGatewayTimeout:
+		return "app gave no answer in time (" + took + "): " + d.ForwardError
+	}
+	return "app unreachable: " + d.ForwardError
+}
+
+// EventTable writes journal events as a table, one at a time: aligned on
+// a terminal (pad; it then holds the rows until Flush), else plain
+// tab-separated lines written at once.
+type EventTable struct {
+	out *term.Table
+	n   int
+}
+
+// NewEventTable starts a table on w.
+func NewEventTable(w io.Writer, pad bool) *EventTable {
+	t := &EventTable{out: term.NewTable(w, pad, term.Palette{})}
+	if pad {
+		fmt.Fprintln(t.out, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tAPP\tVARIABLES")
+	}
+	return t
+}
+
+// Write adds one event.
+func (t *EventTable) Write(e *verify.Event) error {
+	t.n++
+	app := "-"
+	if e.ForwardStatus != nil {
+		app = strconv.Itoa(*e.ForwardStatus)
+		if e.ForwardMS != nil {
+			app += " " + strconv.FormatFloat(*e.ForwardMS, 'f', 1, 64) + "ms"
+		}
+	}
+	_, err := fmt.Fprintf(t.out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.IEvent, esc(e.Type), e.Deliveries,
+		e.FirstDelivery.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), esc(e.AuthScheme), app, esc(string(e.Variables)))
+	return err
+}
+
+// Count is how many events were written.
+func (t *EventTable) Count() int { return t.n }
+
+// Flush writes an aligned table out.
+func (t *EventTable) Flush() error { return t.out.Flush() }
+
 // Events writes journal events as a table: aligned on a terminal (pad),
 // else plain tab-separated lines.
 func Events(w io.Writer, evs []verify.Event, pad bool) error {
-	out := w
-	var tw *tabwriter.Writer
+	t := NewEventTable(w, pad)
+	for i := range evs {
+		if err := t.Write(&evs[i]); err != nil {
+			return err
+		}
+	}
+	return t.Flush()
+}
+
+// RejectionTable writes rejected deliveries as a table (journal
+// --rejected): time, answer, auth scheme and result, remote address,
+// i_event, event type, the Application's answer, and the reason.
+type RejectionTable struct {
+	out *term.Table
+	n   int
+}
+
+// NewRejectionTable starts a table on w, aligned when pad.
+func NewRejectionTable(w io.Writer, pad bool) *RejectionTable {
+	t := &RejectionTable{out: term.NewTable(w, pad, term.Palette{})}
 	if pad {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		out = tw
-		fmt.Fprintln(tw, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tVARIABLES")
+		fmt.Fprintln(t.out, "TIME\tSTATUS\tAUTH\tREMOTE\tI_EVENT\tEVENT_TYPE\tAPP\tREASON")
 	}
-	for _, e := range evs {
-		fmt.Fprintf(out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", e.IEvent, e.Type, e.Deliveries,
-			e.FirstDelivery.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), e.AuthScheme, e.Variables)
+	return t
+}
+
+// Write adds one rejection.
+func (t *RejectionTable) Write(x *verify.Rejection) error {
+	t.n++
+	id := "-"
+	if x.IEvent != nil {
+		id = strconv.FormatInt(*x.IEvent, 10)
 	}
-	if tw != nil {
-		return tw.Flush()
+	status := "none"
+	if x.Status != 0 {
+		status = strconv.Itoa(x.Status)
 	}
-	return nil
+	_, err := fmt.Fprintf(t.out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Time.Format(time.RFC3339Nano), status,
+		esc(x.AuthScheme)+"/"+esc(x.Auth), dash(esc(x.Remote)), id, dash(esc(x.Type)), rejectionApp(x), esc(x.Reason))
+	return err
+}
+
+func rejectionApp(x *verify.Rejection) string {
+	switch {
+	case x.ForwardStatus != nil && x.ForwardError == "":
+		return strconv.Itoa(*x.ForwardStatus)
+	case x.ForwardError != "":
+		kind, _, _ := strings.Cut(x.ForwardError, ":")
+		return esc(kind)
+	}
+	return "-"
+}
+
+// Count is how many rejections were written.
+func (t *RejectionTable) Count() int { return t.n }
+
+// Flush writes an aligned table out.
+func (t *RejectionTable) Flush() error { return t.out.Flush() }
+
+// RawEvent writes an event's raw capture (journal --raw): a heading, the
+// first delivery's headers as received (credentials redacted) and its
+// body, escaped so that it cannot drive the terminal.
+func RawEvent(w io.Writer, e *verify.Event) error {
+	head := fmt.Sprintf("== i_event %d %s: first delivered %s", e.IEvent, esc(e.Type), e.FirstDelivery.Format(time.RFC3339Nano))
+	if e.Remote != "" {
+		head += " from " + esc(e.Remote)
+	}
+	head += fmt.Sprintf(", %d deliveries", e.Deliveries)
+	if e.ForwardStatus != nil {
+		head += fmt.Sprintf(", the Application answered %d", *e.ForwardStatus)
+	}
+	body := "(no raw capture: the journal predates it)"
+	if e.Body != nil || e.Headers != nil {
+		body = rawBody(e.Body, int64(len(e.Body)), true)
+	}
+	return rawBlock(w, head, e.Headers, body)
+}
+
+// RawRejection writes a rejected delivery's raw capture (journal
+// --rejected --raw).
+func RawRejection(w io.Writer, x *verify.Rejection) error {
+	status := "no answer"
+	if x.Status != 0 {
+		status = strconv.Itoa(x.Status)
+	}
+	head := fmt.Sprintf("== %s at %s", status, x.Time.Format(time.RFC3339Nano))
+	if x.Remote != "" {
+		head += " from " + esc(x.Remote)
+	}
+	head += ": " + esc(x.Reason)
+	return rawBlock(w, head, x.Headers, rawBody(x.Body, x.BodySize, x.Body != nil))
+}
+
+func rawBody(b []byte, size int64, read bool) string {
+	switch {
+	case !read && size > 0:
+		return fmt.Sprintf("(body not read: %d bytes declared)", size)
+	case len(b) == 0:
+		return "(empty body)"
+	}
+	s := escBody(b)
+	if size > int64(len(b)) {
+		s += fmt.Sprintf("\n(first %d of %d bytes kept)", len(b), size)
+	}
+	return s
+}
+
+// escBody escapes a body for display but keeps its line breaks.
+func escBody(b []byte) string {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		lines[i] = esc(strings.TrimSuffix(l, "\r"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func rawBlock(w io.Writer, head string, h verify.Headers, body string) error {
+	var b strings.Builder
+	b.WriteString(head + "\n")
+	for _, name := range h.Names() {
+		for _, v := range h[name] {
+			b.WriteString(esc(name) + ": " + esc(v) + "\n")
+		}
+	}
+	b.WriteString("\n" + body + "\n\n")
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func dash(s string) string {

@@ -8,31 +8,25 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
-// Paint styles text; pass the identity function for plain output.
-type Paint func(lipgloss.Style, string) string
-
-// Explain writes a human explanation of a verification result.
-func Explain(w io.Writer, r *sign.Result, now time.Time, paint Paint, base lipgloss.Style) {
-	ok := base.Foreground(lipgloss.Color("2")).Bold(true)
-	bad := base.Foreground(lipgloss.Color("1")).Bold(true)
-	dim := base.Faint(true)
+// Explain writes a human explanation of a verification result; its checks
+// are always aligned.
+func Explain(w io.Writer, r *sign.Result, now time.Time, pal term.Palette) {
 	if r.Valid {
-		fmt.Fprintf(w, "%s %s header in %s\n", paint(ok, "valid"), r.Scheme, r.Header)
+		fmt.Fprintf(w, "%s %s header in %s\n", pal.Good("valid"), r.Scheme, r.Header)
 	} else {
-		fmt.Fprintf(w, "%s %s header in %s: %s\n", paint(bad, "invalid"), r.Scheme, r.Header, r.Reason)
+		fmt.Fprintf(w, "%s %s header in %s: %s\n", pal.Bad("invalid"), r.Scheme, r.Header, r.Reason)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := term.NewTable(w, true, pal)
 	for _, c := range r.Checks {
-		mark := paint(ok, "ok")
+		mark := pal.Good("ok")
 		if !c.OK {
-			mark = paint(bad, "FAIL")
+			mark = pal.Bad("FAIL")
 		}
 		var parts []string
 		if c.Got != "" {
@@ -42,15 +36,15 @@ func Explain(w io.Writer, r *sign.Result, now time.Time, paint Paint, base lipgl
 			parts = append(parts, "expected "+c.Expected)
 		}
 		if c.OK && c.Detail != "" {
-			parts = append(parts, paint(dim, "("+c.Detail+")"))
+			parts = append(parts, pal.Dim("("+c.Detail+")"))
 		}
-		if len(parts) == 0 { // no trailing cell: tabwriter would pad it with spaces
+		if len(parts) == 0 { // no trailing cell: the table would pad it with spaces
 			fmt.Fprintf(tw, "  %s\t%s\n", mark, c.Name)
 			continue
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, c.Name, strings.Join(parts, "  "))
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	if r.SigningString != nil {
 		fmt.Fprintf(w, "  signing string: %q\n", *r.SigningString)
 	}

@@ -6,12 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
-
-func identity(_ lipgloss.Style, s string) string { return s }
 
 // TestExplain pins the human explanation (plain, as off a terminal) of one
 // valid and one invalid header per scheme.
@@ -60,7 +58,7 @@ func TestExplain(t *testing.T) {
 				t.Fatalf("Valid = %t for %s: %s", r.Valid, tt.name, r.Reason)
 			}
 			var buf bytes.Buffer
-			Explain(&buf, r, tt.now, identity, lipgloss.NewStyle())
+			Explain(&buf, r, tt.now, term.Palette{})
 			testutil.Golden(t, buf.Bytes())
 		})
 	}

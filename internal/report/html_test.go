@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +86,33 @@ func TestJUnit(t *testing.T) {
 		t.Errorf("tests=%d failures=%d, want 2 and 1", doc.Tests, doc.Failures)
 	}
 	testutil.Golden(t, buf.Bytes())
+}
+
+// TestNiceTicks: axis labels are round numbers (1, 2 or 5 times a power
+// of ten) and time ticks round durations, whatever the data's maximum.
+func TestNiceTicks(t *testing.T) {
+	for _, tt := range []struct {
+		max       float64
+		integral  bool
+		step, top float64
+	}{{50, true, 20, 60}, {38, true, 10, 40}, {3, true, 1, 3}, {0.7, false, 0.2, 0.8}, {1003, false, 500, 1500}, {3274, false, 1000, 4000}} {
+		y := newYScale(tt.max, tt.integral)
+		if y.step != tt.step || math.Abs(y.top-tt.top) > 1e-9 {
+			t.Errorf("max %v: step %v top %v, want %v and %v", tt.max, y.step, y.top, tt.step, tt.top)
+		}
+	}
+	for _, tt := range []struct{ total, step time.Duration }{{9 * time.Second, 2 * time.Second}, {100 * time.Second, 15 * time.Second}, {2 * time.Hour, 30 * time.Minute}, {800 * time.Millisecond, 200 * time.Millisecond}} {
+		if got := timeStep(tt.total); got != tt.step {
+			t.Errorf("timeStep(%s) = %s, want %s", tt.total, got, tt.step)
+		}
+	}
+	var buf bytes.Buffer
+	if err := HTML(&buf, samplePage()); err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{">0/s<", ">5/s<", ">10/s<", ">20 ms<", ">0<", ">2s<", ">10s<"} {
+		if !strings.Contains(buf.String(), label) {
+			t.Errorf("the charts lack the tick label %q", label)
+		}
+	}
 }

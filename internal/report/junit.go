@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,15 @@ type Check struct {
 	Actual   string // the measured value, or "not measured"
 	Pass     bool
 	Position string // file:line:col of the expectation
+	Kind     string // the JUnit failure type: "" is "expectation"; "interrupted"
+}
+
+// InterruptedCheck is the failing testcase that an interrupted run or check
+// adds to its reports, so that a CI never shows a cancelled job as passed.
+// what is "run" or "check".
+func InterruptedCheck(what string, elapsed time.Duration) Check {
+	return Check{Name: what + " completed", Pass: false, Kind: "interrupted",
+		Actual: fmt.Sprintf("interrupted after %s (SIGINT or SIGTERM): the results cover only what ran until then", elapsed.Round(10*time.Millisecond))}
 }
 
 type junitSuites struct {
@@ -58,8 +68,11 @@ func JUnit(w io.Writer, scenario string, start time.Time, elapsed time.Duration,
 		tc := junitCase{Name: c.Name, Classname: "espfctl." + scenario, Time: "0", File: c.Position}
 		if !c.Pass {
 			suite.Failures++
-			msg := fmt.Sprintf("expected %s, measured %s", c.Name, c.Actual)
-			tc.Failure = &junitFailure{Message: msg, Type: "expectation", Text: msg + "\n" + c.Position}
+			msg, typ := fmt.Sprintf("expected %s, measured %s", c.Name, c.Actual), "expectation"
+			if c.Kind != "" {
+				msg, typ = c.Actual, c.Kind
+			}
+			tc.Failure = &junitFailure{Message: msg, Type: typ, Text: strings.TrimSpace(msg + "\n" + c.Position)}
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -61,7 +63,9 @@ type Summary struct {
 	TargetRate     float64                 `json:"target_rate_per_s"`   // from the intended times of first attempts
 	AchievedRate   float64                 `json:"achieved_rate_per_s"` // from their actual send times
 	Outcomes       Outcomes                `json:"outcomes"`
-	ByAnswer       map[string]int64        `json:"by_answer"` // every attempt: "200", "503", "timeout"…
+	TimeToDelivery Quantiles               `json:"time_to_delivery"`                   // per delivered event: first intended send -> the 200, across re-sends; events still pending count with their age
+	PendingInTTD   int64                   `json:"time_to_delivery_pending,omitempty"` // events still pending, counted in time_to_delivery with their age
+	ByAnswer       map[string]int64        `json:"by_answer"`                          // every attempt: "200", "503", "timeout"…
 	ByType         map[string]TypeCounts   `json:"by_type"`
 	Latency        Quantiles               `json:"latency"`    // answered - intended
 	Service        Quantiles               `json:"service"`    // answered - sent
@@ -75,6 +79,33 @@ type Summary struct {
 	Interrupted    bool                    `json:"interrupted,omitempty"`
 	Accounts       []espfapi.AccountStatus `json:"accounts,omitempty"` // from the ESPF API mock
 	APICallsFailed int64                   `json:"api_calls_rejected,omitempty"`
+	Phases         []PhaseSummary          `json:"phases,omitempty"` // one per schedule phase
+	Errors         []ErrorReason           `json:"errors,omitempty"` // attempts without an answer, by error class, with the first one's words
+}
+
+// PhaseSummary is one schedule phase's share of the run: its events are
+// those first sent in it (their re-sends may come later).
+type PhaseSummary struct {
+	Index          int       `json:"index"`          // 0 = the first phase
+	Name           string    `json:"name,omitempty"` // as the scenario names it
+	Start          time.Time `json:"start"`          // the first event's intended send time
+	End            time.Time `json:"end"`            // the last answer to one of its events
+	Events         int64     `json:"events"`
+	Attempts       int64     `json:"attempts"`
+	TargetRate     float64   `json:"target_rate_per_s"`
+	AchievedRate   float64   `json:"achieved_rate_per_s"`
+	Outcomes       Outcomes  `json:"outcomes"`
+	Latency        Quantiles `json:"latency"`
+	TimeToDelivery Quantiles `json:"time_to_delivery"`
+}
+
+// ErrorReason counts the attempts that got no answer for one error class,
+// with the first one's own words and, where one exists, the fix.
+type ErrorReason struct {
+	Class   string `json:"class"` // espf.ErrorClass: tls, refused, timeout…
+	Count   int64  `json:"count"`
+	Example string `json:"example,omitempty"` // e.g. "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+	Hint    string `json:"hint,omitempty"`    // e.g. pass --ca-file …
 }
 
 // AllDelivered reports whether every event got its 200.
@@ -85,24 +116,87 @@ func (s *Summary) AllDelivered() bool {
 
 // Metrics aggregates the sender's attempt records into a Summary. It is a
 // sim.Sink. Its memory stays flat however many records it sees: latencies
-// go into HDR histograms. It is not safe for concurrent use.
+// go into HDR histograms, and only events still in flight (waiting for a
+// re-send) are remembered, for their time to delivery. It is not safe for
+// concurrent use.
 type Metrics struct {
-	s                           Summary
-	lat, svc, sendErr           *hdrhistogram.Histogram
-	firstIntended, lastIntended time.Time
-	firstSent, lastSent         time.Time
-	finalized                   int64
+	s            Summary
+	lat, svc     *hdrhistogram.Histogram
+	sendErr, ttd *hdrhistogram.Histogram
+	all          span
+	finalized    int64
+	inFlight     map[int64]firstSend // events sent and not finished yet, by i_event
+	phases       []*phaseMetrics
+	errors       map[string]*ErrorReason
 }
 
-const maxDropped = 20
+// firstSend is what an event in flight needs for its time to delivery.
+type firstSend struct {
+	intended time.Time
+	phase    int
+}
+
+// span is the first and last intended and actual send times of first
+// attempts, for the target and achieved rates.
+type span struct {
+	firstIntended, lastIntended time.Time
+	firstSent, lastSent         time.Time
+}
+
+func (sp *span) add(r *sim.Record) {
+	if sp.firstIntended.IsZero() || r.Intended.Before(sp.firstIntended) {
+		sp.firstIntended = r.Intended
+	}
+	if r.Intended.After(sp.lastIntended) {
+		sp.lastIntended = r.Intended
+	}
+	if sp.firstSent.IsZero() || r.Sent.Before(sp.firstSent) {
+		sp.firstSent = r.Sent
+	}
+	if r.Sent.After(sp.lastSent) {
+		sp.lastSent = r.Sent
+	}
+}
+
+// rates are the target (from intended times) and achieved (from actual send
+// times) rates of events first attempts.
+func (sp *span) rates(events int64) (target, achieved float64) {
+	if events > 1 {
+		if d := sp.lastIntended.Sub(sp.firstIntended); d > 0 {
+			target = float64(events-1) / d.Seconds()
+		}
+		if d := sp.lastSent.Sub(sp.firstSent); d > 0 {
+			achieved = float64(events-1) / d.Seconds()
+		}
+	}
+	return target, achieved
+}
+
+// phaseMetrics is one phase's part of the aggregate.
+type phaseMetrics struct {
+	events, attempts, finalized int64
+	outcomes                    Outcomes
+	lat, ttd                    *hdrhistogram.Histogram
+	span                        span
+	end                         time.Time
+}
+
+const (
+	maxDropped = 20
+	maxPhases  = 64 // a results file naming more phases folds the rest into the last
+)
+
+func newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+}
 
 // NewMetrics returns an empty aggregator. Histograms hold 1µs to 1h at
 // three significant digits.
 func NewMetrics() *Metrics {
-	h := func() *hdrhistogram.Histogram { return hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3) }
-	return &Metrics{lat: h(), svc: h(), sendErr: h(), s: Summary{
-		ByAnswer: map[string]int64{}, ByType: map[string]TypeCounts{},
-		Duplicates: Duplicates{ByAnswer: map[string]int64{}}}}
+	return &Metrics{lat: newHist(), svc: newHist(), sendErr: newHist(), ttd: newHist(),
+		inFlight: map[int64]firstSend{}, errors: map[string]*ErrorReason{},
+		s: Summary{ByAnswer: map[string]int64{}, ByType: map[string]TypeCounts{},
+			Duplicates: Duplicates{ByAnswer: map[string]int64{}}}}
 }
 
 // Record implements sim.Sink.
@@ -111,12 +205,23 @@ func (m *Metrics) Record(r *sim.Record) { m.Add(r) }
 // Progress implements sim.Sink: the summary needs no progress.
 func (m *Metrics) Progress(sim.Snapshot) {}
 
+func (m *Metrics) phase(i int) *phaseMetrics {
+	i = min(max(i, 0), maxPhases-1)
+	for len(m.phases) <= i {
+		m.phases = append(m.phases, &phaseMetrics{lat: newHist(), ttd: newHist()})
+	}
+	return m.phases[i]
+}
+
 // Add counts one attempt.
 func (m *Metrics) Add(r *sim.Record) {
 	s := &m.s
 	s.Attempts++
 	answer := r.Answer()
 	s.ByAnswer[answer]++
+	if r.Error != "" && r.Error != espf.ErrCanceled {
+		m.addError(r)
+	}
 	if r.Outcome != espf.Pending {
 		record(m.lat, r.Latency())
 		record(m.svc, r.Service())
@@ -136,49 +241,110 @@ func (m *Metrics) Add(r *sim.Record) {
 		}
 		return
 	}
+	ph := m.phase(r.Phase)
+	ph.attempts++
+	if r.Outcome != espf.Pending {
+		record(ph.lat, r.Latency())
+	}
+	if r.Answered.After(ph.end) {
+		ph.end = r.Answered
+	}
 	tc := s.ByType[r.EventType]
+	first := firstSend{intended: r.Intended, phase: r.Phase}
 	if r.Attempt == 1 {
 		s.Events++
 		tc.Events++
-		m.span(r)
+		ph.events++
+		m.all.add(r)
+		ph.span.add(r)
+	} else if f, ok := m.inFlight[r.IEvent]; ok {
+		first = f
 	}
 	switch r.Outcome {
 	case espf.Delivered:
 		tc.Delivered++
-		m.finalized++
+		m.finalize(r, ph)
+		ttd := r.Answered.Sub(first.intended)
+		record(m.ttd, ttd)
+		record(m.phase(first.phase).ttd, ttd)
 		if r.Attempt == 1 {
 			s.Outcomes.DeliveredFirstTry++
+			ph.outcomes.DeliveredFirstTry++
 		} else {
 			s.Outcomes.DeliveredAfterRetry++
+			m.phase(first.phase).outcomes.DeliveredAfterRetry++
 		}
 	case espf.Dropped:
 		tc.Dropped++
-		m.finalized++
+		m.finalize(r, ph)
 		s.Outcomes.DroppedBy4xx++
+		m.phase(first.phase).outcomes.DroppedBy4xx++
 		if len(s.Dropped) < maxDropped {
 			s.Dropped = append(s.Dropped, DroppedEvent{IEvent: r.IEvent, EventType: r.EventType, Status: r.Status})
 		}
 	case espf.GaveUp:
 		tc.GaveUp++
-		m.finalized++
+		m.finalize(r, ph)
 		s.Outcomes.GaveUp++
+		m.phase(first.phase).outcomes.GaveUp++
+	default: // re-sent, or pending: still in flight
+		if r.Attempt == 1 {
+			m.inFlight[r.IEvent] = first
+		}
 	}
 	s.ByType[r.EventType] = tc
 }
 
-func (m *Metrics) span(r *sim.Record) {
-	if m.firstIntended.IsZero() || r.Intended.Before(m.firstIntended) {
-		m.firstIntended = r.Intended
+// finalize ends an event: it is no longer in flight.
+func (m *Metrics) finalize(r *sim.Record, ph *phaseMetrics) {
+	m.finalized++
+	if f, ok := m.inFlight[r.IEvent]; ok {
+		ph = m.phase(f.phase)
+		delete(m.inFlight, r.IEvent)
 	}
-	if r.Intended.After(m.lastIntended) {
-		m.lastIntended = r.Intended
+	ph.finalized++
+}
+
+const maxErrorClasses = 32
+
+func (m *Metrics) addError(r *sim.Record) {
+	e := m.errors[r.Error]
+	if e == nil {
+		if len(m.errors) >= maxErrorClasses {
+			return
+		}
+		e = &ErrorReason{Class: r.Error}
+		m.errors[r.Error] = e
 	}
-	if m.firstSent.IsZero() || r.Sent.Before(m.firstSent) {
-		m.firstSent = r.Sent
+	e.Count++
+	if e.Example == "" && r.Error == espf.ErrTimeout {
+		e.Example = "no answer within the timeout; the ESPF re-sends after it"
+		e.Hint = "a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)"
 	}
-	if r.Sent.After(m.lastSent) {
-		m.lastSent = r.Sent
+	if e.Example == "" && r.Detail != "" {
+		e.Example = r.Detail
+		e.Hint = errorHint(r.Error, r.Detail)
 	}
+}
+
+// errorHint says what fixes a transport error, where the sender's flags can.
+func errorHint(class, detail string) string {
+	if class != espf.ErrTLS {
+		return ""
+	}
+	switch {
+	case strings.Contains(detail, "unknown authority"), strings.Contains(detail, "not standards compliant"):
+		return "the Application's certificate is not signed by a CA this machine trusts: pass --ca-file with the CA's PEM (target.tls.ca_file in a scenario), or --insecure-skip-verify to test without checking it"
+	case strings.Contains(detail, "not valid for"), strings.Contains(detail, "doesn't contain any IP SANs"):
+		return "the certificate does not name this host: use the host name it was issued for in --url, or --insecure-skip-verify to test without checking it"
+	case strings.Contains(detail, "expired"), strings.Contains(detail, "not yet valid"):
+		return "the certificate is outside its validity period: renew it, or --insecure-skip-verify to test without checking it"
+	case strings.Contains(detail, "first record does not look like a TLS handshake"):
+		return "the Application answers plain HTTP: use an http:// --url"
+	case strings.Contains(detail, "certificate required"), strings.Contains(detail, "bad certificate"):
+		return "the Application wants a client certificate: pass --cert and --cert-key"
+	}
+	return "check the Application's certificate; --ca-file trusts a private CA, --insecure-skip-verify skips the check (tests only)"
 }
 
 func record(h *hdrhistogram.Histogram, d time.Duration) {
@@ -196,10 +362,12 @@ type Inputs struct {
 	Run         *sim.Stats
 	Accounts    []espfapi.AccountStatus
 	APIRejected int64
+	PhaseNames  []string // the scenario's phase names, by index
 }
 
 // NewSummary builds the report of a run from its records (m) and in. The
-// returned value shares nothing with m.
+// returned value shares nothing with m. Events still in flight count in
+// the time to delivery with their age at the end of the run.
 func NewSummary(m *Metrics, in Inputs) *Summary {
 	s := m.s
 	if r := in.Run; r != nil {
@@ -213,15 +381,44 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	s.Dropped = append([]DroppedEvent(nil), m.s.Dropped...)
 	s.Outcomes.StillPending = s.Events - m.finalized
 	s.Latency, s.Service, s.SendError = quantiles(m.lat), quantiles(m.svc), quantiles(m.sendErr)
-	if s.Events > 1 {
-		if d := m.lastIntended.Sub(m.firstIntended); d > 0 {
-			s.TargetRate = float64(s.Events-1) / d.Seconds()
-		}
-		if d := m.lastSent.Sub(m.firstSent); d > 0 {
-			s.AchievedRate = float64(s.Events-1) / d.Seconds()
-		}
+	s.TargetRate, s.AchievedRate = m.all.rates(s.Events)
+
+	ttd := copyHist(m.ttd)
+	phaseTTD := make([]*hdrhistogram.Histogram, len(m.phases))
+	for i, ph := range m.phases {
+		phaseTTD[i] = copyHist(ph.ttd)
 	}
+	for _, f := range m.inFlight {
+		age := s.End.Sub(f.intended)
+		record(ttd, age)
+		record(phaseTTD[min(max(f.phase, 0), len(phaseTTD)-1)], age)
+		s.PendingInTTD++
+	}
+	s.TimeToDelivery = quantiles(ttd)
+	for i, ph := range m.phases {
+		p := PhaseSummary{Index: i, Start: ph.span.firstIntended, End: ph.end, Events: ph.events, Attempts: ph.attempts,
+			Outcomes: ph.outcomes, Latency: quantiles(ph.lat), TimeToDelivery: quantiles(phaseTTD[i])}
+		if i < len(in.PhaseNames) {
+			p.Name = in.PhaseNames[i]
+		}
+		p.Outcomes.StillPending = ph.events - ph.finalized
+		p.TargetRate, p.AchievedRate = ph.span.rates(ph.events)
+		s.Phases = append(s.Phases, p)
+	}
+	for _, e := range m.errors {
+		s.Errors = append(s.Errors, *e)
+	}
+	sort.Slice(s.Errors, func(i, j int) bool {
+		a, b := s.Errors[i], s.Errors[j]
+		return a.Count > b.Count || a.Count == b.Count && a.Class < b.Class
+	})
 	return &s
+}
+
+func copyHist(h *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	c := newHist()
+	c.Merge(h)
+	return c
 }
 
 func clone[K comparable, V any](m map[K]V) map[K]V {

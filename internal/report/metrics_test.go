@@ -45,6 +45,75 @@ func TestMetricsOutcomes(t *testing.T) {
 	if s.AllDelivered() {
 		t.Error("AllDelivered with one dropped")
 	}
+	// time to delivery: event 1 10ms, event 2 from its first intended time
+	// (100ms) to the 200 of its re-send (1110ms), event 5 still pending at
+	// the end (2001ms) with its age; dropped and given-up events have none.
+	ttd := s.TimeToDelivery
+	if ttd.Count != 3 || s.PendingInTTD != 1 || !near(ttd.MaxMS, 1601) || !near(ttd.P50MS, 1010) {
+		t.Errorf("time to delivery %+v pending %d, want 3 events, p50 1010ms, max 1601ms, 1 pending", ttd, s.PendingInTTD)
+	}
+	if len(s.Errors) != 2 || s.Errors[0].Class != "reset" && s.Errors[0].Class != "timeout" {
+		t.Errorf("errors %+v, want reset and timeout", s.Errors)
+	}
+}
+
+// TestTimeToDeliveryAcrossResends: an event answered 503 twice with a
+// 250ms re-send interval is delivered 500ms after it was due, though each
+// attempt took 2ms.
+func TestTimeToDeliveryAcrossResends(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := report.NewMetrics()
+	for ev := range int64(50) {
+		base := t0.Add(time.Duration(ev) * 100 * time.Millisecond)
+		for a := range 3 {
+			at := base.Add(time.Duration(a) * 250 * time.Millisecond)
+			r := sim.Record{IEvent: ev + 1, EventType: "A/B", Attempt: a + 1, Intended: at, Sent: at, Answered: at.Add(2 * time.Millisecond),
+				Status: 503, Outcome: espf.Resent}
+			if a == 2 {
+				r.Status, r.Outcome = 200, espf.Delivered
+			}
+			m.Add(&r)
+		}
+	}
+	s := report.NewSummary(m, report.Inputs{})
+	if !near(s.TimeToDelivery.P50MS, 502) || !near(s.Latency.P50MS, 2) || s.TimeToDelivery.Count != 50 {
+		t.Errorf("time to delivery p50 %vms (n=%d), latency p50 %vms; want 502 and 2", s.TimeToDelivery.P50MS, s.TimeToDelivery.Count, s.Latency.P50MS)
+	}
+	if s.PendingInTTD != 0 {
+		t.Errorf("%d pending, want 0", s.PendingInTTD)
+	}
+}
+
+// TestPhases: every event counts in the phase it was first sent in, with
+// that phase's rates.
+func TestPhases(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := report.NewMetrics()
+	add := func(ev int64, phase, atMS, attempt, status int, out espf.Outcome) {
+		at := t0.Add(time.Duration(atMS) * time.Millisecond)
+		m.Add(&sim.Record{IEvent: ev, EventType: "A/B", Attempt: attempt, Phase: phase, Intended: at, Sent: at, Answered: at.Add(time.Millisecond), Status: status, Outcome: out})
+	}
+	for i := range 10 { // phase 0: 10/s
+		add(int64(i+1), 0, i*100, 1, 200, espf.Delivered)
+	}
+	for i := range 20 { // phase 1: 100/s, one event re-sent once
+		add(int64(i+11), 1, 1000+i*10, 1, 200, espf.Delivered)
+	}
+	add(31, 1, 1200, 1, 503, espf.Resent)
+	add(31, 1, 1700, 2, 200, espf.Delivered)
+	s := report.NewSummary(m, report.Inputs{PhaseNames: []string{"steady", "flush"}})
+	if len(s.Phases) != 2 {
+		t.Fatalf("%d phases, want 2", len(s.Phases))
+	}
+	p0, p1 := s.Phases[0], s.Phases[1]
+	if p0.Name != "steady" || p0.Events != 10 || !near(p0.TargetRate, 10) || p0.Outcomes.DeliveredFirstTry != 10 {
+		t.Errorf("phase 0 %+v", p0)
+	}
+	if p1.Name != "flush" || p1.Events != 21 || p1.Outcomes.DeliveredAfterRetry != 1 || p1.Attempts != 22 || !near(p1.TimeToDelivery.MaxMS, 501) {
+		t.Errorf("phase 1 %+v", p1)
+	}
 }
 
 func BenchmarkMetricsAdd(b *testing.B) {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/scenario"
@@ -21,6 +22,25 @@ type Run struct {
 	Measured scenario.Measured
 	Outcomes []scenario.Outcome
 	Series   *Series
+	// Rejections are the built-in receiver's answers other than 200, by
+	// status and reason, most frequent first (nil with a target).
+	Rejections []Rejection
+}
+
+// Rejection counts the built-in receiver's answers of one status for one
+// reason: "401 × 20: basic password does not match".
+type Rejection struct {
+	Status int    `json:"status"` // 0: no answer (a hang or a reset)
+	Reason string `json:"reason"`
+	Count  int64  `json:"count"`
+}
+
+func (r Rejection) String() string {
+	st := "no answer"
+	if r.Status != 0 {
+		st = fmt.Sprint(r.Status)
+	}
+	return fmt.Sprintf("%s × %d: %s", st, r.Count, r.Reason)
 }
 
 // Interrupted reports whether the run was cut short (SIGINT): the report

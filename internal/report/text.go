@@ -6,11 +6,10 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // SummaryJSON writes the summary as one indented JSON object.
@@ -20,113 +19,234 @@ func SummaryJSON(w io.Writer, s *Summary) error {
 	return enc.Encode(s)
 }
 
-// SummaryText writes the summary for people. With table set (a terminal)
-// columns are aligned and headings styled through paint; otherwise every
-// line is plain "key<TAB>value…" for grep and cut.
-func SummaryText(w io.Writer, s *Summary, table bool, paint Paint, base lipgloss.Style) error {
-	var tw *tabwriter.Writer
-	out := w
-	if table {
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		out = tw
+// SummaryText writes the summary for people. Aligned (a terminal), columns
+// line up on visible width under painted headings and the headline closes
+// it; plain, every line is "key<TAB>value…" for grep and cut.
+func SummaryText(w io.Writer, s *Summary, lay term.Layout) error {
+	t := lay.Table(w)
+	writeSummary(t, s)
+	if t.Aligned() {
+		t.Row()
+		t.Row(lay.Palette.Head(Headline(s)))
 	}
-	head := func(t string) {
-		if table {
-			fmt.Fprintf(out, "%s\n", paint(base.Bold(true), t))
-		}
-	}
-	bad := func(t string) string { return paint(base.Foreground(lipgloss.Color("1")).Bold(true), t) }
-	good := func(t string) string { return paint(base.Foreground(lipgloss.Color("2")).Bold(true), t) }
+	return t.Flush()
+}
 
-	head("Run")
-	dur := s.End.Sub(s.Start)
-	if !s.Start.IsZero() {
-		fmt.Fprintf(out, "start\t%s\n", s.Start.UTC().Format(time.RFC3339))
-		fmt.Fprintf(out, "duration\t%s\n", dur.Round(time.Millisecond))
+// writeSummary writes every section of the summary to t.
+func writeSummary(t *term.Table, s *Summary) {
+	summaryRun(t, s)
+	summaryOutcomes(t, s)
+	summaryLatency(t, s)
+	summaryPhases(t, s)
+	summaryAnswers(t, s)
+	summaryErrors(t, s)
+	summaryTypes(t, s)
+	summaryDuplicates(t, s)
+	summaryDropped(t, s)
+	summaryAccounts(t, s)
+}
+
+// Headline is the figure that answers the ESPF user's question, how long
+// until an event is provisioned: "time to delivery p50 502ms p99 1.2s (100
+// events)".
+func Headline(s *Summary) string {
+	q := s.TimeToDelivery
+	if q.Count == 0 {
+		return fmt.Sprintf("no event delivered (%d events)", s.Events)
 	}
-	fmt.Fprintf(out, "events\t%d\n", s.Events)
-	fmt.Fprintf(out, "attempts\t%d\n", s.Attempts)
-	fmt.Fprintf(out, "rate\ttarget %.2f/s\tachieved %.2f/s\t%s\n", s.TargetRate, s.AchievedRate, ratio(s))
+	out := fmt.Sprintf("time to delivery p50 %s p99 %s max %s (%d events", dur(q.P50MS), dur(q.P99MS), dur(q.MaxMS), s.Events)
+	if s.PendingInTTD > 0 {
+		out += fmt.Sprintf(", %d still pending counted with their age", s.PendingInTTD)
+	}
+	return out + ")"
+}
+
+// dur renders milliseconds as a rounded duration: 502ms, 1.25s, 3m2s.
+func dur(msv float64) string {
+	d := time.Duration(msv * float64(time.Millisecond))
+	switch {
+	case d <= 0:
+		return "0"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// summaryRun is the run's span, size and rate, and how it ended.
+func summaryRun(t *term.Table, s *Summary) {
+	bad := t.Palette().Bad
+	t.Section("Run")
+	if !s.Start.IsZero() {
+		fmt.Fprintf(t, "start\t%s\n", s.Start.UTC().Format(time.RFC3339))
+		fmt.Fprintf(t, "duration\t%s\n", s.End.Sub(s.Start).Round(time.Millisecond))
+	}
+	fmt.Fprintf(t, "events\t%d\n", s.Events)
+	fmt.Fprintf(t, "attempts\t%d\n", s.Attempts)
+	fmt.Fprintf(t, "rate\ttarget %.2f/s\tachieved %.2f/s\t%s\n", s.TargetRate, s.AchievedRate, ratio(s))
 	if s.CapBound > 0 {
-		fmt.Fprintf(out, "max-in-flight\t%s\n", bad(fmt.Sprintf("cap %d bound %d times, %s waited: the schedule slipped, latency counts it",
+		fmt.Fprintf(t, "max-in-flight\t%s\n", bad(fmt.Sprintf("cap %d bound %d times, %s waited: the schedule slipped, latency counts it",
 			s.MaxInFlight, s.CapBound, time.Duration(s.CapWaitMS*1e6).Round(time.Millisecond))))
 	}
 	if s.DrainExpired {
-		fmt.Fprintf(out, "drain\t%s\n", bad("expired: events still waiting to be re-sent were cut short"))
+		fmt.Fprintf(t, "drain\t%s\n", bad("expired: events still waiting to be re-sent were cut short"))
 	}
 	if s.Interrupted {
-		fmt.Fprintf(out, "interrupted\t%s\n", bad("yes"))
+		fmt.Fprintf(t, "interrupted\t%s\n", bad("yes"))
 	}
-	head("\nOutcome (events)")
-	o := s.Outcomes
-	okStr := func(n int64) string { return fmt.Sprint(n) }
+}
+
+// summaryOutcomes counts events by how they ended.
+func summaryOutcomes(t *term.Table, s *Summary) {
+	pal := t.Palette()
 	failStr := func(n int64) string {
 		if n > 0 {
-			return bad(fmt.Sprint(n))
+			return pal.Bad(fmt.Sprint(n))
 		}
 		return "0"
 	}
-	fmt.Fprintf(out, "delivered first try\t%s\n", good(okStr(o.DeliveredFirstTry)))
-	fmt.Fprintf(out, "delivered after retries\t%s\n", okStr(o.DeliveredAfterRetry))
-	fmt.Fprintf(out, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
-	fmt.Fprintf(out, "gave up\t%s\n", failStr(o.GaveUp))
-	fmt.Fprintf(out, "still pending\t%s\n", failStr(o.StillPending))
+	o := s.Outcomes
+	t.Section("Outcome (events)")
+	fmt.Fprintf(t, "delivered first try\t%s\n", pal.Good(fmt.Sprint(o.DeliveredFirstTry)))
+	fmt.Fprintf(t, "delivered after retries\t%d\n", o.DeliveredAfterRetry)
+	fmt.Fprintf(t, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
+	fmt.Fprintf(t, "gave up\t%s\n", failStr(o.GaveUp))
+	fmt.Fprintf(t, "still pending\t%s\n", failStr(o.StillPending))
+}
 
-	head("\nLatency (ms)\tp50\tp90\tp99\tp99.9\tmax")
+// summaryLatency is the quantiles of latency, service time and send error.
+func summaryLatency(t *term.Table, s *Summary) {
+	t.Section("Latency (ms)", "p50", "p90", "p99", "p99.9", "max")
+	if !t.Aligned() {
+		t.Row("latency_ms", "p50", "p90", "p99", "p99.9", "max")
+	}
 	q := func(name string, v Quantiles) {
-		fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
+		if v.Count == 0 {
+			t.Row(name, "-", "-", "-", "-", "-") // nothing measured, not 0 ms
+			return
+		}
+		t.Row(name, ms(v.P50MS), ms(v.P90MS), ms(v.P99MS), ms(v.P999MS), ms(v.MaxMS))
 	}
-	if !table {
-		fmt.Fprintf(out, "latency_ms\tp50\tp90\tp99\tp99.9\tmax\n")
-	}
+	q("time to delivery", s.TimeToDelivery)
 	q("from intended", s.Latency)
 	q("service", s.Service)
 	q("send error", s.SendError)
+}
 
-	head("\nAnswers (attempts)")
+// summaryAnswers counts attempts by answer.
+func summaryAnswers(t *term.Table, s *Summary) {
+	t.Section("Answers (attempts)")
 	for _, k := range sortedKeys(s.ByAnswer) {
-		fmt.Fprintf(out, "answer\t%s\t%d\n", k, s.ByAnswer[k])
+		t.Tagged("answer", k, fmt.Sprint(s.ByAnswer[k]))
 	}
-	head("\nEvent types")
-	fmt.Fprintf(out, "type\tname\tevents\tdelivered\tdropped_4xx\tgave_up\n")
+}
+
+// summaryPhases is each schedule phase's rates, outcomes and latencies,
+// when there is more than one. A terminal gets the columns that fit 80
+// columns (failed is dropped + gave up + pending); plain lines have them all.
+func summaryPhases(t *term.Table, s *Summary) {
+	if len(s.Phases) < 2 {
+		return
+	}
+	t.Section("Phases", "events", "target/s", "achieved", "delivered", "failed", "delivery p99", "latency p99")
+	if !t.Aligned() {
+		t.Row("phase", "name", "events", "target_per_s", "achieved_per_s", "delivered", "dropped_4xx", "gave_up", "pending",
+			"ttd_p50_ms", "ttd_p99_ms", "latency_p99_ms")
+	}
+	for _, p := range s.Phases {
+		o := p.Outcomes
+		delivered := o.DeliveredFirstTry + o.DeliveredAfterRetry
+		if t.Aligned() {
+			failed := fmt.Sprint(o.DroppedBy4xx + o.GaveUp + o.StillPending)
+			if failed != "0" {
+				failed = t.Palette().Bad(failed)
+			}
+			t.Row(phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+				fmt.Sprint(delivered), failed, dur(p.TimeToDelivery.P99MS), dur(p.Latency.P99MS))
+			continue
+		}
+		t.Row("phase", phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+			fmt.Sprint(delivered), fmt.Sprint(o.DroppedBy4xx), fmt.Sprint(o.GaveUp), fmt.Sprint(o.StillPending),
+			ms(p.TimeToDelivery.P50MS), ms(p.TimeToDelivery.P99MS), ms(p.Latency.P99MS))
+	}
+}
+
+// summaryErrors is every attempt that got no answer, by class, with the
+// first one's words and the fix.
+func summaryErrors(t *term.Table, s *Summary) {
+	if len(s.Errors) == 0 {
+		return
+	}
+	pal := t.Palette()
+	t.Section("Errors (attempts without an answer)")
+	for _, e := range s.Errors {
+		t.Tagged("error", pal.Bad(e.Class), fmt.Sprintf("× %d", e.Count), e.Example)
+		if e.Hint != "" {
+			t.Tagged("error", "", "", "fix: "+e.Hint)
+		}
+	}
+}
+
+// summaryTypes counts events by type and outcome.
+func summaryTypes(t *term.Table, s *Summary) {
+	t.Section("Event types", "events", "delivered", "dropped (4xx)", "gave up")
+	if !t.Aligned() {
+		t.Row("type", "name", "events", "delivered", "dropped_4xx", "gave_up")
+	}
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
-		fmt.Fprintf(out, "type\t%s\t%d\t%d\t%d\t%d\n", k, c.Events, c.Delivered, c.Dropped, c.GaveUp)
+		t.Tagged("type", k, fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
 	}
-	if s.Duplicates.Sent > 0 {
-		head("\nDuplicates (idempotency)")
-		fmt.Fprintf(out, "duplicates sent\t%d\n", s.Duplicates.Sent)
-		for _, k := range sortedKeys(s.Duplicates.ByAnswer) {
-			v := fmt.Sprint(s.Duplicates.ByAnswer[k])
-			if k != "200" {
-				v = bad(v + " (finding: an event sent twice must be answered 200)")
-			}
-			fmt.Fprintf(out, "duplicate answer\t%s\t%s\n", k, v)
+}
+
+// summaryDuplicates says how duplicates were answered; anything but 200 is
+// a finding.
+func summaryDuplicates(t *term.Table, s *Summary) {
+	if s.Duplicates.Sent == 0 {
+		return
+	}
+	t.Section("Duplicates (idempotency)")
+	fmt.Fprintf(t, "duplicates sent\t%d\n", s.Duplicates.Sent)
+	for _, k := range sortedKeys(s.Duplicates.ByAnswer) {
+		v := fmt.Sprint(s.Duplicates.ByAnswer[k])
+		if k != "200" {
+			v = t.Palette().Bad(v + " (finding: an event sent twice must be answered 200)")
 		}
+		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", k, v)
 	}
-	if len(s.Dropped) > 0 {
-		head("\nDropped (the ESPF would not provision these)")
-		for _, d := range s.Dropped {
-			fmt.Fprintf(out, "dropped\ti_event=%d\t%s\t%d\n", d.IEvent, d.EventType, d.Status)
-		}
+}
+
+// summaryDropped lists the first events the ESPF would not provision.
+func summaryDropped(t *term.Table, s *Summary) {
+	if len(s.Dropped) == 0 {
+		return
 	}
+	t.Section("Dropped (the ESPF would not provision these)")
+	for _, d := range s.Dropped {
+		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), d.EventType, fmt.Sprint(d.Status))
+	}
+	t.More("dropped", s.Outcomes.DroppedBy4xx-int64(len(s.Dropped)))
+}
+
+// summaryAccounts is what the ESPF API mock saw.
+func summaryAccounts(t *term.Table, s *Summary) {
 	if len(s.Accounts) > 0 {
-		head("\nProvisioning status (ESPF API)")
+		t.Section("Provisioning status (ESPF API)")
 		for _, a := range s.Accounts {
 			since := "-"
 			if a.SinceDeliveryMS != nil {
 				since = ms(*a.SinceDeliveryMS) + "ms"
 			}
-			fmt.Fprintf(out, "account\t%s\t%s\t%s\t%d calls\t%s after delivery\n", a.Account, a.Status, a.Group, a.Calls, since)
+			t.Tagged("account", a.Account, a.Status, a.Group, fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
 		}
 	}
 	if s.APICallsFailed > 0 {
-		fmt.Fprintf(out, "api calls rejected\t%s\n", bad(fmt.Sprint(s.APICallsFailed)))
+		fmt.Fprintf(t, "api calls rejected\t%s\n", t.Palette().Bad(fmt.Sprint(s.APICallsFailed)))
 	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
 }
 
 func ratio(s *Summary) string {
@@ -149,9 +269,48 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// ProgressFit is the progress line for a terminal width columns wide: its
+// fields two spaces apart in at most width-1 columns (the last column stays
+// free, so the cursor never wraps and each redraw replaces the line). When
+// the whole line does not fit, the elapsed time loses its label and the
+// least telling fields go first: rate, re-sending, in flight, p99. Fields
+// it does not know (a warning) are kept. width 0 keeps everything.
+func ProgressFit(p sim.Snapshot, width int) string {
+	fields := strings.Split(ProgressLine(p), "\t")
+	line := strings.Join(fields, "  ")
+	if width <= 0 || term.Width(line) < width {
+		return line
+	}
+	fields[0] = strings.TrimPrefix(fields[0], "elapsed ")
+	for _, drop := range []string{"", "rate ", "re-sending ", "in flight ", "p99 ", "dropped ", "delivered "} {
+		kept := fields[:0:0]
+		for _, f := range fields {
+			if drop == "" || !strings.HasPrefix(f, drop) {
+				kept = append(kept, f)
+			}
+		}
+		fields = kept
+		if line = strings.Join(fields, "  "); term.Width(line) < width {
+			return line
+		}
+	}
+	return term.Truncate(line, width-1)
+}
+
+// NoAnswerWarning is how long requests may be in flight with no answer
+// at all before the progress line warns.
+const NoAnswerWarning = 10 * time.Second
+
 // ProgressLine is the plain status line a run prints every 10 s when stderr
-// is not a terminal (and redraws every second when it is).
+// is not a terminal (and redraws every second when it is). While requests
+// are in flight and no answer has come for NoAnswerWarning, it ends with a
+// warning that gives the age of the oldest request in flight.
 func ProgressLine(p sim.Snapshot) string {
-	return fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
 		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	if p.InFlight > 0 && p.SinceAnswer >= NoAnswerWarning {
+		line += fmt.Sprintf("\twarning: no answer for %s, oldest request in flight %s",
+			p.SinceAnswer.Round(time.Second), p.OldestInFlight.Round(time.Second))
+	}
+	return line
 }

@@ -2,13 +2,14 @@ package report_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
 
@@ -28,8 +29,6 @@ func sampleSummary() *report.Summary {
 	return report.NewSummary(m, report.Inputs{})
 }
 
-func identity(_ lipgloss.Style, s string) string { return s }
-
 func TestSummaryText(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -37,7 +36,7 @@ func TestSummaryText(t *testing.T) {
 	}{{"plain", false}, {"table", true}} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := report.SummaryText(&b, sampleSummary(), tt.table, identity, lipgloss.NewStyle()); err != nil {
+			if err := report.SummaryText(&b, sampleSummary(), term.Layout{Aligned: tt.table}); err != nil {
 				t.Fatal(err)
 			}
 			testutil.Golden(t, b.Bytes())
@@ -51,4 +50,24 @@ func TestSummaryJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, b.Bytes())
+}
+
+// TestProgressLineWarnsWhenNoAnswerComes: requests in flight and no answer
+// for 10 s: the line says so, with the age of the oldest request.
+func TestProgressLineWarnsWhenNoAnswerComes(t *testing.T) {
+	t.Parallel()
+	p := sim.Snapshot{Elapsed: 42 * time.Second, Sent: 420, InFlight: 100, Delivered: 320, Rate: 10,
+		SinceAnswer: 12 * time.Second, OldestInFlight: 11800 * time.Millisecond}
+	line := report.ProgressLine(p)
+	if !strings.HasSuffix(line, "\twarning: no answer for 12s, oldest request in flight 12s") {
+		t.Errorf("line %q: want the no-answer warning with the oldest request's age", line)
+	}
+	for _, quiet := range []sim.Snapshot{
+		{InFlight: 100, SinceAnswer: 9 * time.Second, OldestInFlight: 9 * time.Second}, // not yet 10 s
+		{InFlight: 0, SinceAnswer: time.Minute},                                        // nothing waits: re-sends are pending, no request hangs
+	} {
+		if line := report.ProgressLine(quiet); strings.Contains(line, "warning") {
+			t.Errorf("snapshot %+v: line %q warns", quiet, line)
+		}
+	}
 }

@@ -46,7 +46,7 @@ func startAPI(cfg *scenario.API) (*apiMock, error) {
 	}
 	a := &apiMock{mock: espfapi.New(espfapi.Config{Token: cfg.Token}), url: "http://" + ln.Addr().String(),
 		done: make(chan error, 1), wait: cfg.Wait, accounts: map[string]bool{}}
-	a.srv = &http.Server{Handler: a.mock, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 60 * time.Second}
+	a.srv = espfapi.NewServer(a.mock)
 	go func() { a.done <- a.srv.Serve(ln) }()
 	return a, nil
 }

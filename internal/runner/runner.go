@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 // port, a file, a bad TLS setting) or was interrupted; failed expectations
 // are in the report.
 func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, error) {
-	cfg, err := engineConfig(s, opts.Seed)
+	cfg, err := EngineConfig(s, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +88,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	cfg.Sink = sinks
 
+	series.Start = time.Now() // the schedule starts now: bucket edges line up with the phases
 	stats, runErr := sim.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	if err := results.close(); err != nil && runErr == nil {
@@ -99,9 +101,13 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if err != nil && runErr == nil {
 		runErr = err
 	}
-	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected})
-	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: cfg.URL, APIURL: sd.apiURL, Builtin: sd.recv != nil,
-		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum)}
+	var names []string
+	for _, p := range s.Phases {
+		names = append(names, p.Name)
+	}
+	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected, PhaseNames: names})
+	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: espf.RedactURL(cfg.URL), APIURL: sd.apiURL, Builtin: sd.recv != nil,
+		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
 		res.Measured[k] = v
 	}
@@ -109,29 +115,20 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	return res, runErr
 }
 
-// engineConfig turns the scenario's delivery settings and credentials into
-// the engine's config (without the event source, the URL of the built-in
-// receiver or the sink).
-func engineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
-	auth, err := sign.New(s.Auth)
-	if err != nil {
+// EngineConfig is the engine's config for s: its phases and delivery
+// through sim.NewConfig (the function send's flags go through too), its
+// credentials and target. The event source, the built-in receiver's URL and
+// the sink are the run's to add. seed 0 is 1.
+func EngineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
+	if seed == 0 {
+		seed = 1
+	}
+	cfg, err := sim.NewConfig(s.Phases, s.Delivery, seed)
+	if err != nil { // a loaded scenario was checked with the same function
+		return sim.Config{}, &InputError{"delivery", err}
+	}
+	if cfg.Auth, err = sign.New(s.Auth); err != nil {
 		return sim.Config{}, &InputError{"auth", err}
-	}
-	cfg := sim.Config{Auth: auth, Seed: seed}
-	if cfg.Seed == 0 {
-		cfg.Seed = 1
-	}
-	for _, p := range s.Phases {
-		cfg.Phases = append(cfg.Phases, sim.Phase{Rate: p.Rate, Arrival: sim.Arrival(p.Arrival), Duration: p.Duration, Count: int64(p.Count)})
-	}
-	dl := s.Delivery
-	cfg.Timeout, cfg.MaxInFlight, cfg.Duplicates, cfg.Drain = dl.Timeout, dl.MaxInFlight, dl.Duplicates, dl.Drain
-	cfg.Retry = sim.Retry{Interval: dl.RetryInterval, Backoff: sim.Backoff(dl.Backoff), Jitter: dl.Jitter, MaxAttempts: dl.MaxAttempts}
-	if len(dl.Headers) > 0 {
-		cfg.Headers = http.Header{}
-		for k, v := range dl.Headers {
-			cfg.Headers.Set(k, v)
-		}
 	}
 	if s.Target != nil {
 		cfg.URL = s.Target.URL
@@ -198,6 +195,7 @@ type finished struct {
 	accounts    []espfapi.AccountStatus
 	apiRejected int64
 	measured    scenario.Measured // processed_twice, unjournaled, statuses
+	rejections  []report.Rejection
 }
 
 // finish stops the built-in receiver and compares its journal with what the
@@ -210,6 +208,7 @@ func (sd *sides) finish(ctx context.Context) (finished, error) {
 		var twice, missing int64
 		st, twice, missing, err = sd.recv.finish(ctx, sd.delivered)
 		fin.receiver = &st
+		fin.rejections = sd.recv.rejections()
 		fin.measured["processed_twice"] = float64(twice)
 		fin.measured["unjournaled"] = float64(missing)
 	}
@@ -301,6 +300,12 @@ func measure(s *report.Summary) scenario.Measured {
 			m[k] = v / 1000
 		}
 	}
+	if t := s.TimeToDelivery; t.Count > 0 {
+		for k, v := range map[string]float64{"time_to_delivery_p50": t.P50MS, "time_to_delivery_p90": t.P90MS,
+			"time_to_delivery_p99": t.P99MS, "time_to_delivery_max": t.MaxMS} {
+			m[k] = v / 1000
+		}
+	}
 	if s.TargetRate > 0 {
 		d := s.AchievedRate - s.TargetRate
 		if d < 0 {
@@ -322,7 +327,7 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 			return nil, none, &InputError{"events.file", err}
 		}
 		// the replay reads lazily, so the file stays open for the run
-		return event.NewReplay(f, ev.File, ev.FirstEvent), func() { f.Close() }, nil
+		return event.NewReplay(f, ev.File, ev.Gen.FirstEvent), func() { f.Close() }, nil
 	case len(ev.List) > 0:
 		var buf bytes.Buffer
 		for _, e := range ev.List {
@@ -334,15 +339,10 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 				return nil, none, fmt.Errorf("events.list: %w", err)
 			}
 		}
-		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), none, nil
+		return event.NewReplay(&buf, s.File+": events.list", ev.Gen.FirstEvent), none, nil
 	}
-	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: seed}
-	for _, t := range ev.Types {
-		gc.Types = append(gc.Types, event.Weighted{Type: t, Weight: 1})
-	}
-	for _, w := range ev.Mix {
-		gc.Types = append(gc.Types, event.Weighted{Type: w.Type, Weight: w.Weight})
-	}
+	gc := ev.Gen
+	gc.Seed = seed
 	g, err := event.NewGenerator(gc)
 	return g, none, err
 }
@@ -355,8 +355,59 @@ type builtin struct {
 	cancel  context.CancelFunc
 	done    chan error
 
-	mu    sync.Mutex
-	first map[int64]int // i_event → 200 answers that were not duplicates
+	mu      sync.Mutex
+	first   map[int64]int // i_event → 200 answers that were not duplicates
+	reasons map[rejectKey]int64
+}
+
+// rejectKey is one kind of answer other than 200.
+type rejectKey struct {
+	status int
+	reason string
+}
+
+// maxReasons bounds the distinct rejection reasons kept (reasons that name
+// an i_event or a value are many); the rest count under "other reasons".
+const maxReasons = 100
+
+// reject counts an answer other than 200 by its reason.
+func (b *builtin) reject(d verify.Delivery) {
+	reason := d.Reason
+	switch {
+	case reason == "" && d.Fault != "":
+		reason = "fault: " + d.Fault
+	case reason == "":
+		reason = http.StatusText(d.Status)
+	}
+	if len(reason) > 200 {
+		reason = reason[:200] + "…"
+	}
+	k := rejectKey{d.Status, reason}
+	if _, ok := b.reasons[k]; !ok && len(b.reasons) >= maxReasons {
+		k.reason = "other reasons"
+	}
+	b.reasons[k]++
+}
+
+// rejections are the counted reasons, most frequent first.
+func (b *builtin) rejections() []report.Rejection {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []report.Rejection
+	for k, n := range b.reasons {
+		out = append(out, report.Rejection{Status: k.status, Reason: k.reason, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, c := out[i], out[j]
+		if a.Count != c.Count {
+			return a.Count > c.Count
+		}
+		if a.Status != c.Status {
+			return a.Status < c.Status
+		}
+		return a.Reason < c.Reason
+	})
+	return out
 }
 
 func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*builtin, error) {
@@ -377,17 +428,17 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 	if err != nil {
 		return nil, &InputError{"receiver.journal", err}
 	}
-	b := &builtin{journal: j, first: map[int64]int{}, done: make(chan error, 1)}
-	f := r.Faults
-	faults := verify.Faults{FailFirst: f.FailFirst, FailStatus: f.FailStatus, FailRate: f.FailRate,
-		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: f.Seed}
-	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: faults, Journal: j,
+	b := &builtin{journal: j, first: map[int64]int{}, reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
+	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: r.Faults, Journal: j,
 		OnDelivery: func(d verify.Delivery) {
-			if d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil {
-				b.mu.Lock()
+			b.mu.Lock()
+			switch {
+			case d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil:
 				b.first[*d.IEvent]++
-				b.mu.Unlock()
+			case d.Status != http.StatusOK:
+				b.reject(d)
 			}
+			b.mu.Unlock()
 			if rep != nil {
 				rep.onDelivery(d)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -117,13 +118,11 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 	claims := jwt.MapClaims{}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithLeeway(b.leeway),
-		jwt.WithJSONNumber(), // exact integers: an i_env or Exp beyond 2^53 survives
+		jwt.WithoutClaimsValidation(), // stdClaims checks exp and nbf without overflowing
+		jwt.WithJSONNumber(),          // exact integers: an i_env or Exp beyond 2^53 survives
 	)
-	// One parse decodes, checks the alg, the signature and the standard
-	// time claims; the token's header and claims are kept for the checks
-	// below even when it fails.
+	// One parse decodes, checks the alg and the signature; the token's
+	// header and claims are kept for the checks below even when it fails.
 	token, err := parser.ParseWithClaims(tok, claims, b.keyFunc)
 	if errors.Is(err, jwt.ErrTokenMalformed) || token == nil || token.Header == nil {
 		return r.fail("token", "header.claims.signature (base64url JSON)", "", fmt.Errorf("%w: token: %w", ErrMalformed, err))
@@ -145,7 +144,7 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 		return r.fail("token", "", "", fmt.Errorf("%w: %w", ErrMismatch, err))
 	}
 	r.pass("token_signature", "", "HS256 signature verifies")
-	if err != nil {
+	if err = b.stdClaims(claims, now); err != nil {
 		return b.claimsError(claims, now, err, r)
 	}
 
@@ -156,12 +155,12 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 	_, hasStd := claims["exp"]
 	switch {
 	case hasExp:
-		t := time.Unix(exp, 0).UTC()
-		if now.After(t.Add(b.leeway)) {
+		t := unixUTC(exp)
+		if expired(exp, now, b.leeway) {
 			return r.fail("Exp", fmt.Sprintf("after %s", now.UTC().Format(time.RFC3339)), t.Format(time.RFC3339),
-				fmt.Errorf("%w: token expired at %s (Exp %d), %s ago", ErrStale, t.Format(time.RFC3339), exp, now.Sub(t).Round(time.Second)))
+				fmt.Errorf("%w: token expired at %s (Exp %d), %s", ErrStale, t.Format(time.RFC3339), exp, ago(exp, now)))
 		}
-		r.pass("Exp", t.Format(time.RFC3339), fmt.Sprintf("expires in %s", t.Sub(now).Round(time.Second)))
+		r.pass("Exp", t.Format(time.RFC3339), expiresIn(exp, now))
 	case hasStd:
 		r.pass("exp", r.claimTime("exp"), "standard exp checked; PortaBilling's Exp is absent")
 	default:
@@ -187,6 +186,52 @@ func (b *Bearer) verify(h http.Header, now time.Time, r *Result) error {
 	return nil
 }
 
+// stdClaims checks the standard time claims as the JWT library would (exp
+// and nbf, with the leeway), comparing seconds as integers so that a claim
+// beyond year 9999 does not overflow into the past. Its errors carry the
+// library's sentinels, for claimsError.
+func (b *Bearer) stdClaims(c jwt.MapClaims, now time.Time) error {
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, ok := c[name]
+		if !ok {
+			continue
+		}
+		if _, isNum := v.(json.Number); !isNum {
+			return fmt.Errorf("%w: %w: %s", jwt.ErrTokenInvalidClaims, jwt.ErrInvalidType, name)
+		}
+	}
+	if n, ok := stdSeconds(c, "exp"); ok && expired(n, now, b.leeway) {
+		return fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, jwt.ErrTokenExpired)
+	}
+	if n, ok := stdSeconds(c, "nbf"); ok && notYet(n, now.Add(b.leeway)) {
+		return fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, jwt.ErrTokenNotValidYet)
+	}
+	return nil
+}
+
+// stdSeconds reads a standard NumericDate claim (an integer or a decimal
+// number of seconds), clamped to int64.
+func stdSeconds(c jwt.MapClaims, name string) (int64, bool) {
+	num, ok := c[name].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	if n, err := num.Int64(); err == nil {
+		return n, true
+	}
+	f, err := num.Float64()
+	if err != nil {
+		return 0, false
+	}
+	switch {
+	case f >= math.MaxInt64:
+		return math.MaxInt64, true
+	case f <= math.MinInt64:
+		return math.MinInt64, true
+	}
+	return int64(math.Floor(f)), true
+}
+
 // claimsError explains why the JWT library rejected the standard time claims
 // (exp, nbf, iat). Both ErrStale and the library's sentinel stay in the chain.
 func (b *Bearer) claimsError(claims jwt.MapClaims, now time.Time, err error, r *Result) error {
@@ -208,7 +253,7 @@ func (b *Bearer) claimsError(claims jwt.MapClaims, now time.Time, err error, r *
 		}
 		when, raw := fmt.Sprint(claims[c.name]), fmt.Sprint(claims[c.name])
 		if nerr == nil {
-			when, raw = time.Unix(n, 0).UTC().Format(time.RFC3339), strconv.FormatInt(n, 10)
+			when, raw = unixUTC(n).Format(time.RFC3339), strconv.FormatInt(n, 10)
 		}
 		want := "after " + now.UTC().Format(time.RFC3339)
 		if c.name != "exp" {
@@ -249,11 +294,67 @@ func claimTimes(c jwt.MapClaims) map[string]string {
 	out := map[string]string{}
 	for _, name := range []string{"Exp", "exp", "iat", "nbf"} {
 		if n, ok, err := numericClaim(c, name); ok && err == nil {
-			out[name] = time.Unix(n, 0).UTC().Format(time.RFC3339)
+			out[name] = unixUTC(n).Format(time.RFC3339)
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return out
+}
+
+// Unix seconds that a time.Time can hold and RFC 3339 can print: year 1 to
+// year 9999. time.Unix overflows far beyond them (an Exp of 2^63-1 would
+// become a time in the past), so claims are compared as integers and only
+// clamped for display.
+const (
+	minUnix = -62135596800 // 0001-01-01T00:00:00Z
+	maxUnix = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// unixUTC is the claim n as a time, clamped to years 1..9999.
+func unixUTC(n int64) time.Time {
+	return time.Unix(min(max(n, minUnix), maxUnix), 0).UTC()
+}
+
+// expired reports whether a token whose Exp is exp has expired at now,
+// given the leeway. An Exp beyond year 9999 never expires (time.Unix would
+// overflow it into the past) and one before year 1 always has.
+func expired(exp int64, now time.Time, leeway time.Duration) bool {
+	switch {
+	case exp > maxUnix:
+		return false
+	case exp < minUnix:
+		return true
+	}
+	return now.After(time.Unix(exp, 0).Add(leeway))
+}
+
+const century = 100 * 365 * 24 * time.Hour
+
+// ago says how long ago an expired Exp was.
+func ago(exp int64, now time.Time) string {
+	if exp < now.Unix()-int64(century/time.Second) {
+		return "more than 100 years ago"
+	}
+	return time.Unix(exp, 0).Sub(now).Abs().Round(time.Second).String() + " ago"
+}
+
+// notYet reports whether a token that is valid from nbf is not valid at t.
+func notYet(nbf int64, t time.Time) bool {
+	switch {
+	case nbf > maxUnix:
+		return true
+	case nbf < minUnix:
+		return false
+	}
+	return time.Unix(nbf, 0).After(t)
+}
+
+// expiresIn describes how long a valid Exp has left.
+func expiresIn(exp int64, now time.Time) string {
+	if exp > now.Unix()+int64(century/time.Second) {
+		return fmt.Sprintf("expires in more than 100 years (Exp %d)", exp)
+	}
+	return fmt.Sprintf("expires in %s", time.Unix(exp, 0).Sub(now).Round(time.Second))
 }

@@ -151,3 +151,58 @@ func TestBearerTokenIsDocumented(t *testing.T) {
 		t.Errorf("Expiry() by default = %v, want %v", got, want)
 	}
 }
+
+// TestBearerFarFutureExp: an Exp of 2^63-1 (or any beyond year 9999) is a
+// token that never expires, not one that "expired 2562047h ago"; an Exp
+// far in the past is expired, and both print a readable time.
+func TestBearerFarFutureExp(t *testing.T) {
+	t.Parallel()
+	a := mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, MaxSkew: DefaultMaxSkew})
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		claims  string
+		wantErr bool
+		detail  string
+	}{
+		{`{"Exp":9223372036854775807}`, false, "more than 100 years"},
+		{`{"Exp":253402300800}`, false, "more than 100 years"},
+		{`{"Exp":-9223372036854775808}`, true, "expired at 0001-01-01T00:00:00Z"},
+	} {
+		h := http.Header{"Authorization": {"Bearer " + jwtHS256(hs256, tt.claims, "superkey")}}
+		err := a.Verify(h, nil, now)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: Verify = %v, want error %t", tt.claims, err, tt.wantErr)
+		}
+		res := a.Explain(h, nil, now)
+		text := res.Reason
+		for _, c := range res.Checks {
+			text += " " + c.Detail + " " + c.Got
+		}
+		if !strings.Contains(text, tt.detail) || strings.Contains(text, "2562047h") {
+			t.Errorf("%s: explanation %q, want %q and no overflowed duration", tt.claims, text, tt.detail)
+		}
+	}
+}
+
+// TestBearerFarFutureStandardExp: the standard exp is checked without the
+// JWT library's overflow as well.
+func TestBearerFarFutureStandardExp(t *testing.T) {
+	t.Parallel()
+	a := mustNew(t, Config{Scheme: SchemeBearer, Keys: []string{"superkey"}, MaxSkew: DefaultMaxSkew})
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for claims, wantErr := range map[string]error{
+		`{"exp":9223372036854775807}`:                   nil,
+		`{"Exp":9999999999,"exp":9223372036854775807}`:  nil,
+		`{"Exp":9999999999,"exp":1e300}`:                nil,
+		`{"Exp":9999999999,"exp":-9223372036854775808}`: jwt.ErrTokenExpired,
+		`{"Exp":9999999999,"nbf":9223372036854775807}`:  jwt.ErrTokenNotValidYet,
+		`{"Exp":9999999999,"nbf":-9223372036854775808}`: nil,
+		`{"Exp":9999999999,"exp":1796130000.5}`:         nil,
+	} {
+		h := http.Header{"Authorization": {"Bearer " + jwtHS256(hs256, claims, "superkey")}}
+		err := a.Verify(h, nil, now)
+		if (wantErr == nil) != (err == nil) || (wantErr != nil && !errors.Is(err, wantErr)) {
+			t.Errorf("%s: Verify = %v, want %v", claims, err, wantErr)
+		}
+	}
+}

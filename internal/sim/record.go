@@ -18,12 +18,14 @@ type Record struct {
 	EventType string       `json:"event_type"`
 	Entity    string       `json:"entity,omitempty"` // e.g. i_account=1000889
 	Attempt   int          `json:"attempt"`          // 1 for the first send
+	Phase     int          `json:"phase,omitempty"`  // index of the schedule phase the event was started in (0 = the first)
 	Duplicate bool         `json:"duplicate,omitempty"`
 	Intended  time.Time    `json:"intended"` // when the schedule (or the re-send timer) wanted it sent
 	Sent      time.Time    `json:"sent"`     // when the request was handed to the connection
 	Answered  time.Time    `json:"answered"` // when the status line arrived, or the error
 	Status    int          `json:"status,omitempty"`
-	Error     string       `json:"error,omitempty"` // an espf.ErrorClass: timeout, reset, refused, eof, tls, dns, connection, canceled
+	Error     string       `json:"error,omitempty"`  // an espf.ErrorClass: timeout, reset, refused, eof, tls, dns, connection, canceled
+	Detail    string       `json:"detail,omitempty"` // the transport error's own words, e.g. the x509 reason of a tls error
 	Outcome   espf.Outcome `json:"outcome"`
 }
 

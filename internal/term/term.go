@@ -6,10 +6,9 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 	xterm "golang.org/x/term"
 )
 
@@ -20,18 +19,50 @@ type IO struct {
 	Out, Err io.Writer
 	IsTTY    bool // stdout is a terminal, or ESPFCTL_FORCE_TTY is set
 	ErrTTY   bool // stderr is a terminal (live progress goes there)
-	Color    bool
-
-	renderer *lipgloss.Renderer
+	Color    bool // paint through Palette
+	Width    int  // stdout's columns when it is a terminal; 0 = unknown (no fitting)
+	ErrWidth int  // stderr's columns when it is a terminal; 0 = unknown
 }
+
+// Layout is how a rendering lays out text: aligned or plain, painted or
+// not, and the width to fit (0 = no limit).
+type Layout struct {
+	Aligned bool
+	Palette Palette
+	Width   int
+}
+
+// Layout is this IO's layout for stdout: aligned and fitted on a terminal.
+func (o *IO) Layout() Layout { return Layout{Aligned: o.IsTTY, Palette: o.Palette(), Width: o.Width} }
+
+// Table returns a table with this layout on w.
+func (l Layout) Table(w io.Writer) *Table { return NewTable(w, l.Aligned, l.Palette).Fit(l.Width) }
 
 // System describes the real process. Color is on only if stdout is a
 // terminal, NO_COLOR is empty and TERM is not "dumb".
 func System() *IO {
 	tty := isTerminal(os.Stdout) || os.Getenv("ESPFCTL_FORCE_TTY") != ""
 	return &IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, IsTTY: tty,
-		ErrTTY: isTerminal(os.Stderr) || os.Getenv("ESPFCTL_FORCE_TTY") != "",
-		Color:  tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
+		ErrTTY:   isTerminal(os.Stderr) || os.Getenv("ESPFCTL_FORCE_TTY") != "",
+		Color:    tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+		Width:    width(os.Stdout),
+		ErrWidth: width(os.Stderr)}
+}
+
+// width is a terminal's columns: its size, else $COLUMNS; 0 when f is not
+// a terminal.
+func width(f *os.File) int {
+	if !isTerminal(f) {
+		if os.Getenv("ESPFCTL_FORCE_TTY") == "" {
+			return 0
+		}
+	} else if w, _, err := xterm.GetSize(int(f.Fd())); err == nil && w > 0 {
+		return w
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
 }
 
 // Test returns an IO over buffers, not a terminal, without color.
@@ -48,29 +79,6 @@ func (o *IO) SetColorMode(mode string) {
 	case "never":
 		o.Color = false
 	}
-	o.renderer = nil
-}
-
-// Style returns a style bound to this IO's color decision.
-func (o *IO) Style() lipgloss.Style {
-	if o.renderer == nil {
-		o.renderer = lipgloss.NewRenderer(o.Out)
-		if o.Color {
-			o.renderer.SetColorProfile(termenv.ANSI256)
-		} else {
-			o.renderer.SetColorProfile(termenv.Ascii)
-		}
-	}
-	return o.renderer.NewStyle()
-}
-
-// Paint styles text only when color is on. Never route machine output (TSV,
-// JSON) through it.
-func (o *IO) Paint(st lipgloss.Style, text string) string {
-	if !o.Color {
-		return text
-	}
-	return st.Render(text)
 }
 
 func isTerminal(f *os.File) bool { return xterm.IsTerminal(int(f.Fd())) }

@@ -6,25 +6,31 @@ import (
 )
 
 // writer is the journal's only writer: it takes what is pending (up to
-// maxBatch), commits it in one transaction (group commit) and only then
-// releases the waiting requests.
+// maxBatch, deliveries waiting for their answer first, then rejections),
+// commits it in one transaction (group commit) and only then releases the
+// waiting requests.
 func (j *Journal) writer() {
 	defer close(j.done)
 	batch := make([]pending, 0, maxBatch)
-	for p := range j.reqs {
-		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case p, ok := <-j.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, p)
-			default:
-				break fill
+	reqs, rejects := j.reqs, j.rejects
+	for reqs != nil || rejects != nil {
+		batch = batch[:0]
+		select {
+		case p, ok := <-reqs:
+			if !ok {
+				reqs = nil
+				continue
 			}
+			batch = append(batch, p)
+		case p, ok := <-rejects:
+			if !ok {
+				rejects = nil
+				continue
+			}
+			batch = append(batch, p)
 		}
+		batch, reqs = fill(batch, reqs)
+		batch, rejects = fill(batch, rejects)
 		j.connMu.Lock()
 		results, err := j.write(batch)
 		j.connMu.Unlock()
@@ -41,22 +47,44 @@ func (j *Journal) writer() {
 	}
 }
 
+// fill appends what ch holds now, up to maxBatch; it returns nil for ch
+// once ch is closed and drained.
+func fill(batch []pending, ch chan pending) ([]pending, chan pending) {
+	for ch != nil && len(batch) < maxBatch {
+		select {
+		case p, ok := <-ch:
+			if !ok {
+				return batch, nil
+			}
+			batch = append(batch, p)
+		default:
+			return batch, ch
+		}
+	}
+	return batch, ch
+}
+
 const (
 	// insertEvent inserts a new event; on a conflict with an existing
 	// i_event it changes nothing (0 rows), and repeatEvent counts the repeat.
-	insertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags)
-VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?) ON CONFLICT(i_event) DO NOTHING`
+	insertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags,
+	body, headers, remote, forward_status, forward_ms)
+VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(i_event) DO NOTHING`
 	repeatEvent = `UPDATE events SET deliveries = deliveries + 1, last_delivery = max(last_delivery, ?) WHERE i_event = ?
 RETURNING deliveries`
-	insertRejection = `INSERT INTO rejections(at, i_event, event_type, status, auth_scheme, auth, reason)
-VALUES(?, ?, ?, ?, ?, ?, ?)`
+	insertRejection = `INSERT INTO rejections(at, i_event, event_type, status, auth_scheme, auth, reason,
+	remote, body, body_size, headers, forward_status, forward_ms, forward_error)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// pruneRejections keeps the newest ? rejections.
+	pruneRejections = `DELETE FROM rejections WHERE id < (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)`
+	addDropped      = `UPDATE meta SET value = value + ? WHERE key = 'rejections_dropped'`
 )
 
-// commit writes one batch in one transaction. The uniqueness of i_event
+// write commits one batch in one transaction. The uniqueness of i_event
 // (the primary key, with ON CONFLICT) decides which delivery is first.
 func (j *Journal) write(batch []pending) (_ []result, err error) {
 	ctx := context.Background()
-	if _, err := j.begin.ExecContext(ctx); err != nil {
+	if _, err := j.stmts["begin"].ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: begin: %w", err)
 	}
 	defer func() {
@@ -65,41 +93,107 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 		}
 	}()
 	results := make([]result, len(batch))
+	var rejected int64
 	for i, p := range batch {
-		e := p.e
-		at := e.At.UnixNano()
-		if p.done != nil {
-			vars := string(e.Variables)
-			if vars == "" {
-				vars = "{}"
+		if p.done == nil {
+			if err := j.insertRejection(ctx, &p.e); err != nil {
+				return nil, err
 			}
-			res, err := j.add.ExecContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags)
-			if err != nil {
-				return nil, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
-			}
-			if n, err := res.RowsAffected(); err == nil && n == 1 {
-				results[i].out = Outcome{Deliveries: 1, First: true}
-				continue
-			}
-			var n int64
-			if err := j.rep.QueryRowContext(ctx, at, e.IEvent).Scan(&n); err != nil {
-				return nil, fmt.Errorf("journal: record repeat of i_event %d: %w", e.IEvent, err)
-			}
-			results[i].out = Outcome{Deliveries: n}
+			rejected++
 			continue
 		}
-		var iev any
-		if e.HasEvent {
-			iev = e.IEvent
-		}
-		if _, err := j.ins.ExecContext(ctx, at, iev, e.Type, e.Status, e.AuthScheme, e.Auth, e.Reason); err != nil {
-			return nil, fmt.Errorf("journal: log rejection: %w", err)
+		if results[i].out, err = j.recordEvent(ctx, &p.e); err != nil {
+			return nil, err
 		}
 	}
-	if _, err := j.commit.ExecContext(ctx); err != nil {
+	pruned, err := j.prune(ctx, rejected)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := j.stmts["commit"].ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
+	j.rejCount += rejected - pruned
+	j.dropped.Add(pruned)
 	j.commits.Add(1)
 	j.rows.Add(int64(len(batch)))
 	return results, nil
+}
+
+func (j *Journal) recordEvent(ctx context.Context, e *Entry) (Outcome, error) {
+	at := e.At.UnixNano()
+	vars := string(e.Variables)
+	if vars == "" {
+		vars = "{}"
+	}
+	fs, fms := forwardCols(e)
+	res, err := j.stmts["add"].ExecContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags,
+		e.Body, e.Headers.text(), nullString(e.Remote), fs, fms)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return Outcome{Deliveries: 1, First: true}, nil
+	}
+	var n int64
+	if err := j.stmts["rep"].QueryRowContext(ctx, at, e.IEvent).Scan(&n); err != nil {
+		return Outcome{}, fmt.Errorf("journal: record repeat of i_event %d: %w", e.IEvent, err)
+	}
+	return Outcome{Deliveries: n}, nil
+}
+
+func (j *Journal) insertRejection(ctx context.Context, e *Entry) error {
+	var iev any
+	if e.HasEvent {
+		iev = e.IEvent
+	}
+	fs, fms := forwardCols(e)
+	var ferr any
+	if e.Forwarded && e.ForwardError != "" {
+		ferr = e.ForwardError
+	}
+	size := e.BodySize
+	if size < int64(len(e.Body)) {
+		size = int64(len(e.Body))
+	}
+	if _, err := j.stmts["ins"].ExecContext(ctx, e.At.UnixNano(), iev, e.Type, e.Status, e.AuthScheme, e.Auth, e.Reason,
+		nullString(e.Remote), e.Body, size, e.Headers.text(), fs, fms, ferr); err != nil {
+		return fmt.Errorf("journal: log rejection: %w", err)
+	}
+	return nil
+}
+
+// prune deletes the oldest rejections beyond the limit and adds them, with
+// the rejections that were never queued, to the persistent drop count.
+func (j *Journal) prune(ctx context.Context, added int64) (int64, error) {
+	var pruned int64
+	if j.rejCount+added > int64(j.maxRej) {
+		res, err := j.stmts["prune"].ExecContext(ctx, j.maxRej-1)
+		if err != nil {
+			return 0, fmt.Errorf("journal: prune rejections: %w", err)
+		}
+		pruned, _ = res.RowsAffected()
+	}
+	lost := j.overflow.Swap(0)
+	if pruned+lost > 0 {
+		if _, err := j.stmts["drop"].ExecContext(ctx, pruned+lost); err != nil {
+			j.overflow.Add(lost)
+			return 0, fmt.Errorf("journal: count dropped rejections: %w", err)
+		}
+	}
+	return pruned, nil
+}
+
+func forwardCols(e *Entry) (status, ms any) {
+	if !e.Forwarded {
+		return nil, nil
+	}
+	return e.ForwardStatus, e.ForwardMS
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -93,20 +93,81 @@ type fault struct {
 	name   string
 }
 
+// maxFailCounters bounds the --fail-first counters: at most this many
+// events being failed at once are remembered; past it the oldest counter
+// is forgotten (that event, if re-sent, is failed from the start again).
+const maxFailCounters = 1 << 16
+
 // injector draws the faults. Its random source and per-event attempt
 // counts are guarded by one mutex, so the draws follow arrival order.
+// A counter lives only while its event is being failed: it is freed when
+// the event is answered 200 (done), and a later delivery of an event the
+// journal already holds is not failed again (delivered).
 type injector struct {
-	f        Faults
-	mu       sync.Mutex
-	rng      *rand.Rand
-	attempts map[int64]int
+	f         Faults
+	mu        sync.Mutex
+	rng       *rand.Rand
+	attempts  map[int64]failCount
+	order     []failKey // FIFO of counters, for eviction; len <= maxFailCounters
+	head, seq int
+	delivered func(int64) bool // nil: nothing was delivered before
+}
+
+type failCount struct{ n, seq int }
+type failKey struct {
+	id  int64
+	seq int
 }
 
 func newInjector(f Faults) *injector {
 	if f.FailStatus == 0 {
 		f.FailStatus = http.StatusInternalServerError
 	}
-	return &injector{f: f, rng: rand.New(rand.NewPCG(uint64(f.Seed), uint64(f.Seed)^0x9e3779b97f4a7c15)), attempts: map[int64]int{}}
+	return &injector{f: f, rng: rand.New(rand.NewPCG(uint64(f.Seed), uint64(f.Seed)^0x9e3779b97f4a7c15)), attempts: map[int64]failCount{}}
+}
+
+// count is the number of this delivery of iEvent among those that reached
+// the fault stage; 0 when the event was already delivered (not failed again).
+func (in *injector) count(iEvent int64) int {
+	if c, ok := in.attempts[iEvent]; ok {
+		c.n++
+		in.attempts[iEvent] = c
+		return c.n
+	}
+	if in.delivered != nil && in.delivered(iEvent) {
+		return 0
+	}
+	in.seq++
+	k := failKey{iEvent, in.seq}
+	if len(in.order) < maxFailCounters {
+		in.order = append(in.order, k)
+	} else {
+		old := in.order[in.head]
+		if c, ok := in.attempts[old.id]; ok && c.seq == old.seq {
+			delete(in.attempts, old.id)
+		}
+		in.order[in.head] = k
+		in.head = (in.head + 1) % maxFailCounters
+	}
+	in.attempts[iEvent] = failCount{n: 1, seq: k.seq}
+	return 1
+}
+
+// done frees iEvent's counter once it was answered 200.
+func (in *injector) done(iEvent int64) {
+	if in.f.FailFirst == 0 {
+		return
+	}
+	in.mu.Lock()
+	delete(in.attempts, iEvent)
+	in.mu.Unlock()
+}
+
+// counters is how many fail-first counters are held.
+func (in *injector) counters() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.attempts)
 }
 
 func (in *injector) decide(iEvent int64) fault {
@@ -127,8 +188,7 @@ func (in *injector) decide(iEvent int64) fault {
 	hang, reset, fail := in.rng.Float64(), in.rng.Float64(), in.rng.Float64()
 	n := 0
 	if in.f.FailFirst > 0 {
-		in.attempts[iEvent]++
-		n = in.attempts[iEvent]
+		n = in.count(iEvent)
 	}
 	switch {
 	case hang < in.f.HangRate:

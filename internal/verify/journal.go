@@ -21,6 +21,15 @@ var ErrClosed = errors.New("journal closed")
 // maxBatch bounds how many deliveries one group commit writes.
 const maxBatch = 512
 
+// rejectQueue is how many rejected deliveries may wait for the writer;
+// beyond it a rejection is not journaled (counted as dropped), so that a
+// flood of bad requests never holds up an answer.
+const rejectQueue = 1024
+
+// DefaultMaxRejected is how many rejected deliveries the journal keeps when
+// JournalOptions.MaxRejected is 0; older ones are deleted and counted.
+const DefaultMaxRejected = 1000
+
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
 	i_event        INTEGER PRIMARY KEY,
@@ -42,11 +51,25 @@ CREATE TABLE IF NOT EXISTS rejections (
 	auth_scheme TEXT    NOT NULL,
 	auth        TEXT    NOT NULL,
 	reason      TEXT    NOT NULL
-);`
+);
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES('rejections_dropped', 0);`
+
+// addedColumns are the columns later versions added to the first schema;
+// prepare adds the missing ones to an older journal, and a read-only
+// journal reads NULL for them.
+var addedColumns = map[string][]string{
+	"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL"},
+	"rejections": {"remote TEXT", "body BLOB", "body_size INTEGER", "headers TEXT",
+		"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT"},
+}
 
 // Entry is one delivery as the journal records it. Deliveries answered 200
-// create or update their event; the others (rejected, faulted) are
-// appended to the rejections table with their reason.
+// create or update their event; the others (rejected, faulted, refused by
+// the Application) are appended to the rejections table with their reason.
 type Entry struct {
 	At         time.Time
 	IEvent     int64 // valid when HasEvent
@@ -58,6 +81,21 @@ type Entry struct {
 	Status     int
 	Reason     string // why it was not answered 200, or catalog flags
 	Flags      string // catalog flags, stored with the event
+
+	// Raw capture. Remote is the sender's address; Body the bytes received
+	// (for a rejection at most MaxRejectedBody of them, BodySize the whole
+	// length); Headers the request's headers with credentials redacted.
+	Remote   string
+	Body     []byte
+	BodySize int64
+	Headers  Headers
+	// The exchange with the Application (serve --forward-to); Forwarded is
+	// false when the delivery was not forwarded. ForwardStatus is 0 when it
+	// did not answer (ForwardError says why).
+	Forwarded     bool
+	ForwardStatus int
+	ForwardMS     float64
+	ForwardError  string
 }
 
 // Outcome is what a committed 200 delivery did to its event.
@@ -66,24 +104,15 @@ type Outcome struct {
 	First      bool  // this delivery is the event's first successful one
 }
 
-// Event is one journal row: an i_event answered 200 at least once. The JSON
-// field names are a stable interface (espfctl journal --json, GET /events).
-type Event struct {
-	IEvent        int64           `json:"i_event"`
-	Type          string          `json:"event_type"`
-	Variables     json.RawMessage `json:"variables"`
-	Deliveries    int64           `json:"deliveries"`
-	FirstDelivery time.Time       `json:"first_delivery"`
-	LastDelivery  time.Time       `json:"last_delivery"`
-	AuthScheme    string          `json:"auth_scheme"`
-	Status        int             `json:"status"`
-	Flags         string          `json:"flags,omitempty"`
-}
-
 // Filter selects events; the zero value selects all.
 type Filter struct {
 	Type  string    // exact event_type
 	Since time.Time // first delivery at or after
+	// After, when HasAfter, starts the listing after that i_event's place
+	// in first-delivery order (the last i_event of the previous page).
+	After    int64
+	HasAfter bool
+	Limit    int // at most this many; 0 = all
 }
 
 type pending struct {
@@ -96,42 +125,58 @@ type result struct {
 	err error
 }
 
+// JournalOptions tunes OpenJournalWith; the zero value is the defaults.
+type JournalOptions struct {
+	MaxRejected int // rejected deliveries kept; 0 = DefaultMaxRejected
+}
+
 // Journal is the SQLite event journal. One writer goroutine group-commits
 // pending deliveries on its own connection: each waiting Record returns
-// only after the transaction holding its delivery committed.
+// only after the transaction holding its delivery committed. Rejected
+// deliveries are queued apart and never make a request wait.
 type Journal struct {
-	db            *sql.DB
-	conn          *sql.Conn // the writer's; nil when read-only
-	add           *sql.Stmt // prepared once on conn
-	rep           *sql.Stmt
-	ins           *sql.Stmt
-	begin, commit *sql.Stmt
-	connMu        sync.Mutex
-	memory        bool
-	path          string
-	reqs          chan pending
-	done          chan struct{}
-	mu            sync.RWMutex // guards closed against sends on reqs
-	closed        bool
-	once          sync.Once
-	err           error
-	commits, rows atomic.Int64
+	db       *sql.DB
+	conn     *sql.Conn // the writer's; nil when read-only
+	stmts    map[string]*sql.Stmt
+	connMu   sync.Mutex
+	memory   bool
+	path     string
+	reqs     chan pending
+	rejects  chan pending
+	done     chan struct{}
+	mu       sync.RWMutex // guards closed against sends on reqs
+	closed   bool
+	once     sync.Once
+	err      error
+	missing  map[string]bool // columns an older read-only journal lacks
+	maxRej   int
+	rejCount int64 // rows in rejections (the writer's)
+	commits  atomic.Int64
+	rows     atomic.Int64
+	overflow atomic.Int64 // rejections not queued since the last commit
+	dropped  atomic.Int64 // rejections dropped: pruned or not queued (this process)
 }
 
 // JournalStats counts the group commits so far.
 type JournalStats struct {
 	Commits int64 `json:"commits"` // transactions committed
 	Rows    int64 `json:"rows"`    // deliveries written in them
+	// RejectionsDropped counts rejected deliveries this process did not
+	// keep: pruned beyond MaxRejected, or not queued in a flood.
+	RejectionsDropped int64 `json:"rejections_dropped"`
 }
 
 // Stats returns how many transactions and deliveries were committed.
 func (j *Journal) Stats() JournalStats {
-	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load()}
+	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load(), RejectionsDropped: j.dropped.Load()}
 }
 
 // OpenJournal opens (creating if needed) the journal at path in WAL mode
 // with synchronous=FULL; "" opens a private in-memory journal.
-func OpenJournal(path string) (*Journal, error) {
+func OpenJournal(path string) (*Journal, error) { return OpenJournalWith(path, JournalOptions{}) }
+
+// OpenJournalWith is OpenJournal with options.
+func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	dsn := "file::memory:"
 	if path != "" {
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
@@ -141,7 +186,11 @@ func OpenJournal(path string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
 	}
-	j := &Journal{db: db, path: path, memory: path == "", reqs: make(chan pending, maxBatch), done: make(chan struct{})}
+	if o.MaxRejected <= 0 {
+		o.MaxRejected = DefaultMaxRejected
+	}
+	j := &Journal{db: db, path: path, memory: path == "", maxRej: o.MaxRejected,
+		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
@@ -168,27 +217,69 @@ func (j *Journal) prepare() error {
 			return fmt.Errorf("WAL mode not available (got %q): %v", mode, err)
 		}
 	}
-	if j.add, err = j.conn.PrepareContext(ctx, insertEvent); err != nil {
+	if err := j.migrate(ctx); err != nil {
 		return err
 	}
-	if j.rep, err = j.conn.PrepareContext(ctx, repeatEvent); err != nil {
+	if err := j.conn.QueryRowContext(ctx, `SELECT count(*) FROM rejections`).Scan(&j.rejCount); err != nil {
 		return err
 	}
-	if j.begin, err = j.conn.PrepareContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
+	j.stmts = map[string]*sql.Stmt{}
+	for name, q := range map[string]string{"add": insertEvent, "rep": repeatEvent, "ins": insertRejection,
+		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT", "prune": pruneRejections, "drop": addDropped} {
+		if j.stmts[name], err = j.conn.PrepareContext(ctx, q); err != nil {
+			return err
+		}
 	}
-	if j.commit, err = j.conn.PrepareContext(ctx, "COMMIT"); err != nil {
-		return err
+	return nil
+}
+
+// migrate adds the columns and the index that an older journal lacks.
+func (j *Journal) migrate(ctx context.Context) error {
+	for table, cols := range addedColumns {
+		have, err := columns(ctx, j.conn, table)
+		if err != nil {
+			return err
+		}
+		for _, col := range cols {
+			name, _, _ := strings.Cut(col, " ")
+			if have[name] {
+				continue
+			}
+			if _, err := j.conn.ExecContext(ctx, "ALTER TABLE "+table+" ADD COLUMN "+col); err != nil {
+				return fmt.Errorf("add column %s.%s: %w", table, name, err)
+			}
+		}
 	}
-	j.ins, err = j.conn.PrepareContext(ctx, insertRejection)
+	// The listing's order, so a page is a range scan, not a sort.
+	_, err := j.conn.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS events_by_first ON events(first_delivery, i_event)`)
 	return err
 }
 
-func (j *Journal) closeDB() error {
-	for _, st := range []*sql.Stmt{j.add, j.rep, j.ins, j.begin, j.commit} {
-		if st != nil {
-			st.Close()
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// columns lists a table's column names.
+func columns(ctx context.Context, q querier, table string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
 		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+func (j *Journal) closeDB() error {
+	for _, st := range j.stmts {
+		st.Close()
 	}
 	if j.conn != nil {
 		j.conn.Close()
@@ -206,29 +297,40 @@ func display(path string) string {
 // Path is the journal's file, or "" in memory.
 func (j *Journal) Path() string { return j.path }
 
+// MaxRejected is how many rejected deliveries the journal keeps.
+func (j *Journal) MaxRejected() int { return j.maxRej }
+
 // Record commits a delivery answered 200 and reports whether it was the
 // event's first. It returns only after the commit (or its failure).
 func (j *Journal) Record(e Entry) (Outcome, error) {
 	done := make(chan result, 1)
-	if err := j.enqueue(pending{e: e, done: done}); err != nil {
-		return Outcome{}, err
+	j.mu.RLock()
+	if j.closed {
+		j.mu.RUnlock()
+		return Outcome{}, ErrClosed
 	}
+	j.reqs <- pending{e: e, done: done}
+	j.mu.RUnlock()
 	r := <-done
 	return r.out, r.err
 }
 
 // Log appends a delivery that was not answered 200 to the rejections
-// table without waiting for the commit.
-func (j *Journal) Log(e Entry) { _ = j.enqueue(pending{e: e}) }
-
-func (j *Journal) enqueue(p pending) error {
+// table without waiting for the commit. When the writer is behind by
+// rejectQueue rejections, the entry is dropped and counted instead:
+// a flood of bad requests never holds up an answer.
+func (j *Journal) Log(e Entry) {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
 	if j.closed {
-		return ErrClosed
+		return
 	}
-	j.reqs <- p
-	return nil
+	select {
+	case j.rejects <- pending{e: e}:
+	default:
+		j.overflow.Add(1)
+		j.dropped.Add(1)
+	}
 }
 
 // Close commits what is pending and closes the database.
@@ -238,57 +340,13 @@ func (j *Journal) Close() error {
 		if !j.closed {
 			j.closed = true
 			close(j.reqs)
+			close(j.rejects)
 		}
 		j.mu.Unlock()
 		<-j.done
 		j.err = j.closeDB()
 	})
 	return j.err
-}
-
-// Events lists the journal's events in first-delivery order.
-func (j *Journal) Events(ctx context.Context, f Filter) ([]Event, error) {
-	q := `SELECT i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags FROM events WHERE 1=1`
-	var args []any
-	if f.Type != "" {
-		q += ` AND event_type = ?`
-		args = append(args, f.Type)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND first_delivery >= ?`
-		args = append(args, f.Since.UnixNano())
-	}
-	q += ` ORDER BY first_delivery, i_event`
-	var rows *sql.Rows
-	var err error
-	if j.memory {
-		j.connMu.Lock() // the writer's connection is the only one
-		defer j.connMu.Unlock()
-		rows, err = j.conn.QueryContext(ctx, q, args...)
-	} else {
-		rows, err = j.db.QueryContext(ctx, q, args...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var vars string
-		var first, last int64
-		if err := rows.Scan(&e.IEvent, &e.Type, &vars, &e.Deliveries, &first, &last, &e.AuthScheme, &e.Status, &e.Flags); err != nil {
-			return nil, fmt.Errorf("read journal: %w", err)
-		}
-		e.Variables = json.RawMessage(vars)
-		e.FirstDelivery = time.Unix(0, first).UTC()
-		e.LastDelivery = time.Unix(0, last).UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read journal: %w", err)
-	}
-	return out, nil
 }
 
 // OpenJournalReadOnly opens an existing journal file for listing.
@@ -306,9 +364,88 @@ func OpenJournalReadOnly(path string) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: not an espfctl journal", path)
 	}
-	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{})}
+	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: map[string]bool{}}
+	for table, cols := range addedColumns {
+		have, err := columns(context.Background(), db, table)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
+		for _, col := range cols {
+			name, _, _ := strings.Cut(col, " ")
+			j.missing[table+"."+name] = !have[name]
+		}
+	}
 	close(j.done)
-	j.reqs = make(chan pending)
+	j.reqs, j.rejects = make(chan pending), make(chan pending)
 	close(j.reqs)
+	close(j.rejects)
 	return j, nil
+}
+
+// query runs a read: on the writer's connection for an in-memory journal
+// (its only one), else on the pool. fn must not block on anything but the
+// rows: the in-memory journal's writer waits meanwhile.
+func (j *Journal) query(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if j.memory {
+		j.connMu.Lock()
+		defer j.connMu.Unlock()
+		rows, err = j.conn.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = j.db.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	return nil
+}
+
+// col is a column of table for a SELECT: the name, or NULL when an older
+// journal lacks it.
+func (j *Journal) col(table, name string) string {
+	if j.missing[table+"."+name] {
+		return "NULL"
+	}
+	return name
+}
+
+// Has reports whether i_event was answered 200 before.
+func (j *Journal) Has(ctx context.Context, iEvent int64) (bool, error) {
+	found := false
+	err := j.query(ctx, `SELECT 1 FROM events WHERE i_event = ?`, []any{iEvent}, func(*sql.Rows) error {
+		found = true
+		return nil
+	})
+	return found, err
+}
+
+// delivered is Has for the fault injector: a journal it cannot read counts
+// as not delivered (the event is failed as if new).
+func (j *Journal) delivered(iEvent int64) bool {
+	ok, _ := j.Has(context.Background(), iEvent)
+	return ok
+}
+
+// RejectionsDropped is how many rejected deliveries the journal did not
+// keep, over its whole life (pruned beyond the limit, or not queued).
+func (j *Journal) RejectionsDropped(ctx context.Context) (int64, error) {
+	var n int64
+	err := j.query(ctx, `SELECT value FROM meta WHERE key = 'rejections_dropped'`, nil, func(r *sql.Rows) error {
+		return r.Scan(&n)
+	})
+	if err != nil && j.conn == nil && strings.Contains(err.Error(), "no such table") {
+		return 0, nil // a journal from before the meta table
+	}
+	return n, err
 }

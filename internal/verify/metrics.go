@@ -7,7 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -35,6 +37,8 @@ type counters struct {
 	dupC     prometheus.Counter
 	authC    prometheus.Counter
 	handling prometheus.Histogram
+	forwardC *prometheus.CounterVec
+	fwdTime  prometheus.Histogram
 }
 
 func newCounters() *counters {
@@ -53,8 +57,29 @@ func newCounters() *counters {
 		Name: "espf_handling_seconds", Help: "Time from reading the request to writing the answer, faults included.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 	})
-	c.reg.MustRegister(c.byType, c.dupC, c.authC, c.handling)
+	c.forwardC = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "espf_forward_total",
+		Help: "Deliveries forwarded to the Application (--forward-to), by its answer code (\"timeout\" or \"unreachable\" when it gave none).",
+	}, []string{"code"})
+	c.fwdTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "espf_forward_seconds", Help: "Time the Application took to answer a forwarded delivery, body included.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+	})
+	// Go runtime (goroutines, heap, GC) and process (RSS, open fds, CPU)
+	// metrics, so that a leak shows on a dashboard.
+	c.reg.MustRegister(c.byType, c.dupC, c.authC, c.handling, c.forwardC, c.fwdTime,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
+}
+
+// gauge registers a metric read from f at scrape time.
+func (c *counters) gauge(name, help string, f func() float64) {
+	c.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// counter registers a counter read from f at scrape time.
+func (c *counters) counter(name, help string, f func() float64) {
+	c.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
 }
 
 func (c *counters) add(d *Delivery, label string, took time.Duration) {
@@ -77,6 +102,20 @@ func (c *counters) add(d *Delivery, label string, took time.Duration) {
 	c.mu.Unlock()
 	c.byType.WithLabelValues(label, strconv.Itoa(d.Status)).Inc()
 	c.handling.Observe(took.Seconds())
+}
+
+// forwarded counts one exchange with the Application.
+func (c *counters) forwarded(x *exchange) {
+	code := strconv.Itoa(x.status)
+	switch {
+	case x.err == nil:
+		c.fwdTime.Observe(x.took.Seconds())
+	case x.class == espf.ErrTimeout:
+		code = "timeout"
+	default:
+		code = "unreachable"
+	}
+	c.forwardC.WithLabelValues(code).Inc()
 }
 
 func (c *counters) stats() Stats {

@@ -1,10 +1,11 @@
 // Package verify is the reference ESPF Application: an http.Handler that
 // checks every delivery as contract.md §1–2 describe, journals it durably
-// and idempotently by i_event, and can misbehave on purpose (faults).
+// and idempotently by i_event, can misbehave on purpose (faults), and can
+// stand in front of the user's own Application (Forward).
 package verify
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,33 +13,46 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
-// DefaultMaxBody is the body size limit when Config.MaxBody is 0.
-const DefaultMaxBody = 1 << 20
+// DefaultMaxBody is the body size limit when Config.MaxBody is 0: an ESPF
+// event is about 0.2 KB, so 64 KiB leaves a margin of 300 times.
+const DefaultMaxBody = 64 << 10
+
+// drainGrace is how long a refused request's connection may still be read
+// (net/http discards a small unread body) before it is closed.
+const drainGrace = 2 * time.Second
 
 // Auth results in Delivery.Auth.
 const (
 	AuthOK     = "ok"
 	AuthFailed = "failed"
 	AuthNone   = "none" // the receiver runs without auth
-	AuthSkip   = "-"    // the request was rejected before auth (405, 413)
+	AuthSkip   = "-"    // the request was rejected before auth (405)
 )
 
 // Config configures a Receiver; the zero value is a receiver without auth,
 // on any path, with an in-memory journal.
 type Config struct {
 	Auth       sign.Auth        // nil = no auth (serve --no-auth)
-	Path       string           // the delivery path; "" or "/" = any path but the GET endpoints
+	Path       string           // the delivery path; "" or "/" = any path
 	MaxBody    int64            // 0 = DefaultMaxBody
 	Strict     bool             // answer 400 to unknown event types and missing documented variables
 	Faults     Faults           // misbehave on purpose
 	Journal    *Journal         // nil = a private in-memory journal, closed by Close
 	Catalog    *event.Catalog   // nil = the embedded catalog
 	Now        func() time.Time // the clock for auth and journal times; nil = time.Now
-	OnDelivery func(Delivery)   // called once per delivery, from the handling goroutine
+	OnDelivery func(Delivery)   // called once per delivery, from the handling goroutine; must not block
+	// Forward, when set, hands each delivery that passed the checks to the
+	// Application and answers what it answered. Without Auth, every
+	// request is forwarded, whatever the checks found.
+	Forward *Forward
+	// Log is the writer of the delivery lines, watched by /healthz and
+	// /metrics; nil when there is none.
+	Log *LineWriter
 }
 
 // Delivery is what happened to one request on the delivery path. The JSON
@@ -57,17 +71,29 @@ type Delivery struct {
 	Flags      []string  `json:"flags,omitempty"`      // catalog findings
 	Fault      string    `json:"fault,omitempty"`      // the injected fault, if any
 	HandlingMS float64   `json:"handling_ms"`
+	Remote     string    `json:"remote,omitempty"` // the sender's address
+	// Consequence is what the ESPF does with the answer: delivered,
+	// dropped or resent.
+	Consequence espf.Outcome `json:"consequence"`
+	// The exchange with the Application (--forward-to): ForwardStatus is
+	// nil when it gave no answer, and ForwardError says why.
+	Forwarded     bool     `json:"forwarded,omitempty"`
+	ForwardStatus *int     `json:"forward_status,omitempty"`
+	ForwardMS     *float64 `json:"forward_ms,omitempty"`
+	ForwardError  string   `json:"forward_error,omitempty"`
 }
 
-// Receiver is the reference Application. It serves the delivery path, and
-// GET /healthz, /metrics and /events.
+// Receiver is the reference Application. It serves the delivery path;
+// Admin serves GET /healthz, /metrics, /events and /rejections.
 type Receiver struct {
-	cfg     Config
-	journal *Journal
-	owned   bool
-	faults  *injector
-	c       *counters
-	scheme  string
+	cfg        Config
+	journal    *Journal
+	owned      bool
+	faults     *injector
+	c          *counters
+	scheme     string
+	creds      []string // headers whose values are secrets
+	forwardAll bool     // no auth and a Forward: forward every request
 }
 
 // NewReceiver builds a Receiver from cfg.
@@ -90,9 +116,16 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	if cfg.Catalog == nil {
 		cfg.Catalog = event.Default()
 	}
-	rc := &Receiver{cfg: cfg, journal: cfg.Journal, faults: newInjector(cfg.Faults), c: newCounters(), scheme: AuthNone}
+	if cfg.Forward != nil {
+		if err := cfg.Forward.init(); err != nil {
+			return nil, err
+		}
+	}
+	rc := &Receiver{cfg: cfg, journal: cfg.Journal, faults: newInjector(cfg.Faults), c: newCounters(), scheme: AuthNone,
+		creds: []string{"Authorization", "Proxy-Authorization", "Cookie"}, forwardAll: cfg.Auth == nil && cfg.Forward != nil}
 	if cfg.Auth != nil {
 		rc.scheme = cfg.Auth.Scheme()
+		rc.creds = append(rc.creds, cfg.Auth.Header())
 	}
 	if rc.journal == nil {
 		j, err := OpenJournal("")
@@ -101,6 +134,10 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 		}
 		rc.journal, rc.owned = j, true
 	}
+	if cfg.Faults.FailFirst > 0 {
+		rc.faults.delivered = rc.journal.delivered
+	}
+	rc.registerGauges()
 	return rc, nil
 }
 
@@ -118,203 +155,322 @@ func (rc *Receiver) Close() error {
 	return nil
 }
 
+// ServeHTTP serves the delivery path: every request there is a delivery.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		switch r.URL.Path {
-		case "/healthz":
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			io.WriteString(w, "ok\n")
-			return
-		case "/metrics":
-			rc.c.handler().ServeHTTP(w, r)
-			return
-		case "/events":
-			rc.serveEvents(w, r)
-			return
-		}
-	}
 	if rc.cfg.Path != "/" && r.URL.Path != rc.cfg.Path {
+		w.Header().Set("Connection", "close")
 		http.NotFound(w, r)
 		return
 	}
 	rc.deliver(w, r)
 }
 
-// serveEvents writes the journal as JSON lines, as `espfctl journal --json`
-// does. Query: type=T, since=RFC3339.
-func (rc *Receiver) serveEvents(w http.ResponseWriter, r *http.Request) {
-	var f Filter
-	f.Type = r.URL.Query().Get("type")
-	if s := r.URL.Query().Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("since %q: want RFC3339", s), http.StatusBadRequest)
-			return
-		}
-		f.Since = t
-	}
-	evs, err := rc.journal.Events(r.Context(), f)
-	if err != nil {
-		http.Error(w, "cannot read the journal", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	WriteJSONL(w, evs)
+// call is one delivery on its way through the pipeline.
+type call struct {
+	w          http.ResponseWriter
+	r          *http.Request
+	d          Delivery
+	start, now time.Time
+	label      string // the metrics' event_type label
+	body       []byte
+	bodyRead   bool // the whole body was read
+	ev         *event.Event
+	logAnyway  bool // journal it as a rejection although answered 200 (not an event)
 }
 
-// WriteJSONL writes events one JSON object per line.
-func WriteJSONL(w io.Writer, evs []Event) error {
-	enc := json.NewEncoder(w)
-	for i := range evs {
-		if err := enc.Encode(&evs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func answer(w http.ResponseWriter, d *Delivery, status int, msg string) {
-	d.Status = status
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	io.WriteString(w, msg)
-	io.WriteString(w, "\n")
-}
-
-// deliver is the pipeline: method 405, body size 413, auth 401, Date and
-// body 400, catalog (400 when strict), faults, journal commit, 200.
+// deliver is the pipeline: method 405, auth 401 and Date 400 from the
+// headers alone, size 413, body 400, catalog (400 when strict), faults,
+// then the journal commit and 200, or the Application's answer.
 func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	now := rc.cfg.Now()
-	d := Delivery{Time: now.UTC(), Auth: AuthSkip, AuthScheme: rc.scheme}
-	label := "-"
-	defer func() {
-		took := time.Since(start)
-		d.HandlingMS = float64(took.Microseconds()) / 1000
-		rc.c.add(&d, label, took)
-		if d.Status != http.StatusOK {
-			rc.journal.Log(rc.entry(&d, nil))
-		}
-		if rc.cfg.OnDelivery != nil {
-			rc.cfg.OnDelivery(d)
-		}
-	}()
+	c := &call{w: w, r: r, start: time.Now(), now: rc.cfg.Now(), label: "-"}
+	c.d = Delivery{Time: c.now.UTC(), Auth: AuthSkip, AuthScheme: rc.scheme, Remote: r.RemoteAddr}
+	defer rc.end(c)
+	if !rc.checkHeaders(c) || !rc.readBody(c) || !rc.checkEvent(c) || !rc.inject(c) {
+		return
+	}
+	if rc.cfg.Forward != nil {
+		rc.forward(c)
+		return
+	}
+	rc.commit(c)
+}
 
+// end counts, journals a delivery not answered 200 and reports it; it
+// runs even when a fault aborts the handler.
+func (rc *Receiver) end(c *call) {
+	took := time.Since(c.start)
+	c.d.HandlingMS = float64(took.Microseconds()) / 1000
+	c.d.Consequence = espf.Consequence(c.d.Status, c.d.Status == 0)
+	rc.c.add(&c.d, c.label, took)
+	if c.d.Status != http.StatusOK || c.logAnyway {
+		rc.journal.Log(rc.rejection(c))
+	}
+	if rc.cfg.OnDelivery != nil {
+		rc.cfg.OnDelivery(c.d)
+	}
+}
+
+// refuse answers status with msg and the reason on the line and in the
+// journal. Without auth but with a Forward, a refusal that is not about
+// size is only noted, and the request goes on to the Application.
+func (rc *Receiver) refuse(c *call, status int, reason, msg string) bool {
+	if rc.forwardAll && status != http.StatusRequestEntityTooLarge {
+		c.d.Flags = append(c.d.Flags, fmt.Sprintf("serve would answer %d: %s", status, reason))
+		return true
+	}
+	c.d.Reason = reason
+	rc.answer(c, status, msg)
+	return false
+}
+
+// answer writes a plain-text answer. A request whose body was not read is
+// answered from its headers alone and its connection closed: the body is
+// never read into memory (net/http may discard a small rest, within
+// drainGrace).
+func (rc *Receiver) answer(c *call, status int, msg string) {
+	c.d.Status = status
+	h := c.w.Header()
+	if !c.bodyRead && c.r.ContentLength != 0 {
+		h.Set("Connection", "close")
+		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now().Add(drainGrace))
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write([]byte(msg + "\n"))
+}
+
+// checkHeaders checks what the headers alone tell: the method, the
+// credentials, the Date and the declared size.
+func (rc *Receiver) checkHeaders(c *call) bool {
+	r := c.r
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		d.Reason = "method " + r.Method + ", want POST"
-		answer(w, &d, http.StatusMethodNotAllowed, "method not allowed: the ESPF POSTs")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.cfg.MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			d.Reason = fmt.Sprintf("body larger than %d bytes", tooBig.Limit)
-			answer(w, &d, http.StatusRequestEntityTooLarge, d.Reason)
-			return
+		c.w.Header().Set("Allow", http.MethodPost)
+		if !rc.refuse(c, http.StatusMethodNotAllowed, "method "+r.Method+", want POST", "method not allowed: the ESPF POSTs") {
+			return false
 		}
-		d.Reason = "read body: " + err.Error()
-		answer(w, &d, http.StatusBadRequest, d.Reason)
-		return
 	}
-	d.Auth = AuthNone
+	c.d.Auth = AuthNone
 	if rc.cfg.Auth != nil {
-		if err := rc.cfg.Auth.Verify(r.Header, body, now); err != nil {
-			d.Auth, d.Reason = AuthFailed, err.Error() // the reason goes to the log, never to the client
-			answer(w, &d, http.StatusUnauthorized, "unauthorized")
-			return
+		// Every scheme reads only headers: a request with bad credentials
+		// is answered before a byte of its body is read.
+		if err := rc.cfg.Auth.Verify(r.Header, nil, c.now); err != nil {
+			c.d.Auth = AuthFailed // the reason goes to the log, never to the client
+			return rc.refuse(c, http.StatusUnauthorized, err.Error(), "unauthorized")
 		}
-		d.Auth = AuthOK
+		c.d.Auth = AuthOK
 	}
 	// Every delivery carries exactly one valid Date (contract §1, §5). The
 	// signature scheme checked it as part of auth (401); for the others a
 	// missing, repeated or unreadable Date is a malformed request (400).
 	if rc.scheme != sign.SchemeSignature {
-		if _, _, err := sign.ParseDate(r.Header); err != nil {
-			d.Reason = err.Error()
-			answer(w, &d, http.StatusBadRequest, d.Reason)
-			return
+		if _, _, err := sign.ParseDate(r.Header); err != nil && !rc.refuse(c, http.StatusBadRequest, err.Error(), err.Error()) {
+			return false
 		}
 	}
-	ev, err := event.Decode(body)
+	if r.ContentLength > rc.cfg.MaxBody {
+		reason := fmt.Sprintf("body of %d bytes declared, larger than %d", r.ContentLength, rc.cfg.MaxBody)
+		return rc.refuse(c, http.StatusRequestEntityTooLarge, reason, reason)
+	}
+	return true
+}
+
+// readBody reads the body, up to MaxBody.
+func (rc *Receiver) readBody(c *call) bool {
+	body, err := readAll(http.MaxBytesReader(c.w, c.r.Body, rc.cfg.MaxBody), c.r.ContentLength)
+	c.body = body
 	if err != nil {
-		d.Reason = err.Error()
-		answer(w, &d, http.StatusBadRequest, d.Reason)
-		return
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reason := fmt.Sprintf("body larger than %d bytes", tooBig.Limit)
+			return rc.refuse(c, http.StatusRequestEntityTooLarge, reason, reason)
+		}
+		c.d.Reason = "read body: " + err.Error()
+		rc.answer(c, http.StatusBadRequest, c.d.Reason)
+		return false
+	}
+	c.bodyRead = true
+	return true
+}
+
+// checkEvent decodes the body and checks it against the catalog.
+func (rc *Receiver) checkEvent(c *call) bool {
+	ev, err := event.Decode(c.body)
+	if err != nil {
+		return rc.refuse(c, http.StatusBadRequest, err.Error(), err.Error())
 	}
 	id, _ := ev.IEvent()
-	d.IEvent, d.Type, d.Entity = &id, ev.Type, ev.Entity()
-	label = "other"
+	c.ev = ev
+	c.d.IEvent, c.d.Type, c.d.Entity = &id, ev.Type, ev.Entity()
+	c.label = "other"
 	missing, known := ev.Missing(rc.cfg.Catalog)
 	switch {
 	case !known:
-		d.Flags = append(d.Flags, "unknown event type")
+		c.d.Flags = append(c.d.Flags, "unknown event type")
 	case len(missing) > 0:
-		label = ev.Type
-		d.Flags = append(d.Flags, "missing variables: "+strings.Join(missing, ","))
+		c.label = ev.Type
+		c.d.Flags = append(c.d.Flags, "missing variables: "+strings.Join(missing, ","))
 	default:
-		label = ev.Type
+		c.label = ev.Type
 	}
-	if rc.cfg.Strict && len(d.Flags) > 0 {
-		d.Reason = strings.Join(d.Flags, "; ")
-		answer(w, &d, http.StatusBadRequest, d.Reason)
-		return
+	if rc.cfg.Strict && (!known || len(missing) > 0) {
+		reason := strings.Join(c.d.Flags, "; ")
+		return rc.refuse(c, http.StatusBadRequest, reason, reason)
 	}
-	if !rc.inject(w, r, &d, id) {
-		return
-	}
-	out, err := rc.journal.Record(rc.entry(&d, ev.RawVariables))
-	if err != nil {
-		// Never 200 without the commit: a 500 makes the ESPF re-send.
-		d.Reason = err.Error()
-		answer(w, &d, http.StatusInternalServerError, "journal unavailable")
-		return
-	}
-	d.Duplicate, d.Deliveries = !out.First, out.Deliveries
-	answer(w, &d, http.StatusOK, "OK")
+	return true
 }
 
 // inject applies the faults; it reports whether to go on to the commit.
-func (rc *Receiver) inject(w http.ResponseWriter, r *http.Request, d *Delivery, id int64) bool {
-	ft := rc.faults.decide(id)
-	d.Fault = ft.name
+func (rc *Receiver) inject(c *call) bool {
+	if c.ev == nil || !rc.cfg.Faults.Enabled() {
+		return true
+	}
+	ft := rc.faults.decide(*c.d.IEvent)
+	c.d.Fault = ft.name
 	if ft.delay > 0 {
 		t := time.NewTimer(ft.delay)
 		select {
 		case <-t.C:
-		case <-r.Context().Done():
+		case <-c.r.Context().Done():
 			t.Stop()
 		}
 	}
 	switch {
 	case ft.hang:
-		<-r.Context().Done() // the client gave up, or the server is stopping
-		d.Reason = "fault: hang"
+		<-c.r.Context().Done() // the client gave up, or the server is stopping
+		c.d.Reason = "fault: hang"
 		// Returning normally would make net/http send an implicit 200.
 		panic(http.ErrAbortHandler)
 	case ft.reset:
-		d.Reason = "fault: connection reset"
+		c.d.Reason = "fault: connection reset"
 		panic(http.ErrAbortHandler) // net/http closes the connection without an answer
 	case ft.status != 0:
-		d.Reason = "fault: " + ft.name
-		answer(w, d, ft.status, http.StatusText(ft.status))
+		c.d.Reason = "fault: " + ft.name
+		rc.answer(c, ft.status, http.StatusText(ft.status))
 		return false
 	}
 	return true
 }
 
-func (rc *Receiver) entry(d *Delivery, vars json.RawMessage) Entry {
-	e := Entry{At: d.Time, Type: d.Type, Variables: vars, AuthScheme: d.AuthScheme, Auth: d.Auth,
-		Status: http.StatusOK, Reason: d.Reason, Flags: strings.Join(d.Flags, "; ")}
-	if d.Status != 0 {
-		e.Status = d.Status
+// commit journals the event and answers 200 once it is committed.
+func (rc *Receiver) commit(c *call) {
+	out, err := rc.journal.Record(rc.event(c))
+	if err != nil {
+		// Never 200 without the commit: a 500 makes the ESPF re-send.
+		c.d.Reason = err.Error()
+		rc.answer(c, http.StatusInternalServerError, "journal unavailable")
+		return
 	}
-	if vars == nil {
-		e.Status = d.Status
+	rc.faults.done(*c.d.IEvent)
+	c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
+	rc.answer(c, http.StatusOK, "OK")
+}
+
+// forward hands the delivery to the Application and answers what it
+// answered; an event the Application answered 200 is journaled.
+func (rc *Receiver) forward(c *call) {
+	f := rc.cfg.Forward
+	x := f.do(c.r.Context(), c.r, c.body)
+	rc.c.forwarded(&x)
+	c.d.Forwarded = true
+	ms := float64(x.took.Microseconds()) / 1000
+	c.d.ForwardMS = &ms
+	if x.err == nil {
+		c.d.ForwardStatus = &x.status
+	} else {
+		c.d.ForwardError = x.class + ": " + unwrapNet(x.err)
 	}
-	if d.IEvent != nil {
-		e.IEvent, e.HasEvent = *d.IEvent, true
+	status := x.answerStatus()
+	switch {
+	case status == http.StatusOK && c.ev != nil:
+		out, err := rc.journal.Record(rc.event(c))
+		if err != nil {
+			// The Application has the event; what the sender sees stays
+			// what the Application answered.
+			c.d.Flags = append(c.d.Flags, "not journaled: "+err.Error())
+		} else {
+			c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
+			rc.faults.done(*c.d.IEvent)
+		}
+	case status == http.StatusOK:
+		c.logAnyway = true
+		c.d.Reason = "not an ESPF event; " + x.describe(f.Timeout)
+	default:
+		c.d.Reason = x.describe(f.Timeout)
 	}
+	if x.err != nil {
+		rc.answer(c, status, "espfctl serve: "+x.describe(f.Timeout))
+		return
+	}
+	c.d.Status = status
+	if x.contentType != "" {
+		c.w.Header().Set("Content-Type", x.contentType)
+	}
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(x.body)
+}
+
+// event is the journal entry of a delivery answered 200: the event with
+// its whole raw capture.
+func (rc *Receiver) event(c *call) Entry {
+	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
+		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
+		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)),
+		Headers: capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)}
+	rc.forwardFields(c, &e)
 	return e
+}
+
+// rejection is the journal entry of a delivery not answered 200, bounded
+// whoever sent it: text fields escaped and cut, at most MaxRejectedBody
+// bytes of the body, small header values.
+func (rc *Receiver) rejection(c *call) Entry {
+	e := Entry{At: c.d.Time, Type: Clip(Escape(c.d.Type), maxRejectedTypeName), AuthScheme: c.d.AuthScheme,
+		Auth: c.d.Auth, Status: c.d.Status, Reason: Clip(Escape(rejectionReason(&c.d)), maxRejectedReason),
+		Remote: Clip(Escape(c.d.Remote), maxRemote), BodySize: c.r.ContentLength,
+		Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
+	if c.bodyRead {
+		e.BodySize = int64(len(c.body))
+		e.Body = []byte(Clip(string(c.body), MaxRejectedBody))
+		if len(c.body) <= MaxRejectedBody {
+			e.Body = c.body
+		}
+	}
+	e.BodySize = max(e.BodySize, 0)
+	if c.d.IEvent != nil {
+		e.IEvent, e.HasEvent = *c.d.IEvent, true
+	}
+	rc.forwardFields(c, &e)
+	return e
+}
+
+func rejectionReason(d *Delivery) string {
+	if len(d.Flags) == 0 {
+		return d.Reason
+	}
+	return d.Reason + " [" + strings.Join(d.Flags, "; ") + "]"
+}
+
+func (rc *Receiver) forwardFields(c *call, e *Entry) {
+	if !c.d.Forwarded {
+		return
+	}
+	e.Forwarded, e.ForwardError = true, Clip(Escape(c.d.ForwardError), maxRejectedReason)
+	if c.d.ForwardStatus != nil {
+		e.ForwardStatus = *c.d.ForwardStatus
+	}
+	if c.d.ForwardMS != nil {
+		e.ForwardMS = *c.d.ForwardMS
+	}
+}
+
+// readAll reads r whole, sized from the declared length (which the caller
+// bounded) so that a normal body is read into one allocation.
+func readAll(r io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > DefaultMaxBody<<4 {
+		declared = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, declared+1))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }

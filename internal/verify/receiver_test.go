@@ -288,18 +288,21 @@ func TestConcurrentFirstDelivery(t *testing.T) {
 }
 
 func TestMetricsAndEvents(t *testing.T) {
-	_, srv := startReceiver(t, verify.Config{})
+	rc, srv := startReceiver(t, verify.Config{})
+	admin := httptest.NewServer(rc.Admin())
+	t.Cleanup(admin.Close)
 	post(t, srv.URL, nil, time.Now(), body(1), nil)
 	post(t, srv.URL, nil, time.Now(), body(1), nil)
-	text := get(t, srv.URL+"/metrics")
+	text := get(t, admin.URL+"/metrics")
 	for _, fam := range []string{"espf_deliveries_total{code=\"200\",event_type=\"Subscriber/Created\"} 2",
-		"espf_duplicates_total 1", "espf_auth_failures_total 0", "espf_handling_seconds_bucket"} {
+		"espf_duplicates_total 1", "espf_auth_failures_total 0", "espf_handling_seconds_bucket",
+		"go_goroutines ", "process_resident_memory_bytes ", "espf_rejections_dropped_total 0"} {
 		if !strings.Contains(text, fam) {
 			t.Errorf("/metrics lacks %q", fam)
 		}
 	}
 	var ev map[string]any
-	if err := json.Unmarshal([]byte(get(t, srv.URL+"/events")), &ev); err != nil {
+	if err := json.Unmarshal([]byte(get(t, admin.URL+"/events")), &ev); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"i_event", "event_type", "variables", "deliveries", "first_delivery", "last_delivery", "auth_scheme", "status"} {
@@ -307,8 +310,21 @@ func TestMetricsAndEvents(t *testing.T) {
 			t.Errorf("/events lacks %q: %v", k, ev)
 		}
 	}
-	if got := get(t, srv.URL+"/healthz"); got != "ok\n" {
+	if got := get(t, admin.URL+"/healthz"); got != "ok\n" {
 		t.Errorf("/healthz = %q", got)
+	}
+	// The delivery listener serves deliveries only: a GET there is a
+	// delivery with the wrong method, and the journal is not readable.
+	for _, path := range []string{"/events", "/metrics", "/healthz"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(string(b), "i_event") {
+			t.Errorf("GET %s on the delivery listener: %d %q, want 405 and no journal", path, resp.StatusCode, b)
+		}
 	}
 }
 

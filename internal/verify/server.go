@@ -16,28 +16,52 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // DefaultGrace is how long Serve waits for in-flight deliveries on shutdown.
 const DefaultGrace = 10 * time.Second
 
+// DefaultMaxConns caps the delivery connections open at once (serve
+// --max-conns). The ESPF sends about 10 requests a second; the cap bounds
+// what slow or idle clients can hold (each connection costs some tens of
+// KB), and connections past it wait for a free slot.
+const DefaultMaxConns = 512
+
+// adminMaxConns caps the admin listener's connections.
+const adminMaxConns = 64
+
 // Serve serves h on ln until ctx is done, then stops accepting, lets
 // in-flight requests finish (up to grace) and returns nil. Requests see
 // their context cancelled when shutdown starts, so a hanging fault lets go.
 // Timeouts keep a slow client from holding a connection.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+	return serve(ctx, ln, &http.Server{Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 6 * time.Minute, // above the ESPF's 300 s answer timeout, so --delay can exceed it
+		IdleTimeout:  60 * time.Second, MaxHeaderBytes: 64 << 10,
+	}, grace)
+}
+
+// ServeAdmin serves the admin handler (Receiver.Admin) on ln until ctx is
+// done, with at most adminMaxConns connections. A reader of /events gets
+// adminWriteWindow for each chunk; other answers must be written in 60 s.
+func ServeAdmin(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serve(ctx, NewLimitListener(ln, adminMaxConns), &http.Server{Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+	}, time.Second)
+}
+
+func serve(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Duration) error {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
 	base, stopBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBase()
-	srv := &http.Server{Handler: h,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 6 * time.Minute, // above the ESPF's 300 s answer timeout, so --delay can exceed it
-		IdleTimeout:  60 * time.Second, MaxHeaderBytes: 64 << 10,
-		BaseContext: func(net.Listener) context.Context { return base },
-	}
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -56,6 +80,72 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// LimitListener accepts at most max connections open at once; Accept
+// waits for one to close before it takes the next (which waits in the
+// kernel's backlog meanwhile, costing serve nothing).
+type LimitListener struct {
+	net.Listener
+	slots  chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	waited atomic.Int64
+}
+
+// NewLimitListener wraps ln; max <= 0 means DefaultMaxConns.
+func NewLimitListener(ln net.Listener, max int) *LimitListener {
+	if max <= 0 {
+		max = DefaultMaxConns
+	}
+	return &LimitListener{Listener: ln, slots: make(chan struct{}, max), done: make(chan struct{})}
+}
+
+// Accept waits for a free slot, then for a connection.
+func (l *LimitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		l.waited.Add(1)
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+// Close closes the listener and lets a waiting Accept return.
+func (l *LimitListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// Open is the number of connections open now.
+func (l *LimitListener) Open() int { return len(l.slots) }
+
+// Max is the cap.
+func (l *LimitListener) Max() int { return cap(l.slots) }
+
+// Waited counts the connections that found every slot taken.
+func (l *LimitListener) Waited() int64 { return l.waited.Load() }
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
 
 // SelfSigned makes an in-memory ECDSA P-256 certificate for 127.0.0.1, ::1

@@ -24,7 +24,7 @@ func TestSelfSignedTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	addr, stop := serveOn(t, rc, func(ln net.Listener) net.Listener { return verify.TLSListener(ln, cert) })
+	addr, stop := serveOn(t, rc.Admin(), func(ln net.Listener) net.Listener { return verify.TLSListener(ln, cert) })
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)

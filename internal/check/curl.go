@@ -1,0 +1,130 @@
+package check
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/espfctl/espfctl/internal/espf"
+)
+
+// script is what a failed case's reproducer replays: its requests one
+// after the other, or one request several times (at once when parallel).
+type script struct {
+	shots    []shot
+	repeat   int  // send shots[0] this many times; 0 = each shot once
+	parallel bool // the repeats go at once
+}
+
+func replay(s ...shot) *script { return &script{shots: s} }
+
+// dateCmd prints the current time as an HTTP-date (IMF-fixdate), with GNU
+// and BSD date alike.
+const dateCmd = `DATE="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')"`
+
+// render writes the reproducer: a POSIX shell snippet that sends the same
+// method, URL, headers and body with curl. Dates that the ESPF sets to the
+// time of sending are taken from the clock again ($DATE), so a replay is
+// graded like the original; secrets are read from their ESPFCTL_*
+// variables.
+func (s *script) render(r *runner) string {
+	var b strings.Builder
+	for _, sh := range s.shots {
+		if sh.date == dateNow {
+			b.WriteString(dateCmd + "\n")
+			break
+		}
+	}
+	now := r.cfg.Now()
+	for i, sh := range s.shots {
+		var pre []string
+		date := `"$DATE"`
+		if sh.date == dateFixed {
+			date = shq(sh.at.UTC().Format(http.TimeFormat))
+		}
+		if sh.date == dateNone {
+			date = "''"
+		}
+		var auth string
+		if sh.cred != nil {
+			var word string
+			pre, word = sh.cred.shell(date, now)
+			auth = `"` + dq(r.creds.header) + `: ` + word + `"`
+		}
+		for _, p := range pre {
+			b.WriteString(p + "\n")
+		}
+		cmd := r.curl(sh, date, auth)
+		switch {
+		case s.repeat > 1 && s.parallel:
+			b.WriteString("for i in $(seq " + strconv.Itoa(s.repeat) + "); do\n  " + strings.ReplaceAll(cmd, "\n", "\n  ") + " &\ndone; wait\n")
+		case s.repeat > 1:
+			b.WriteString("for i in $(seq " + strconv.Itoa(s.repeat) + "); do\n  " + strings.ReplaceAll(cmd, "\n", "\n  ") + "\ndone\n")
+		default:
+			b.WriteString(cmd + "\n")
+		}
+		if i < len(s.shots)-1 {
+			b.WriteString("echo\n")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// curl is one request as a curl command reading its body from a pipe.
+func (r *runner) curl(s shot, date, auth string) string {
+	var b strings.Builder
+	if s.pad > 0 {
+		tail := s.body[s.padAt+s.pad:]
+		b.WriteString("{ printf '%s' " + shq(string(s.body[:s.padAt])) + "; head -c " + strconv.Itoa(s.pad) +
+			" /dev/zero | tr '\\0' x; printf '%s' " + shq(string(tail)) + "; }")
+	} else {
+		b.WriteString("printf '%s' " + shq(string(s.body)))
+	}
+	b.WriteString(" | curl -sS -i")
+	for _, a := range r.cfg.CurlArgs {
+		b.WriteString(" " + shq(a))
+	}
+	b.WriteString(" " + shq(espf.RedactURL(r.cfg.URL)) + " \\\n") // a password in the URL is never printed
+	var hs []string
+	keys := make([]string, 0, len(r.cfg.Headers))
+	for k := range r.cfg.Headers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if strings.EqualFold(k, r.creds.header) || strings.EqualFold(k, "Date") {
+			continue // the request's own value wins, as in espf.NewRequest
+		}
+		for _, v := range r.cfg.Headers[k] {
+			hs = append(hs, shq(k+": "+v))
+		}
+	}
+	if s.date != dateNone {
+		if date == `"$DATE"` {
+			hs = append(hs, `"Date: $DATE"`)
+		} else {
+			hs = append(hs, shq("Date: "+s.at.UTC().Format(http.TimeFormat)))
+		}
+	}
+	hs = append(hs, shq("Content-Type: application/json"), shq("TE: trailers"))
+	if len(s.body) > 1024 {
+		hs = append(hs, shq("Expect:")) // curl would wait for 100-continue; the ESPF does not ask
+	}
+	if auth != "" {
+		hs = append(hs, auth)
+	}
+	for _, h := range hs {
+		b.WriteString("  -H " + h + " \\\n")
+	}
+	b.WriteString("  --data-binary @-")
+	return b.String()
+}
+
+// shq quotes s as one single-quoted shell word.
+func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// dq escapes s for the inside of a double-quoted shell word.
+func dq(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s)
+}

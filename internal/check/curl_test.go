@@ -1,0 +1,141 @@
+package check_test
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/sign"
+)
+
+// replay runs a reproducer with sh, the secrets in their ESPFCTL_*
+// variables as the user would set them, and returns the HTTP status lines
+// curl printed.
+func replay(t *testing.T, c sign.Config, script string) []string {
+	t.Helper()
+	for _, tool := range []string{"sh", "curl", "openssl", "base64", "tr", "head", "date"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("reproducers need %s: %v", tool, err)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
+	cmd.Env = append(os.Environ(), check.EnvPassword+"="+first(c.Passwords), check.EnvCredentials+"="+first(c.Credentials), check.EnvKey+"="+first(c.Keys))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("reproducer failed: %v\n%s\nscript:\n%s", err, out, script)
+	}
+	return regexp.MustCompile(`(?m)^HTTP/1\.1 (\d+)`).FindAllString(string(out), -1)
+}
+
+func first(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
+}
+
+// TestReproducers: the curl reproducer of a failed case, run by sh with
+// the secrets in $ESPFCTL_*, gets the answer that failed the case, so it
+// sends the same credentials (the reference would answer 401 otherwise),
+// headers and body. No reproducer contains a secret.
+func TestReproducers(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range sign.Schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			c := vectors[scheme]
+			// 500 on DID events and on bodies over 1 MiB; not idempotent
+			newApp := func() http.Handler {
+				var mu sync.Mutex
+				seen := map[int64]bool{}
+				return remap(receiver(t, &c), func(st int, ev *event.Event) int {
+					if st == http.StatusRequestEntityTooLarge || (st == 200 && typeIs(ev, "DID/")) {
+						return 500
+					}
+					if st == 200 {
+						id, _ := ev.IEvent()
+						mu.Lock()
+						defer mu.Unlock()
+						if seen[id] {
+							return 500
+						}
+						seen[id] = true
+					}
+					return st
+				})
+			}
+			url := serve(t, newApp(), nil)
+			// the replays go to a fresh instance, which has seen none of the events
+			fresh := serve(t, newApp(), nil)
+			rs, err := check.Run(t.Context(), check.Config{URL: url, Creds: c,
+				Select: []string{"1/did", "1/over-1mib", "2/duplicate-concurrent", "7/created-after-deleted"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{
+				"1/did":                   "500",
+				"1/over-1mib":             "500",
+				"2/duplicate-concurrent":  "200 500 500 500 500 500 500 500 500 500", // any order
+				"7/created-after-deleted": "200 200 500",
+			}
+			for _, r := range rs {
+				if r.Grade != check.Fail {
+					t.Errorf("%s: %s, want fail: %s", r.ID, r.Grade, r.Consequence)
+					continue
+				}
+				for _, s := range secretsOf(c) {
+					if strings.Contains(r.Curl, s) {
+						t.Errorf("%s: the secret %q appears in the reproducer:\n%s", r.ID, s, r.Curl)
+					}
+				}
+				var got []string
+				for _, l := range replay(t, c, strings.ReplaceAll(r.Curl, url, fresh)) {
+					got = append(got, strings.TrimPrefix(l, "HTTP/1.1 "))
+				}
+				if r.ID == "2/duplicate-concurrent" {
+					slices.Sort(got)
+				}
+				if strings.Join(got, " ") != want[r.ID] {
+					t.Errorf("%s: the reproducer got %q, want %q\n%s", r.ID, got, want[r.ID], r.Curl)
+				}
+			}
+		})
+	}
+}
+
+// TestReproducersOfRefusals: the reproducer of an authorization case an
+// Application wrongly accepts gets the same 200: the variant (no header,
+// a random secret, another scheme name, alg none, an expired token, an
+// old Date…) is sent as the case sent it.
+func TestReproducersOfRefusals(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range sign.Schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			c := vectors[scheme]
+			rs, err := check.Run(t.Context(), check.Config{URL: serve(t, receiver(t, nil), nil), Creds: c, Select: []string{"3." + scheme}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rs {
+				if r.Grade == check.Skip || r.ID == "3.signature/no-date" {
+					continue // the receiver without auth still wants a Date: 400, a warning
+				}
+				if r.Grade != check.Fail {
+					t.Errorf("%s: %s against an Application without auth, want fail", r.ID, r.Grade)
+					continue
+				}
+				if got := replay(t, c, r.Curl); len(got) != 1 || got[0] != "HTTP/1.1 200" {
+					t.Errorf("%s: the reproducer got %q, want 200\n%s", r.ID, got, r.Curl)
+				}
+			}
+		})
+	}
+}

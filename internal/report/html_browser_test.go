@@ -1,0 +1,142 @@
+package report
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sim"
+)
+
+// browserPage is an interrupted three-phase run with re-sends and drops,
+// through the real aggregation: what a person opens after a backlog flush.
+func browserPage() Page {
+	t0 := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	m, s := NewMetrics(), NewSeries(t0)
+	ev := int64(0)
+	add := func(r sim.Record) { m.Add(&r); s.Record(&r) }
+	for _, ph := range []struct {
+		from, to time.Duration
+		every    time.Duration
+	}{{0, 3 * time.Second, 100 * time.Millisecond}, {3 * time.Second, 6 * time.Second, 5 * time.Millisecond}, {6 * time.Second, 9 * time.Second, 100 * time.Millisecond}} {
+		phase := int(ph.from / (3 * time.Second))
+		for at := ph.from; at < ph.to; at += ph.every {
+			ev++
+			due := t0.Add(at)
+			lat := time.Duration(2+ev%5) * time.Millisecond
+			if phase == 1 {
+				lat += time.Duration(ev%40) * time.Millisecond
+			}
+			r := sim.Record{IEvent: ev, EventType: "Subscriber/Updated", Attempt: 1, Phase: phase, Intended: due, Sent: due, Answered: due.Add(lat), Status: 200, Outcome: espf.Delivered}
+			switch {
+			case ev%17 == 0:
+				r.Status, r.Outcome = 401, espf.Dropped
+			case ev%5 == 0:
+				r.Status, r.Outcome = 503, espf.Resent
+				add(r)
+				re := due.Add(time.Second)
+				r = sim.Record{IEvent: ev, EventType: r.EventType, Attempt: 2, Phase: phase, Intended: re, Sent: re, Answered: re.Add(lat), Status: 200, Outcome: espf.Delivered}
+			}
+			add(r)
+		}
+	}
+	sum := NewSummary(m, Inputs{PhaseNames: []string{"before", "flush", "after"}, Run: &sim.Stats{Interrupted: true}})
+	return Page{Title: "backlog-flush", Subtitle: "scenarios/backlog-flush.yaml → http://127.0.0.1:8080/", Generated: t0.Add(10 * time.Second),
+		Interrupted: true, Note: InterruptedCheck("run", 9500*time.Millisecond).Actual, Headline: Headline(sum),
+		Checks:   []Check{{Name: "delivered >= 100%", Actual: "94.1%", Position: "backlog-flush.yaml:22:3"}, InterruptedCheck("run", 9500*time.Millisecond)},
+		Outcomes: []Bar{{"delivered first try", sum.Outcomes.DeliveredFirstTry, "ok"}, {"delivered after retries", sum.Outcomes.DeliveredAfterRetry, "ok"}, {"dropped (4xx)", sum.Outcomes.DroppedBy4xx, "warn"}},
+		Answers:  []Bar{{"200", sum.ByAnswer["200"], "ok"}, {"503", sum.ByAnswer["503"], "bad"}, {"401", sum.ByAnswer["401"], "warn"}},
+		Reasons:  []Reason{{Answer: "401", Count: sum.ByAnswer["401"], Text: "basic password does not match (built-in receiver)", Class: "warn"}},
+		Phases:   sum.Phases, Series: s, Stats: [][2]string{{"events", "660"}}}
+}
+
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("headless Chromium is not installed (apt-get install chromium): the HTML report is not rendered in a browser")
+	return ""
+}
+
+// TestHTMLInChromium renders the report in headless Chromium and checks
+// what a person sees: every chart label inside its chart (none clipped),
+// the p99 lines, the phase markers, the target rate line, the reasons, and
+// INTERRUPTED at the top. With ESPFCTL_SCREENSHOT_DIR set it keeps a
+// full-page PNG screenshot there (report.png).
+func TestHTMLInChromium(t *testing.T) {
+	exe := chromium(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(f, browserPage()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1200, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page)); err != nil {
+		t.Fatalf("open the report in %s: %v", exe, err)
+	}
+	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const out = [];
+		for (const svg of document.querySelectorAll("svg")) {
+			const vb = svg.viewBox.baseVal;
+			for (const t of svg.querySelectorAll("text")) {
+				const b = t.getBBox();
+				if (b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 || b.y + b.height > vb.y + vb.height + 0.5)
+					out.push(t.textContent + " at " + [b.x, b.y, b.width, b.height].map(Math.round).join(","));
+			}
+		}
+		return out;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](`(() => {
+		const n = s => document.querySelectorAll(s).length;
+		return {p99: n("polyline.lp99"), phase: n("line.phase"), phaseLabel: n("text.phase"), target: n("polyline.target"), charts: n("svg")};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	banner, err := chromedp.Run(ctx, chromedp.Text(".banner"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clipped) > 0 {
+		t.Errorf("chart labels outside their chart (clipped): %s", strings.Join(clipped, "; "))
+	}
+	if counts["p99"] != 2 || counts["phase"] < 6 || counts["phaseLabel"] < 6 || counts["target"] != 1 {
+		t.Errorf("want a p99 line on both latency charts, phase markers on all three time charts and one target line; found %v", counts)
+	}
+	if !strings.HasPrefix(banner, "INTERRUPTED") {
+		t.Errorf("the page's banner says %q, want INTERRUPTED first", banner)
+	}
+	if out := os.Getenv("ESPFCTL_SCREENSHOT_DIR"); out != "" {
+		if err := os.WriteFile(filepath.Join(out, "report.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package verify
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Raw capture limits. An accepted delivery passed authorization, so its
+// body is kept whole (it is at most Config.MaxBody); a rejected one may
+// come from anyone, so what the journal keeps of it is small and bounded.
+const (
+	MaxRejectedBody = 1 << 10 // bytes of a rejected delivery's body kept
+
+	maxHeaders          = 64      // header lines kept per delivery
+	maxHeaderValue      = 4 << 10 // bytes of one header value, accepted deliveries
+	maxHeadersSize      = 32 << 10
+	maxRejectedHeader   = 256 // bytes of one header value, rejected deliveries
+	maxRejectedHeaders  = 2 << 10
+	maxRejectedReason   = 512
+	maxRejectedTypeName = 128
+	maxRemote           = 64
+)
+
+// Headers are a request's headers as received (names canonicalized by
+// net/http), credentials redacted. They are stored as a JSON object of
+// name -> list of values.
+type Headers map[string][]string
+
+// text is the JSON object the journal stores, names sorted, written by
+// hand (it runs on every delivery; encoding/json's reflection costs more
+// than the rest of the capture).
+func (h Headers) text() any {
+	if h == nil {
+		return nil
+	}
+	b := make([]byte, 0, 512)
+	b = append(b, '{')
+	for i, name := range h.Names() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ':', '[')
+		for k, v := range h[name] {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, '}'))
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, bytes that are not UTF-8 as U+FFFD, as
+// encoding/json writes it (without its HTML escaping).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func parseHeaders(s sql.NullString) Headers {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	var h map[string][]string
+	if err := json.Unmarshal([]byte(s.String), &h); err != nil {
+		return Headers{"X-Espfctl-Unreadable": {Clip(s.String, maxRejectedHeaders)}}
+	}
+	return h
+}
+
+// Names sorts the header names, for display.
+func (h Headers) Names() []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Redacted is what the journal keeps of a credential header's value.
+const Redacted = "[redacted]"
+
+// wellKnownSchemes are the authorization scheme names a redacted value
+// keeps, so that a wrong scheme can still be seen; any other first word
+// may be the secret itself.
+var wellKnownSchemes = []string{"Basic", "Bearer", "Signature", "Digest"}
+
+// redact hides a credential value: "Basic [redacted]", or "[redacted]"
+// when the value does not start with a well-known scheme name.
+func redact(v string) string {
+	word, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+	for _, s := range wellKnownSchemes {
+		if strings.EqualFold(word, s) {
+			return s + " " + Redacted
+		}
+	}
+	return Redacted
+}
+
+// capture copies r's headers (and Host) for the journal, with the values
+// of credHeaders redacted, each value cut to valueMax bytes and the whole
+// to totalMax; headers past the limits are counted in X-Espfctl-Omitted.
+func capture(r *http.Request, credHeaders []string, valueMax, totalMax int) Headers {
+	h := Headers{}
+	total, omitted := 0, 0
+	add := func(name, v string) {
+		if len(h) >= maxHeaders || total >= totalMax {
+			omitted++
+			return
+		}
+		v = Clip(v, min(valueMax, totalMax-total))
+		total += len(name) + len(v)
+		h[name] = append(h[name], v)
+	}
+	if r.Host != "" {
+		add("Host", r.Host)
+	}
+	for _, name := range sortedNames(r.Header) {
+		secret := false
+		for _, c := range credHeaders {
+			if strings.EqualFold(name, c) {
+				secret = true
+			}
+		}
+		for _, v := range r.Header[name] {
+			if secret {
+				v = redact(v)
+			}
+			add(name, v)
+		}
+	}
+	if omitted > 0 {
+		h["X-Espfctl-Omitted"] = []string{strconv.Itoa(omitted) + " header values over the capture limit"}
+	}
+	return h
+}
+
+func sortedNames(h http.Header) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Clip cuts s to at most n bytes on a rune boundary, marking the cut with
+// how many bytes were left out.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	mark := fmt.Sprintf("…(+%d bytes)", len(s)-n)
+	cut := max(n-len(mark), 0)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
+// Escape makes s safe to print on one line of a terminal or a
+// tab-separated file: control characters (C0 including tab and newline,
+// DEL, C1), Unicode line separators and bidirectional overrides become
+// visible escapes (\n, \t, \x1b, \u202e), and bytes that are not UTF-8
+// become \xNN. Printable text, including non-ASCII, is kept.
+func Escape(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isUnsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || isUnsafeRune(r) {
+			return true
+		}
+		i += size
+	}
+	return false
+}
+
+// isUnsafeRune: C1 controls, line and paragraph separators, and the
+// bidirectional formatting characters that can reorder what a terminal
+// shows (CVE-2021-42574, "Trojan Source").
+func isUnsafeRune(r rune) bool {
+	return (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 ||
+		(r >= 0x200e && r <= 0x200f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x061c || r == 0xfeff
+}
