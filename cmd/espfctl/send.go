@@ -195,7 +195,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	case runErr != nil:
 		return fmt.Errorf("send: %w", runErr)
 	case !s.AllDelivered():
-		return &failedError{fmt.Errorf("%d of %d events not delivered", s.Events-s.Outcomes.DeliveredFirstTry-s.Outcomes.DeliveredAfterRetry, s.Events)}
+		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
 	}
 	return nil
 }

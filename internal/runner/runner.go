@@ -282,8 +282,7 @@ func (r *resultsFiles) close() error {
 func measure(s *report.Summary) scenario.Measured {
 	m := scenario.Measured{}
 	o := s.Outcomes
-	if s.Events > 0 {
-		ev := float64(s.Events)
+	if ev := float64(s.Events - o.Superseded); ev > 0 { // a superseded event is not PortaBilling's to deliver
 		m["delivered"] = float64(o.DeliveredFirstTry+o.DeliveredAfterRetry) / ev
 		m["delivered_first_try"] = float64(o.DeliveredFirstTry) / ev
 	}
