@@ -55,9 +55,9 @@ type sendOptions struct {
 	drainSet    bool     // --drain was given
 	JSON        bool
 
-	APIListen string
-	APIToken  string
-	APIWait   time.Duration
+	API        apiFlags
+	Lifecycle  lifecycleFlags
+	NoCoalesce bool
 }
 
 func newSendCmd(ios *term.IO, runF func(context.Context, *sendOptions) error) *cobra.Command {
@@ -94,6 +94,7 @@ bad --events line, 3 when it could not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.drainSet = cmd.Flags().Changed("drain")
+			opts.Lifecycle.changed(cmd.Flags())
 			if runF == nil {
 				runF = sendRun
 			}
@@ -128,9 +129,9 @@ bad --events line, 3 when it could not run.`,
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "do not show progress on stderr")
-	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
-	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
-	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
+	opts.API.register(f)
+	opts.Lifecycle.register(f)
+	f.BoolVar(&opts.NoCoalesce, "no-coalesce", false, "re-send every event; by default, as PortaBilling since MR115, a newer event of the 11 coalesced types supersedes an older one of its account or customer that waits for a re-send")
 	return cmd
 }
 
@@ -161,6 +162,14 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	if api != nil {
 		sinks = append(sinks, api.sink)
+		cfg.OnEmit = api.mock.Emitted
+	}
+	// Entity histories are followed when the events have them: a
+	// lifecycle, a replay, or a final-state check.
+	var ents *sim.Entities
+	if opts.Lifecycle.On || opts.Events != "" || opts.StateURL != "" {
+		ents = sim.NewEntities(opts.StateURL != "")
+		sinks = append(sinks, ents)
 	}
 	cfg.Sink = sinks
 	stats, runErr := sim.Run(ctx, cfg)
@@ -173,8 +182,21 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return fmt.Errorf("send: %w", runErr)
 	}
 	in := report.Inputs{Run: stats}
+	if ents != nil {
+		r := ents.Tracker.Reordered()
+		in.Reordered = &r
+	}
+	if opts.StateURL != "" && ctx.Err() == nil {
+		fs, err := opts.checkState(ctx, cfg, ents)
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+		in.FinalState = fs
+	}
 	if api != nil {
-		in.Accounts, in.APIRejected = api.finish(ctx)
+		in.Accounts, in.APIRejected, in.APICalls, in.APIEntities = api.finish(ctx, opts.API.Wait, func(err error) {
+			fmt.Fprintf(ios.Err, "espfctl: API mock: %v\n", err)
+		})
 	}
 	s := report.NewSummary(metrics, in)
 	if ios.ErrTTY && !opts.NoProgress {
@@ -196,6 +218,8 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return fmt.Errorf("send: %w", runErr)
 	case !s.AllDelivered():
 		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
+	case !s.FinalState.Passed():
+		return &failedError{finalStateError(s.FinalState)}
 	}
 	return nil
 }
@@ -232,6 +256,12 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 	if err != nil {
 		return sim.Config{}, nop, err
 	}
+	if err := o.checkLifecycleFlags(); err != nil {
+		return sim.Config{}, nop, err
+	}
+	if _, _, err := o.API.config(); err != nil {
+		return sim.Config{}, nop, err
+	}
 	cfg, err := sim.NewConfig(o.phases(), o.delivery(hdr), o.Seed)
 	if err != nil {
 		return sim.Config{}, nop, settingsUsage(err)
@@ -264,7 +294,7 @@ func (o *sendOptions) phases() []sim.Phase {
 // Without --drain the drain follows the retry flags (sim.DefaultDrainFor).
 func (o *sendOptions) delivery(hdr http.Header) sim.Delivery {
 	d := sim.Delivery{Timeout: o.Timeout, MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates,
-		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr,
+		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr, Coalesce: !o.NoCoalesce,
 		Retry: sim.Retry{Interval: o.RetryInterval, Backoff: sim.Backoff(o.RetryBackoff), Jitter: o.RetryJitter, MaxAttempts: o.MaxAttempts}}
 	if !o.drainSet {
 		d.Drain = sim.DefaultDrainFor(d.Retry)
@@ -299,6 +329,9 @@ func settingsUsage(err error) error {
 // source is the event source: a checked --events replay, or the generator
 // (iEnv: the bearer token's i_env claim, for the bodies that carry one).
 func (o *sendOptions) source(iEnv *int64) (event.Source, func(), error) {
+	if o.Lifecycle.On {
+		return o.lifecycle()
+	}
 	if o.Events != "" {
 		if len(o.Types) > 0 || o.Mix != "" {
 			return nil, nil, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")

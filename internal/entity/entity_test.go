@@ -173,7 +173,7 @@ func TestTrackerReorderAndExpectation(t *testing.T) {
 	if !a.Matches(entity.State{}, false) || !a.Matches(entity.State{IEvent: 41}, true) {
 		t.Error("a 404 or a tombstone at 41 must match")
 	}
-	want := "emitted Created 17, Updated 23, Deleted 41; Updated 23 delivered, Deleted 41 delivered, then Created 17 re-sent and delivered: the Application shows it existing (i_event 17), expected deleted (i_event 41)"
+	want := "emitted Created 17, Updated 23, Deleted 41; Updated 23 delivered, Deleted 41 delivered, then Created 17 re-sent and delivered: the Application shows it existing (i_event 17), expected deleted (i_event 41): a deleted entity brought back"
 	if got := a.Explain(arrival, true); got != want {
 		t.Errorf("explain:\n got %s\nwant %s", got, want)
 	}

@@ -272,5 +272,13 @@ func (e Expectation) Explain(got State, hasIEvent bool) string {
 	}
 	b.WriteString(", expected ")
 	b.WriteString(e.Want.Words())
+	switch {
+	case got.Exists && e.Want.Tombstone():
+		b.WriteString(": a deleted entity brought back")
+	case !got.Exists && e.Want.Exists:
+		b.WriteString(": an existing entity lost")
+	case got.Exists && hasIEvent && got.IEvent < e.Want.IEvent:
+		b.WriteString(": the newer changes lost")
+	}
 	return b.String()
 }

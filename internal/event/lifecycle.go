@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
@@ -292,3 +293,32 @@ func DIDNumber(n int64) string { return "1555" + strconv.FormatInt(n, 10) }
 
 // float is a uniform draw from [0, 1).
 func (g *Generator) float() float64 { return float64(g.rand()>>11) / (1 << 53) }
+
+// ParseUpdates reads the number of Updated events per entity: "MIN-MAX"
+// or one number.
+func ParseUpdates(s string) (lo, hi int, err error) {
+	a, b, isRange := strings.Cut(strings.TrimSpace(s), "-")
+	if !isRange {
+		b = a
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("%q: want MIN-MAX (e.g. 1-3) or N, with 0 <= MIN <= MAX", s)
+	}
+	return lo, hi, nil
+}
+
+// ParseShare reads a share: "30%" or "0.3", from 0 to 1.
+func ParseShare(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pct := strings.HasSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+	if pct {
+		v /= 100
+	}
+	if err != nil || v < 0 || v > 1 || v != v {
+		return 0, fmt.Errorf("%q: want a share such as 30%% or 0.3, from 0 to 1", s)
+	}
+	return v, nil
+}

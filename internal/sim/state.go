@@ -49,12 +49,12 @@ var ErrStateURL = errors.New("invalid state URL")
 func CheckStateURL(tmpl string) error {
 	for _, p := range []string{"{group}", "{id}"} {
 		if !strings.Contains(tmpl, p) {
-			return fmt.Errorf("%w %q: it needs %s, e.g. http://localhost:8080/state/{group}/{id}", ErrStateURL, tmpl, p)
+			return fmt.Errorf("%w: it needs %s, e.g. http://localhost:8080/state/{group}/{id}", ErrStateURL, p)
 		}
 	}
 	u, err := url.Parse(StateURL(tmpl, entity.Key{Group: entity.Subscriber, ID: "1"}))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w %q: want an http:// or https:// URL", ErrStateURL, tmpl)
+		return fmt.Errorf("%w: want an http:// or https:// URL with a host", ErrStateURL)
 	}
 	return nil
 }

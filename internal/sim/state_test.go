@@ -89,7 +89,7 @@ func TestStateCheck(t *testing.T) {
 	for _, want := range []string{
 		"customer/4: the state URL answered HTTP 500",
 		`invoice/5: the state URL answered 200 with "{\"state\": \"?\"}"`,
-		"subscriber/3: emitted Created 17, Updated 23, Deleted 41; Updated 23 delivered, Deleted 41 delivered, then Created 17 re-sent and delivered: the Application shows it existing (i_event 17), expected deleted (i_event 41)",
+		"subscriber/3: emitted Created 17, Updated 23, Deleted 41; Updated 23 delivered, Deleted 41 delivered, then Created 17 re-sent and delivered: the Application shows it existing (i_event 17), expected deleted (i_event 41): a deleted entity brought back",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("mismatches:\n%s\nwant a line with %s", all, want)
