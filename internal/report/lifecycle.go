@@ -2,9 +2,11 @@ package report
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // summaryOrder is how often an entity's events were delivered out of
@@ -69,4 +71,19 @@ func summaryAPICalls(t *term.Table, s *Summary) {
 	if s.APIEntities > 0 {
 		fmt.Fprintf(t, "entities held\t%d\n", s.APIEntities)
 	}
+}
+
+// EntityStates lists serve's entity table (journal --entities): entity,
+// state, last i_event applied.
+func EntityStates(w io.Writer, list []verify.EntityState, lay term.Layout) error {
+	t := lay.Table(w)
+	t.Heading("entity", "state", "i_event")
+	for _, e := range list {
+		state := "existing"
+		if !e.Exists {
+			state = "deleted"
+		}
+		t.Row(e.Entity, state, fmt.Sprint(e.IEvent))
+	}
+	return t.Flush()
 }
