@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -156,6 +159,49 @@ func TestLifecycleUsage(t *testing.T) {
 		ios, _, errb := term.Test()
 		if code := run(t.Context(), tt.args, ios); code != exitUsage || !strings.Contains(errb.String(), tt.says) {
 			t.Errorf("%v: exit %d, stderr %q; want %d saying %q", tt.args[len(sendArgs("")):], code, errb, exitUsage, tt.says)
+		}
+	}
+}
+
+// TestRunLifecycleTarget: a scenario against the user's Application, read
+// back through target.state_url: the arrival-order one fails final_state
+// (exit 1), the i_event-ordering one passes.
+func TestRunLifecycleTarget(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		d    design
+		code int
+	}{{arrivalOrder, exitFailed}, {byIEvent, exitOK}} {
+		app := httptest.NewServer(newLifecycleApp(t, tt.d, ""))
+		file := filepath.Join(t.TempDir(), "app.yaml")
+		yaml := fmt.Sprintf(`version: 1
+target:
+  url: %s/
+  state_url: %s/state/{group}/{id}
+auth: {scheme: signature, key_id: test, key: s3cret}
+events:
+  lifecycle: {entities: 30, active: 3, updates: 1-2, deleted: 50%%}
+phases: [{rate: 200/s, duration: 10s}]
+delivery: {retry_interval: 150ms, backoff: fixed, max_attempts: 4}
+expect:
+  final_state: 100%%
+  reordered: "> 0"
+`, app.URL, app.URL)
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ios, out, errb := term.Test()
+		code := run(t.Context(), []string{"run", file}, ios)
+		app.Close()
+		if code != tt.code {
+			t.Errorf("design %d: exit %d, want %d\n%s\n%s", tt.d, code, tt.code, out, errb)
+		}
+		if !strings.Contains(out.String(), "expect\tpass\treordered > 0") {
+			t.Errorf("design %d: the faults did not reorder:\n%s", tt.d, out)
+		}
+		verdict := map[int]string{exitOK: "expect\tpass\tfinal_state >= 100%", exitFailed: "expect\tFAIL\tfinal_state >= 100%"}[tt.code]
+		if !strings.Contains(out.String(), verdict) {
+			t.Errorf("design %d: want %q in:\n%s", tt.d, verdict, out)
 		}
 	}
 }
