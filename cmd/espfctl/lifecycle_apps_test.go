@@ -44,6 +44,7 @@ type lifecycleApp struct {
 	api    string // the PortaBilling API mock's URL, for readBack
 	client *http.Client
 
+	loginMu sync.Mutex // one Session/login, as a client library shares its session
 	mu      sync.Mutex
 	rows    map[string]row
 	failed  map[string]bool // entities whose first Created was answered 503
@@ -152,6 +153,7 @@ var readMethods = map[entity.Group][3]string{
 // read asks the PortaBilling API mock whether the entity exists now, as a
 // client library does: log in once, then Bearer and {"params": …}.
 func (a *lifecycleApp) read(k entity.Key) (bool, error) {
+	a.loginMu.Lock()
 	a.mu.Lock()
 	tok := a.token
 	a.reads++
@@ -159,6 +161,7 @@ func (a *lifecycleApp) read(k entity.Key) (bool, error) {
 	if tok == "" {
 		ans, err := a.rest("Session/login", map[string]any{"login": "app", "password": "api-pw"}, "")
 		if err != nil {
+			a.loginMu.Unlock()
 			return false, err
 		}
 		tok, _ = ans["access_token"].(string)
@@ -166,6 +169,7 @@ func (a *lifecycleApp) read(k entity.Key) (bool, error) {
 		a.token = tok
 		a.mu.Unlock()
 	}
+	a.loginMu.Unlock()
 	m := readMethods[k.Group]
 	method, param, key := m[0], m[1], m[2]
 	ans, err := a.rest(method, map[string]any{param: k.ID}, tok)

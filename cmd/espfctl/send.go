@@ -82,15 +82,30 @@ prints) is sent byte for byte with its recorded i_event (--renumber gives new
 ones); an {event_type, variables} line is encoded. The whole file is checked
 before the first request; - reads standard input.
 
-Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors or a
-bad --events line, 3 when it could not run.`,
+--lifecycle sends entity histories (Created, Updated × --updates, then
+Deleted for a --deleted share) of --entities accounts, customers, invoices
+and DIDs, --active of them interleaved at a time. --state-url reads every
+entity back from the Application after the drain and compares it with its
+delivered events applied in i_event order; the report says which entities
+differ and how their events were reordered. --api-listen hosts PortaBilling's
+side: the status callbacks and the PortaBilling API (Session/login,
+Account/get_account_info…) the Application reads each entity back from; every
+entity exists there from its event's emission.
+
+Exit 0 when every event was delivered (or superseded by coalescing) and the
+final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
+3 when it could not run.`,
 		Example: `  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --count 100
   espfctl send --url https://app.example/espf --auth basic --user pb --password-file pw \
       --rate 50/s --arrival poisson --duration 1m --mix Subscriber/Created=5,Customer/Updated=1
   espfctl send --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x \
       --events journal.jsonl --results attempts.jsonl --json
   espfctl journal events.db --json | espfctl send --url http://localhost:8080/espf --auth bearer \
-      --key-file key.txt --i-env 3 --ttl 10m --events - --renumber --first-event 100000`,
+      --key-file key.txt --i-env 3 --ttl 10m --events - --renumber --first-event 100000
+  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret \
+      --lifecycle --entities 500 --active 20 --state-url 'http://localhost:8080/state/{group}/{id}'
+  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --lifecycle \
+      --api-listen 127.0.0.1:8443 --api-login app --api-password-file api-pw --api-tls-self-signed --api-ca-out api-ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.drainSet = cmd.Flags().Changed("drain")

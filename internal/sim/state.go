@@ -1,23 +1,15 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
@@ -42,36 +34,15 @@ const (
 )
 
 // ErrStateURL is wrapped by CheckStateURL's errors.
-var ErrStateURL = errors.New("invalid state URL")
+var ErrStateURL = espf.ErrStateURL
 
-// CheckStateURL checks a --state-url template: an http(s) URL with {group}
-// and {id}.
-func CheckStateURL(tmpl string) error {
-	for _, p := range []string{"{group}", "{id}"} {
-		if !strings.Contains(tmpl, p) {
-			return fmt.Errorf("%w: it needs %s, e.g. http://localhost:8080/state/{group}/{id}", ErrStateURL, p)
-		}
-	}
-	u, err := url.Parse(StateURL(tmpl, entity.Key{Group: entity.Subscriber, ID: "1"}))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: want an http:// or https:// URL with a host", ErrStateURL)
-	}
-	return nil
-}
-
-// StateURL fills the template in for one entity. The id is escaped so that
-// it is safe in a path and in a query.
-func StateURL(tmpl string, k entity.Key) string {
-	id := strings.ReplaceAll(url.QueryEscape(k.ID), "+", "%20")
-	return strings.ReplaceAll(strings.ReplaceAll(tmpl, "{group}", string(k.Group)), "{id}", id)
-}
+// CheckStateURL checks a --state-url template (espf.CheckStateURL).
+func CheckStateURL(tmpl string) error { return espf.CheckStateURL(tmpl) }
 
 // probe is one entity's answer.
 type probe struct {
-	i         int // index in the expectations
-	got       entity.State
-	hasIEvent bool
-	answer    string // set when the answer was not usable
+	i int // index in the expectations
+	espf.StateAnswer
 }
 
 // Run reads back every known expectation and returns the tally. Unknown
@@ -100,15 +71,14 @@ func (c StateCheck) Run(ctx context.Context, exps []entity.Expectation) (*entity
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				p := c.read(ctx, client, exps[i].Key)
-				p.i = i
+				p := probe{i: i, StateAnswer: espf.ReadState(ctx, client, c.URL, exps[i].Key, c.Auth, c.Headers, c.Timeout)}
 				mu.Lock()
 				fs.Checked++
 				switch {
-				case p.answer != "":
+				case p.Unusable != "":
 					fs.Errors++
 					bad = append(bad, p)
-				case exps[i].Matches(p.got, p.hasIEvent):
+				case exps[i].Matches(p.State, p.HasIEvent):
 					fs.Match++
 				default:
 					fs.Mismatch++
@@ -142,76 +112,14 @@ feed:
 	for _, p := range bad {
 		e := exps[p.i]
 		m := entity.Mismatch{Entity: e.Key.String(), Expected: e.Want}
-		if p.answer != "" {
-			m.Answer = p.answer
-			m.Words = fmt.Sprintf("the state URL answered %s: want 200 {\"exists\": true|false, \"i_event\": N} or 404", p.answer)
+		if p.Unusable != "" {
+			m.Answer, m.Words = p.Unusable, p.Words()
 		} else {
-			got := p.got
+			got := p.State
 			m.Got = &got
-			m.Words = e.Explain(p.got, p.hasIEvent)
+			m.Words = e.Explain(p.State, p.HasIEvent)
 		}
 		fs.Mismatches = append(fs.Mismatches, m)
 	}
 	return fs, err
-}
-
-// read GETs one entity's state with the delivery credentials.
-func (c StateCheck) read(ctx context.Context, client *http.Client, k entity.Key) probe {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, StateURL(c.URL, k), nil)
-	if err != nil {
-		return probe{answer: "an invalid URL"}
-	}
-	for name, vs := range c.Headers {
-		req.Header[name] = append([]string(nil), vs...)
-	}
-	now := time.Now()
-	if c.Auth != nil {
-		if err := c.Auth.Sign(req.Header, nil, now); err != nil {
-			return probe{answer: "nothing: signing failed: " + err.Error()}
-		}
-	}
-	if req.Header.Get("Date") == "" {
-		req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return probe{answer: espf.ErrorClass(err, errors.Is(ctx.Err(), context.DeadlineExceeded))}
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		return probe{}
-	case http.StatusOK:
-	default:
-		return probe{answer: fmt.Sprintf("HTTP %d", resp.StatusCode)}
-	}
-	var ans struct {
-		Exists *bool `json:"exists"`
-		IEvent any   `json:"i_event"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&ans); err != nil || ans.Exists == nil {
-		return probe{answer: fmt.Sprintf("200 with %q", shortBody(body))}
-	}
-	p := probe{got: entity.State{Exists: *ans.Exists}}
-	if ans.IEvent != nil {
-		n, err := event.ID(ans.IEvent)
-		if err != nil {
-			return probe{answer: fmt.Sprintf("200 with i_event %v (%v)", ans.IEvent, err)}
-		}
-		p.got.IEvent, p.hasIEvent = n, true
-	}
-	return p
-}
-
-func shortBody(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 60 {
-		s = s[:60] + "…"
-	}
-	return s
 }
