@@ -175,9 +175,10 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	var mockEmitted func(event.Item)
 	if api != nil {
 		sinks = append(sinks, api.sink)
-		cfg.OnEmit = api.mock.Emitted
+		mockEmitted = api.mock.Emitted
 	}
 	// Entity histories are followed when the events have them: a
 	// lifecycle, a replay, or a final-state check.
@@ -185,6 +186,9 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	if opts.Lifecycle.On || opts.Events != "" || opts.StateURL != "" {
 		ents = sim.NewEntities(opts.StateURL != "")
 		sinks = append(sinks, ents)
+		cfg.OnEmit = sim.Emits(mockEmitted, ents.Emitted)
+	} else {
+		cfg.OnEmit = mockEmitted
 	}
 	cfg.Sink = sinks
 	stats, runErr := sim.Run(ctx, cfg)
@@ -198,7 +202,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	in := report.Inputs{Run: stats}
 	if ents != nil {
-		r := ents.Tracker.Reordered()
+		r := ents.Reordered()
 		in.Reordered = &r
 	}
 	if opts.StateURL != "" && ctx.Err() == nil {

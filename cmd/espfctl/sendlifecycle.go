@@ -120,8 +120,8 @@ func (o *sendOptions) lifecycle() (event.Source, func(), error) {
 // checkState reads every entity back from the Application after the drain
 // (--state-url), with the delivery credentials.
 func (o *sendOptions) checkState(ctx context.Context, cfg sim.Config, ents *sim.Entities) (*entity.FinalState, error) {
-	fmt.Fprintf(o.IO.Err, "espfctl: reading %d entities back from --state-url\n", ents.Tracker.Len())
-	fs, err := sim.StateCheck{URL: o.StateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Tracker.Expectations())
+	fmt.Fprintf(o.IO.Err, "espfctl: reading %d entities back from --state-url\n", ents.Len())
+	fs, err := sim.StateCheck{URL: o.StateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
 	if err != nil {
 		return fs, fmt.Errorf("--state-url: %w", err)
 	}

@@ -76,8 +76,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	// trackers and the results files.
 	metrics, series := report.NewMetrics(), report.NewSeries(start)
 	sinks := sim.Sinks{metrics, series, sim.RecordFunc(sd.onRecord)}
+	var mockEmitted func(event.Item)
 	if sd.api != nil {
-		cfg.OnEmit = sd.api.mock.Emitted // PortaBilling changes the entity, then queues the event
+		mockEmitted = sd.api.mock.Emitted // PortaBilling changes the entity, then queues the event
 	}
 	// Entity histories are followed when the events have them; the final
 	// state is read back from target.state_url, or from the built-in
@@ -92,8 +93,10 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if s.Events.Lifecycle != nil || s.Events.File != "" || len(s.Events.List) > 0 || (s.Target != nil && stateURL != "") {
 		ents = sim.NewEntities(stateURL != "")
 		sinks = append(sinks, ents)
+		cfg.OnEmit = sim.Emits(mockEmitted, ents.Emitted)
 	} else {
 		stateURL = ""
+		cfg.OnEmit = mockEmitted
 	}
 	if opts.Progress != nil {
 		sinks = append(sinks, sim.ProgressFunc(opts.Progress))
@@ -118,11 +121,11 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	}
 	in := report.Inputs{Run: stats}
 	if ents != nil {
-		r := ents.Tracker.Reordered()
+		r := ents.Reordered()
 		in.Reordered = &r
 	}
 	if stateURL != "" && ctx.Err() == nil {
-		fs, err := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Tracker.Expectations())
+		fs, err := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
 		if err != nil && runErr == nil {
 			runErr = fmt.Errorf("read the final state back: %w", err)
 		}

@@ -128,17 +128,43 @@ func TestEntitiesReordered(t *testing.T) {
 		d.Retry = sim.Retry{Interval: 500 * time.Millisecond, Backoff: sim.Fixed, MaxAttempts: 3}
 		cfg, _ := sim.NewConfig([]sim.Phase{{Rate: sim.Rate{Freq: 20, Per: time.Second}}}, d, 1)
 		ents := sim.NewEntities(false)
-		cfg.URL, cfg.Client, cfg.Events, cfg.Sink = "http://recv.test/", client, l, ents
+		cfg.URL, cfg.Client, cfg.Events, cfg.Sink, cfg.OnEmit = "http://recv.test/", client, l, ents, ents.Emitted
 		s, _, err := collectRun(t.Context(), cfg)
 		if err != nil || !s.AllDelivered() {
 			t.Fatalf("run: %v, all delivered %t", err, s.AllDelivered())
 		}
-		r := ents.Tracker.Reordered()
+		r := ents.Reordered()
 		if r.Entities < 50 || r.ByKind[entity.UpdateBeforeCreate] == 0 || r.ByKind[entity.CreateAfterDelete] == 0 || r.Events < r.Entities {
 			t.Errorf("reordered %+v: want many entities, Created after Updated and after Deleted", r)
 		}
-		if n := ents.Tracker.Len(); n != 0 {
+		if n := ents.Len(); n != 0 {
 			t.Errorf("the tracker still holds %d finished entities", n)
 		}
 	})
+}
+
+// TestEntitiesForgetOutOfOrder: answers come back in any order (the last
+// event's first); an entity is forgotten once every event emitted for it
+// has finished, never before.
+func TestEntitiesForgetOutOfOrder(t *testing.T) {
+	t.Parallel()
+	ents := sim.NewEntities(false)
+	items := []event.Item{
+		{IEvent: 1, Type: "Subscriber/Created", Entity: "i_account=5"},
+		{IEvent: 2, Type: "Subscriber/Updated", Entity: "i_account=5"},
+		{IEvent: 3, Type: "Subscriber/Deleted", Entity: "i_account=5", Last: true},
+	}
+	for _, it := range items {
+		ents.Emitted(it)
+	}
+	for i, n := range []int{2, 0, 1} {
+		it := items[n]
+		ents.Record(&sim.Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: 1, Outcome: espf.Delivered, Last: it.Last})
+		if want := map[bool]int{true: 0, false: 1}[i == 2]; ents.Len() != want {
+			t.Fatalf("after %d of 3 answers the tracker holds %d entities, want %d", i+1, ents.Len(), want)
+		}
+	}
+	if r := ents.Reordered(); r.Events != 2 || r.ByKind[entity.CreateAfterDelete] != 1 || r.ByKind[entity.UpdateAfterDelete] != 1 {
+		t.Errorf("reordered %+v", r)
+	}
 }
