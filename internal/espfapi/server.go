@@ -46,9 +46,10 @@ func (c ServerConfig) Check() error {
 
 // Server is the mock listening.
 type Server struct {
-	URL  string // http://host:port or https://host:port
-	srv  *http.Server
-	done chan error
+	URL   string // http://host:port or https://host:port
+	CAPEM []byte // with SelfSigned: the CA's certificate, for a client of this process to trust
+	srv   *http.Server
+	done  chan error
 }
 
 // Listen serves m as cfg says (with NewServer's timeouts and limits), and
@@ -61,6 +62,7 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	var tlsCfg *tls.Config
+	var caOut []byte
 	switch {
 	case cfg.SelfSigned:
 		host, _, _ := net.SplitHostPort(cfg.Listen)
@@ -73,7 +75,7 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 				return nil, fmt.Errorf("write the CA certificate: %w", err)
 			}
 		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+		tlsCfg, caOut = &tls.Config{Certificates: []tls.Certificate{cert}}, caPEM
 	case cfg.CertFile != "":
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
@@ -91,7 +93,7 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 		ln = tls.NewListener(ln, tlsCfg)
 		scheme = "https"
 	}
-	s := &Server{URL: scheme + "://" + ln.Addr().String(), done: make(chan error, 1), srv: NewServer(m)}
+	s := &Server{URL: scheme + "://" + ln.Addr().String(), CAPEM: caOut, done: make(chan error, 1), srv: NewServer(m)}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }

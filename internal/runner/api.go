@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,11 +22,19 @@ type apiMock struct {
 	mock *espfapi.Mock
 	url  string
 	srv  *espfapi.Server
+	tls  *tls.Config // what trusts the mock's own CA, for the built-in receiver's status reports
 	wait time.Duration
 
 	mu       sync.Mutex
 	accounts map[string]bool // delivered entities that are accounts ("i_account=N")
 	stopped  sync.Once
+}
+
+// client is an HTTP client of the mock that trusts its own CA.
+func (a *apiMock) client() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = a.tls
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
 }
 
 // stop shuts the mock down; it is safe to call more than once.
@@ -38,11 +48,18 @@ func (a *apiMock) stop() {
 
 func startAPI(cfg *scenario.API) (*apiMock, error) {
 	mock := espfapi.New(espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password})
-	srv, err := espfapi.Listen(mock, espfapi.ServerConfig{Listen: cfg.Listen})
+	srv, err := espfapi.Listen(mock, espfapi.ServerConfig{Listen: cfg.Listen, SelfSigned: cfg.SelfSigned, CAOut: cfg.CAOut,
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile})
 	if err != nil {
 		return nil, fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
 	}
-	return &apiMock{mock: mock, url: srv.URL, srv: srv, wait: cfg.Wait, accounts: map[string]bool{}}, nil
+	a := &apiMock{mock: mock, url: srv.URL, srv: srv, wait: cfg.Wait, accounts: map[string]bool{}}
+	if len(srv.CAPEM) > 0 {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(srv.CAPEM)
+		a.tls = &tls.Config{RootCAs: pool}
+	}
+	return a, nil
 }
 
 // delivered records a first delivery, for the time-to-status figure and

@@ -198,7 +198,7 @@ func startSides(ctx context.Context, s *scenario.Scenario) (*sides, error) {
 		sd.api, sd.apiURL = api, api.url
 		if s.Target == nil && s.Receiver.Report != nil {
 			sd.rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, login: s.API.Login, password: s.API.Password,
-				client: &http.Client{Timeout: 10 * time.Second}}
+				client: api.client()}
 		}
 	}
 	if s.Target == nil {

@@ -85,6 +85,11 @@ type API struct {
 	// API mock); both empty with no Token: any login.
 	Login    string
 	Password string
+	// TLS: a certificate made for the run (its CA written to CAOut), or
+	// the user's CertFile and KeyFile; none = plain HTTP.
+	SelfSigned        bool
+	CAOut             string
+	CertFile, KeyFile string
 }
 
 // StatusReport makes the built-in receiver act as an asynchronous

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
@@ -322,7 +323,7 @@ func (d *decoder) headers(x *yaml.Node) http.Header {
 }
 
 func (d *decoder) api(n *yaml.Node) *API {
-	f := d.fields(n, "api", "listen", "token", "wait", "login", "password")
+	f := d.fields(n, "api", "listen", "token", "wait", "login", "password", "tls_self_signed", "ca_out", "tls_cert", "tls_key")
 	a := &API{Listen: "127.0.0.1:0", Wait: 5 * time.Second}
 	if x := f["listen"]; x != nil {
 		a.Listen = d.str(x, "api.listen", true)
@@ -341,6 +342,18 @@ func (d *decoder) api(n *yaml.Node) *API {
 	}
 	if (a.Login == "") != (a.Password == "") {
 		d.errorf(n, "api: login and password go together (what Session/login accepts)")
+	}
+	if x := f["tls_self_signed"]; x != nil {
+		a.SelfSigned = d.boolean(x, "api.tls_self_signed")
+	}
+	for k, dst := range map[string]*string{"ca_out": &a.CAOut, "tls_cert": &a.CertFile, "tls_key": &a.KeyFile} {
+		if x := f[k]; x != nil {
+			*dst = d.str(x, "api."+k, true)
+		}
+	}
+	sc := espfapi.ServerConfig{SelfSigned: a.SelfSigned, CAOut: a.CAOut, CertFile: a.CertFile, KeyFile: a.KeyFile}
+	if err := sc.Check(); err != nil {
+		d.errorf(n, "api: tls_self_signed, ca_out, tls_cert, tls_key: %v", err)
 	}
 	return a
 }
