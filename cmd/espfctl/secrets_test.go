@@ -208,8 +208,8 @@ func TestSecretsNeverWritten(t *testing.T) {
 	// front of an Application that is not there
 	broken := brokenApp(t)
 	serves := map[string]*inServe{
-		"forward": startInServe(t, "--auth", "custom", "--scheme", "Plain", "--credentials", secCustom, "--journal", o2("forward.db"), "--forward-to", broken.URL+"/app"),
-		"gone":    startInServe(t, "--auth", "custom", "--scheme", "Plain", "--credentials", secCustom, "--journal", o2("gone.db"), "--forward-to", "http://127.0.0.1:1/app"),
+		"forward":   startInServe(t, "--auth", "custom", "--scheme", "Plain", "--credentials", secCustom, "--journal", o2("forward.db"), "--forward-to", broken.URL+"/app"),
+		"gone":      startInServe(t, "--auth", "custom", "--scheme", "Plain", "--credentials", secCustom, "--journal", o2("gone.db"), "--forward-to", "http://127.0.0.1:1/app"),
 		"basic":     startInServe(t, "--auth", "basic", "--user", "pb", "--password-file", filepath.Join(in, "pw.txt"), "--journal", o2("basic.db"), "--json"),
 		"custom":    startInServe(t, "--auth", "custom", "--scheme", "Plain", "--credentials", secCustom, "--journal", o2("custom.db")),
 		"signature": startInServe(t, "--auth", "signature", "--key-id", "pb", "--key-file", filepath.Join(in, "hmac.txt"), "--journal", o2("signature.db")),
