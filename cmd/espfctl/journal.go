@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/report"
@@ -104,6 +105,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	since, err := parseSince(opts.Since, time.Now())
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(opts.File); err != nil { // SQLite's own word for it is "unable to open database file"
+		return fmt.Errorf("journal: %w (serve --journal FILE writes one)", err)
 	}
 	j, err := verify.OpenJournalReadOnly(opts.File)
 	if err != nil {
