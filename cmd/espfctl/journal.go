@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -106,8 +107,8 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(opts.File); err != nil { // SQLite's own word for it is "unable to open database file"
-		return fmt.Errorf("journal: %w (serve --journal FILE writes one)", err)
+	if _, err := os.Stat(opts.File); errors.Is(err, fs.ErrNotExist) { // SQLite would say "unable to open database file"
+		return fmt.Errorf("open journal %s: no such file (serve --journal FILE writes one)", opts.File)
 	}
 	j, err := verify.OpenJournalReadOnly(opts.File)
 	if err != nil {
