@@ -80,8 +80,11 @@ func checkGradeText(g check.Grade) string {
 	return string(g)
 }
 
-// Row writes one case.
+// Row writes one case. The answer and the consequence may quote the
+// Application (a TLS certificate's names, an error's words): they are
+// escaped.
 func (t *CheckTable) Row(r check.Result) error {
+	r.Answer, r.Expect, r.Consequence = esc(r.Answer), esc(r.Expect), esc(r.Consequence)
 	if !t.table {
 		_, err := fmt.Fprintf(t.w, "%s\t%s\t%s\t%s\t%s\n", checkGradeText(r.Grade), r.ID, r.Answer, r.Expect, r.Consequence)
 		return err
