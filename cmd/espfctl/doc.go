@@ -31,7 +31,8 @@
 // an answer means, the request, the HTTP client and its TLS); internal/report
 // builds every summary and every rendering (text, tables, JSON, JUnit, HTML,
 // check's table, serve's line, the journal table, verify's explanation);
-// internal/term holds the streams, the terminal test and the colours.
+// internal/term holds the streams, the terminal test, the colours and
+// Escape, which every text output applies to what came from outside.
 // Credential flags are defined once in authflags.go, target flags (--url,
 // -H, TLS) in targetflags.go.
 //

@@ -214,7 +214,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	if api != nil {
 		in.Accounts, in.APIRejected, in.APICalls, in.APIEntities = api.finish(ctx, opts.API.Wait, func(err error) {
-			fmt.Fprintf(ios.Err, "espfctl: API mock: %v\n", err)
+			fmt.Fprintf(ios.Err, "espfctl: API mock: %s\n", term.Escape(err.Error()))
 		})
 	}
 	s := report.NewSummary(metrics, in)

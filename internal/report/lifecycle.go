@@ -49,7 +49,7 @@ func summaryFinalState(t *term.Table, s *Summary) {
 	}
 	fmt.Fprintf(t, "unknown\t%d\t(an event pending, given up or dropped: not compared)\n", f.Unknown)
 	for _, m := range f.Mismatches {
-		t.Tagged("mismatch", m.Entity, m.Words)
+		t.Tagged("mismatch", esc(m.Entity), esc(m.Words))
 	}
 	t.More("mismatch", f.Truncated)
 }
@@ -66,7 +66,7 @@ func summaryAPICalls(t *term.Table, s *Summary) {
 		if c.Faults > 0 {
 			faults = t.Palette().Bad(fmt.Sprint(c.Faults))
 		}
-		t.Tagged("api", c.Method, fmt.Sprint(c.Calls), faults)
+		t.Tagged("api", esc(c.Method), fmt.Sprint(c.Calls), faults)
 	}
 	if s.APIEntities > 0 {
 		fmt.Fprintf(t, "entities held\t%d\n", s.APIEntities)
@@ -83,7 +83,7 @@ func EntityStates(w io.Writer, list []verify.EntityState, lay term.Layout) error
 		if !e.Exists {
 			state = "deleted"
 		}
-		t.Row(e.Entity, state, fmt.Sprint(e.IEvent))
+		t.Row(esc(e.Entity), state, fmt.Sprint(e.IEvent))
 	}
 	return t.Flush()
 }
