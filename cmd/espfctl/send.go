@@ -177,6 +177,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	var mockEmitted func(event.Item)
 	if api != nil {
+		defer func() { _ = api.srv.Close(context.Background()) }() // when the run could not finish
 		sinks = append(sinks, api.sink)
 		mockEmitted = api.mock.Emitted
 	}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -50,6 +51,8 @@ type Server struct {
 	CAPEM []byte // with SelfSigned: the CA's certificate, for a client of this process to trust
 	srv   *http.Server
 	done  chan error
+	once  sync.Once
+	err   error
 }
 
 // Listen serves m as cfg says (with NewServer's timeouts and limits), and
@@ -99,15 +102,18 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 }
 
 // Close stops accepting, lets calls in progress finish until ctx ends, and
-// returns the error that stopped serving, if any.
+// returns the error that stopped serving, if any. Calling it again returns
+// the same.
 func (s *Server) Close(ctx context.Context) error {
-	if err := s.srv.Shutdown(ctx); err != nil {
-		_ = s.srv.Close()
-	}
-	if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	s.once.Do(func() {
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		if err := <-s.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.err = err
+		}
+	})
+	return s.err
 }
 
 // SelfSigned makes a CA for this run and a server certificate it signs, for
