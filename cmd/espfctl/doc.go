@@ -11,7 +11,9 @@
 //	espfctl verify     internal/sign: the check and its explanation, each scheme's Explain
 //	                   (verify.go; internal/report prints it)
 //	espfctl send       internal/sim: the sender engine; internal/event generates or replays
-//	                   the events, internal/espfapi is the status-callback mock of --api-listen
+//	                   the events, internal/espfapi is the PortaBilling mock of --api-listen
+//	                   (status callbacks and the PortaBilling API); internal/entity is
+//	                   the entity model behind lifecycles and the final-state check
 //	                   (send.go, sendapi.go)
 //	espfctl serve      internal/verify: the reference receiver, its journal and faults
 //	                   (serve.go; the package keeps the name verify: it verifies deliveries)
@@ -38,10 +40,13 @@
 //
 // Lower packages never import higher ones:
 //
-//	event, sign, term, espfapi     the vocabulary: events and the catalog, the schemes, the streams, the API mock
+//	entity, sign, term             the vocabulary: the one model of an entity after a set of events
+//	                               (contract §7), the schemes, the streams
 //	release                        the release builder (a tool, beside the others)
-//	espf                           the contract (imports sign)
-//	sim, verify, check             the engines: sender, receiver, conformance checks
+//	event, espf                    events, the catalog and the generators (imports entity); the contract
+//	                               (imports sign)
+//	sim, verify, check, espfapi    the engines: sender, receiver, conformance checks, and the PortaBilling
+//	                               side (status callbacks and the PortaBilling API mock)
 //	scenario                       the scenario file, decoded into the engines' config types
 //	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
 //	report                         only consumes: summaries and renderings of the engines' results

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/spf13/pflag"
 )
 
@@ -16,10 +17,11 @@ import (
 // client TLS flags and --http2. send and check share them, so they mean the
 // same in both.
 type targetFlags struct {
-	URL     string
-	Headers headerFlags
-	TLS     tlsFlags
-	HTTP2   bool
+	URL      string
+	Headers  headerFlags
+	TLS      tlsFlags
+	HTTP2    bool
+	StateURL string // where the Application shows an entity's state: {group} and {id}
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet) {
@@ -27,6 +29,7 @@ func (t *targetFlags) register(f *pflag.FlagSet) {
 	t.Headers.register(f)
 	t.TLS.register(f)
 	f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
+	f.StringVar(&t.StateURL, "state-url", "", "where the Application shows an entity's state, with {group} and {id}, e.g. http://localhost:8080/state/{group}/{id}: read back after the run and compared")
 }
 
 // target checks --url and builds the extra headers and the TLS config;
@@ -37,6 +40,11 @@ func (t *targetFlags) target() (http.Header, *tls.Config, error) {
 	}
 	if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, nil, usageErrorf("--url %q: want http:// or https:// and a host", espf.RedactURL(t.URL))
+	}
+	if t.StateURL != "" {
+		if err := sim.CheckStateURL(t.StateURL); err != nil {
+			return nil, nil, usageErrorf("--state-url: %w", err)
+		}
 	}
 	hdr, err := t.Headers.header()
 	if err != nil {

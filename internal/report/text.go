@@ -43,7 +43,10 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryTypes(t, s)
 	summaryDuplicates(t, s)
 	summaryDropped(t, s)
+	summaryOrder(t, s)
+	summaryFinalState(t, s)
 	summaryAccounts(t, s)
+	summaryAPICalls(t, s)
 }
 
 // Headline is the figure that answers the ESPF user's question, how long
@@ -116,6 +119,9 @@ func summaryOutcomes(t *term.Table, s *Summary) {
 	fmt.Fprintf(t, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
 	fmt.Fprintf(t, "gave up\t%s\n", failStr(o.GaveUp))
 	fmt.Fprintf(t, "still pending\t%s\n", failStr(o.StillPending))
+	if o.Superseded > 0 {
+		fmt.Fprintf(t, "superseded (coalesced)\t%d\n", o.Superseded)
+	}
 }
 
 // summaryLatency is the quantiles of latency, service time and send error.

@@ -6,6 +6,7 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,7 @@ type Receiver struct {
 	scheme     string
 	creds      []string // headers whose values are secrets
 	forwardAll bool     // no auth and a Forward: forward every request
+	states     *EntityStates
 }
 
 // NewReceiver builds a Receiver from cfg.
@@ -137,6 +139,15 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	if cfg.Faults.FailFirst > 0 {
 		rc.faults.delivered = rc.journal.delivered
 	}
+	// The entity table starts from what the journal already holds.
+	states, err := rc.journal.EntityStates(context.Background())
+	if err != nil {
+		if rc.owned {
+			_ = rc.journal.Close()
+		}
+		return nil, fmt.Errorf("read the entities from the journal: %w", err)
+	}
+	rc.states = states
 	rc.registerGauges()
 	return rc, nil
 }
@@ -157,6 +168,10 @@ func (rc *Receiver) Close() error {
 
 // ServeHTTP serves the delivery path: every request there is a delivery.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, StatePath) {
+		rc.state(w, r)
+		return
+	}
 	if rc.cfg.Path != "/" && r.URL.Path != rc.cfg.Path {
 		w.Header().Set("Connection", "close")
 		http.NotFound(w, r)
@@ -362,6 +377,7 @@ func (rc *Receiver) commit(c *call) {
 		return
 	}
 	rc.faults.done(*c.d.IEvent)
+	rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
 	c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 	rc.answer(c, http.StatusOK, "OK")
 }
@@ -391,6 +407,7 @@ func (rc *Receiver) forward(c *call) {
 		} else {
 			c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 			rc.faults.done(*c.d.IEvent)
+			rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
 		}
 	case status == http.StatusOK:
 		c.logAnyway = true
