@@ -384,11 +384,7 @@ func (s *serveSide) adminHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle(inspect.Path, ui)
-	mux.Handle("GET /{$}", http.RedirectHandler(inspect.Path, http.StatusFound))
-	mux.Handle("/", s.rc.Admin())
-	return inspect.Guard(mux), nil
+	return inspect.Mount(ui, s.rc.Admin()), nil
 }
 
 // deliveryURL is where senders on this host reach the delivery listener.

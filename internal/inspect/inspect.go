@@ -114,7 +114,7 @@ func (ui *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin") // no-referrer would make a form post say Origin: null
 	h.Set("X-Frame-Options", "DENY")
 	Guard(ui.mux).ServeHTTP(w, r)
 }
@@ -122,6 +122,17 @@ func (ui *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (ui *UI) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	ui.static.ServeHTTP(w, r)
+}
+
+// Mount is the admin listener's handler: the inspector at Path (and /
+// leads there) beside admin (the receiver's /events, /rejections,
+// /metrics, /healthz), every request to a loopback Host only (Guard).
+func Mount(ui *UI, admin http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(Path, ui)
+	mux.Handle("GET /{$}", http.RedirectHandler(Path, http.StatusFound))
+	mux.Handle("/", admin)
+	return Guard(mux)
 }
 
 // Guard answers 403 to a request whose Host is not a loopback name or
