@@ -64,6 +64,30 @@ type rig struct {
 	delivery string // the delivery URL
 	admin    string // http://127.0.0.1:PORT
 	auth     sign.Auth
+	commits  *verify.Subscription // every commit, for awaitRejected
+}
+
+// awaitRejected waits until the journal has committed n rejections (they
+// are journaled without making their answer wait).
+func (r *rig) awaitRejected(t testing.TB, n int64) {
+	t.Helper()
+	for {
+		c, err := r.rc.Journal().Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Rejected >= n {
+			return
+		}
+		select {
+		case _, ok := <-r.commits.C:
+			if !ok {
+				t.Fatal("the test's subscription to the journal was dropped")
+			}
+		case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
+			t.Fatalf("%d of %d rejections journaled", c.Rejected, n)
+		}
+	}
 }
 
 type rigOptions struct {
@@ -111,6 +135,8 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		}
 		t.Cleanup(func() { j.Close() })
 	}
+	r.commits = j.Subscribe(1 << 16)
+	t.Cleanup(r.commits.Close)
 	cfg := verify.Config{Auth: au, Journal: j}
 	if !o.noForward {
 		appLn := listen(t)

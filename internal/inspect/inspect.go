@@ -68,6 +68,8 @@ type UI struct {
 	mux     *http.ServeMux
 	tmpl    *template.Template
 	streams atomic.Int32
+	dropped atomic.Int64
+	buffer  int // commits a stream buffers (streamBuffer)
 	static  http.Handler
 }
 
@@ -91,7 +93,7 @@ func New(cfg Config) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	ui := &UI{cfg: cfg, rc: cfg.Receiver, j: cfg.Receiver.Journal(), token: hex.EncodeToString(b), tmpl: tmpl,
+	ui := &UI{cfg: cfg, rc: cfg.Receiver, j: cfg.Receiver.Journal(), token: hex.EncodeToString(b), tmpl: tmpl, buffer: streamBuffer,
 		static: http.StripPrefix(Path+"static/", http.FileServerFS(static))}
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+Path+"{$}", ui.list)

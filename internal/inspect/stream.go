@@ -33,7 +33,7 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer ui.streams.Add(-1)
-	sub := ui.j.Subscribe(streamBuffer)
+	sub := ui.j.Subscribe(ui.buffer)
 	defer sub.Close()
 
 	rc := http.NewResponseController(w)
@@ -61,6 +61,7 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 		case rows, ok := <-sub.C:
 			if !ok {
 				if sub.Dropped() {
+					ui.dropped.Add(1)
 					s.send("event: dropped\ndata: {}\n\n")
 				}
 				return
@@ -95,6 +96,12 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// Streams reports the live lists open now and how many were dropped for
+// falling behind.
+func (ui *UI) Streams() (open int, dropped int64) {
+	return int(ui.streams.Load()), ui.dropped.Load()
 }
 
 type streamer struct {
