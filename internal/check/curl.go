@@ -137,7 +137,8 @@ func dq(s string) string {
 // reproducer of a failed case, for any recorded delivery (serve's
 // inspector). auth without a Scheme sends no credentials. Headers that
 // curl or the ESPF sets (Host, Content-Length, Content-Type, TE, Date, the
-// credentials) are taken from the request, not from headers.
+// credentials) are taken from the request, not from headers, and
+// Accept-Encoding is left to curl (so that it shows the answer readable).
 func Reproducer(url string, auth sign.Config, headers http.Header, body []byte, curlArgs []string) (string, error) {
 	cr := &creds{header: sign.DefaultHeader}
 	if auth.HeaderName != "" {
@@ -154,7 +155,7 @@ func Reproducer(url string, auth sign.Config, headers http.Header, body []byte, 
 	extra := http.Header{}
 	for k, vs := range headers {
 		switch http.CanonicalHeaderKey(k) {
-		case "Host", "Content-Length", "Content-Type", "Te", "Transfer-Encoding", "Connection", "Expect",
+		case "Host", "Content-Length", "Content-Type", "Te", "Transfer-Encoding", "Connection", "Expect", "Accept-Encoding",
 			"Authorization", "Proxy-Authorization", "Cookie", "X-Espfctl-Omitted":
 			continue
 		}

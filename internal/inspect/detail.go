@@ -18,6 +18,7 @@ import (
 // detailPage is one delivery in full.
 type detailPage struct {
 	PageTitle   string
+	Live        bool
 	Head        header
 	Row         rowView
 	Title       string

@@ -77,6 +77,7 @@ type option struct {
 // listPage is the list page's data.
 type listPage struct {
 	PageTitle string
+	Live      bool // the page follows the live stream
 	Head      header
 	Counts    countsView
 	Rows      []rowView
@@ -129,7 +130,7 @@ func (ui *UI) filterView(f verify.RowFilter, c verify.Counts) filterView {
 
 // page reads one page of rows and the counters.
 func (ui *UI) page(ctx context.Context, f verify.RowFilter) (listPage, error) {
-	p := listPage{PageTitle: "deliveries", Head: ui.header(), Forward: ui.rc.CanReplay()}
+	p := listPage{PageTitle: "deliveries", Live: true, Head: ui.header(), Forward: ui.rc.CanReplay()}
 	c, err := ui.j.Counts(ctx)
 	if err != nil {
 		return p, err

@@ -111,8 +111,10 @@ func ms(p *float64) string {
 		return strconv.FormatFloat(v/1000, 'f', 2, 64) + " s"
 	case v >= 10:
 		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
-	default:
+	case v >= 1:
 		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
 	}
 }
 
