@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS copies (
 	source         TEXT
 );
 CREATE INDEX IF NOT EXISTS copies_by_kind ON copies(kind, at);
+CREATE INDEX IF NOT EXISTS copies_by_type ON copies(kind, event_type, at);
 CREATE INDEX IF NOT EXISTS copies_by_event ON copies(i_event) WHERE i_event IS NOT NULL;
 CREATE INDEX IF NOT EXISTS copies_by_entity ON copies(entity) WHERE entity IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_type ON events(event_type, first_delivery, i_event);
@@ -349,8 +350,14 @@ func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (str
 	}
 	conds := []string{}
 	var args []any
+	search := f.Search != ""
 	if s.where != "" {
-		conds = append(conds, s.where)
+		w := s.where
+		if search {
+			// Not the kind's index: the search's own are narrower.
+			w = "+" + w
+		}
+		conds = append(conds, w)
 	}
 	if f.Type != "" {
 		conds = append(conds, "event_type = ?")
@@ -359,7 +366,6 @@ func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (str
 	if f.Class != "" && s.kind != RowFirst && s.kind != RowDuplicate {
 		conds = append(conds, classCond(f.Class))
 	}
-	search := f.Search != ""
 	if search {
 		ents := entityCandidates(f.Search)
 		term := "entity IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ents)), ",") + ")"
@@ -384,7 +390,9 @@ func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (str
 		rank := s.kind.rank()
 		switch {
 		case rank == cur.Rank:
-			conds = append(conds, fmt.Sprintf("(%s %s ? OR (%s = ? AND %s %s ?))", s.at, op, s.at, s.id, op))
+			// The bound on the time alone makes it a range of the index;
+			// the rest sorts out the rows of the cursor's own time.
+			conds = append(conds, fmt.Sprintf("%s %s= ? AND (%s %s ? OR %s %s ?)", s.at, op, s.at, op, s.id, op))
 			args = append(args, cur.At, cur.At, cur.ID)
 		case (rank < cur.Rank) != newer:
 			conds = append(conds, fmt.Sprintf("%s %s= ?", s.at, op))
