@@ -41,6 +41,7 @@ const (
 	streamRows      = verify.DefaultRowLimit // rows sent per tick at most; the rest are counted as skipped
 	streamWrite     = 10 * time.Second       // a browser that takes longer over one message is cut off
 	streamHeartbeat = 15 * time.Second
+	streamFlood     = time.Second // rows are sent once a second while they come faster than a page a tick
 	defaultTick     = 200 * time.Millisecond
 )
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/verify"
@@ -83,6 +84,9 @@ func (ui *UI) replay(w http.ResponseWriter, r *http.Request) {
 		replayError(w, r, http.StatusBadRequest, "mode: want recorded or edited")
 		return
 	}
+	// The exchange is bounded by --forward-timeout, which may be longer
+	// than the admin listener's write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	res, err := ui.rc.Replay(r.Context(), rr)
 	if err != nil && res == nil {
 		replayError(w, r, http.StatusBadRequest, err.Error())

@@ -78,10 +78,20 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-tick.C:
 			switch {
+			case len(pending) > 0 && time.Since(s.lastRows) < s.pause:
+				// A flood: the list was sent a full page just now.
 			case len(pending) > 0:
+				// Under a flood (more rows than a page since the last
+				// message) the list gets a page a second: nobody reads
+				// faster, and the browser's work stays small.
+				s.pause = 0
+				if skipped > 0 {
+					s.pause = streamFlood
+				}
 				if !s.rows(pending, skipped) {
 					return
 				}
+				s.lastRows = time.Now()
 				pending, skipped = pending[:0], 0
 				fallthrough
 			case changed:
@@ -105,13 +115,15 @@ func (ui *UI) Streams() (open int, dropped int64) {
 }
 
 type streamer struct {
-	ctx  context.Context
-	ui   *UI
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	last time.Time
-	buf  bytes.Buffer // the rendered HTML
-	js   bytes.Buffer // the event's JSON
+	lastRows time.Time     // when rows were last sent
+	pause    time.Duration // how long to wait before the next rows (a flood)
+	ctx      context.Context
+	ui       *UI
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	last     time.Time
+	buf      bytes.Buffer // the rendered HTML
+	js       bytes.Buffer // the event's JSON
 }
 
 // send writes one message and flushes it, within streamWrite.

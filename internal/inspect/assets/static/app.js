@@ -4,7 +4,7 @@
 // and the replay forms post as plain forms.
 "use strict";
 
-const MAX_ROWS = 500; // rows kept in the live list; older ones are a page away
+const MAX_ROWS = 200; // rows kept in the live list; older ones are a page away
 
 function $(sel, root) { return (root || document).querySelector(sel); }
 function $$(sel, root) { return Array.from((root || document).querySelectorAll(sel)); }
@@ -53,6 +53,7 @@ function startLive() {
       body.insertAdjacentHTML("afterbegin", '<tr class="gap"><td colspan="9">' + msg.skipped +
         ' more deliveries arrived here too fast to show live — <a href="">reload</a> to list them</td></tr>');
     }
+    for (const tr of $$("tr.fresh", body)) tr.classList.remove("fresh");
     body.insertAdjacentHTML("afterbegin", msg.html);
     const fresh = $$("tr", body).slice(0, msg.n);
     for (const tr of fresh) {
@@ -63,8 +64,8 @@ function startLive() {
         if (firstRow) firstRow.textContent = tr.dataset.deliveries;
       }
     }
-    const rows = $$("tr", body);
-    for (let i = MAX_ROWS; i < rows.length; i++) rows[i].remove();
+    const rows = body.rows;
+    while (rows.length > MAX_ROWS) rows[rows.length - 1].remove();
   });
 }
 
