@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"net/http"
 	"os"
@@ -20,29 +21,42 @@ func TestServeInspector(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	var stderr lockedBuffer
 	cfg := sign.Config{Scheme: "basic", Users: []string{"pb"}, Passwords: []string{"inspector-pw"}}
 	au, err := sign.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--auth", "basic", "--user", "pb", "--password", "inspector-pw")
-	srv := startServeCmd(t, cmd, &stderr)
-	if st := deliver(t, au, srv.addr, 4711); st != 200 {
-		t.Fatalf("delivery: %d", st)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	// "inspect at" follows "admin on"; read it from the rest of stderr.
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var srv served
 	var url string
-	for i := 0; url == ""; i++ {
-		if i == 1000 {
-			t.Fatalf("no \"inspect at\" on stderr:\n%s", stderr.String())
+	sc := bufio.NewScanner(stderr)
+	for url == "" && sc.Scan() {
+		line := sc.Text()
+		if m := regexp.MustCompile(`listening on http://(\S+?)/`).FindStringSubmatch(line); m != nil {
+			srv.addr = m[1]
 		}
-		if m := regexp.MustCompile(`inspect at (http://\S+/ui/)`).FindStringSubmatch(stderr.String()); m != nil {
+		if m := regexp.MustCompile(`admin on http://(\S+) `).FindStringSubmatch(line); m != nil {
+			srv.admin = m[1]
+		}
+		if m := regexp.MustCompile(`inspect at (http://\S+/ui/)`).FindStringSubmatch(line); m != nil {
 			url = m[1]
 		}
-		if resp, err := http.Get("http://" + srv.admin + "/healthz"); err == nil {
-			resp.Body.Close() // the admin listener is up; stderr has been copied meanwhile
-		}
+	}
+	if url == "" {
+		t.Fatalf("serve printed no \"inspect at\": %v", sc.Err())
+	}
+	go io.Copy(io.Discard, stderr)
+	srv.cmd = cmd
+	if st := deliver(t, au, srv.addr, 4711); st != 200 {
+		t.Fatalf("delivery: %d", st)
 	}
 	if url != "http://"+srv.admin+"/ui/" {
 		t.Errorf("inspect at %s, want the admin listener's /ui/", url)
