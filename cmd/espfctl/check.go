@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
@@ -126,7 +127,7 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	counts := check.Count(rs)
 	if opts.JSON {
-		rep := report.CheckReport{URL: opts.URL, Scheme: cfg.Creds.Scheme, Header: headerName(cfg), Strict: opts.Strict, Checks: rs}
+		rep := report.CheckReport{URL: espf.RedactURL(opts.URL), Scheme: cfg.Creds.Scheme, Header: headerName(cfg), Strict: opts.Strict, Checks: rs}
 		if runErr != nil {
 			rep.Error = runErr.Error()
 		}
@@ -144,7 +145,7 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 			return fmt.Errorf("--junit: %w", err)
 		}
 	}
-	fmt.Fprintf(ios.Err, "espfctl: check %s: %s in %s\n", opts.URL, counts, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(ios.Err, "espfctl: check %s: %s in %s\n", espf.RedactURL(opts.URL), counts, elapsed.Round(time.Millisecond))
 	switch {
 	case interrupted:
 		return fmt.Errorf("check interrupted after %d cases: %w", len(rs), runErr)
@@ -208,7 +209,7 @@ func (o *checkOptions) config() (check.Config, []check.Case, error) {
 	if err != nil {
 		return cfg, nil, usageErrorf("%w", err)
 	}
-	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, Headers: hdr, CurlArgs: o.curlArgs(),
+	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, CurlArgs: o.curlArgs(),
 		Timeout: o.Timeout, Slow: o.Slow, FirstEvent: o.FirstEvent, Select: sel, Strict: o.Strict,
 		Copies: o.Copies, Soak: o.Soak}, cases, nil
 }

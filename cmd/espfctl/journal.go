@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/report"
@@ -104,6 +106,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	since, err := parseSince(opts.Since, time.Now())
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(opts.File); errors.Is(err, fs.ErrNotExist) { // SQLite would say "unable to open database file"
+		return fmt.Errorf("open journal %s: no such file (serve --journal FILE writes one)", opts.File)
 	}
 	j, err := verify.OpenJournalReadOnly(opts.File)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +34,8 @@ type sendOptions struct {
 	FirstEvent int64
 	StringIDs  bool
 	Events     string
+	Renumber   bool
+	AllowType  bool // --allow-unknown-type
 
 	Timeout        time.Duration
 	RetryInterval  time.Duration
@@ -48,6 +52,7 @@ type sendOptions struct {
 	NoProgress bool
 
 	resultsFile *os.File // opened by config
+	drainSet    bool     // --drain was given
 	JSON        bool
 
 	APIListen string
@@ -67,14 +72,28 @@ anything else (other 2xx, 3xx, 5xx, a timeout, a connection error) re-sends it.
 
 The report shows latency from the intended send time (no coordinated omission)
 and service time, achieved against target rate, and every event's outcome.
-Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
+Re-sends wait 1 s, 2 s, 4 s, 8 s, then 10 s each (± 10 %), 10 attempts in
+all: an event that meets nothing but connection errors gives up about 65 s
+after its first attempt, so a routine restart of the Application loses
+nothing and a run still ends.
+
+--events FILE replays JSON lines: a line with "body" (what journal --json
+prints) is sent byte for byte with its recorded i_event (--renumber gives new
+ones); an {event_type, variables} line is encoded. The whole file is checked
+before the first request; - reads standard input.
+
+Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors or a
+bad --events line, 3 when it could not run.`,
 		Example: `  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --count 100
   espfctl send --url https://app.example/espf --auth basic --user pb --password-file pw \
       --rate 50/s --arrival poisson --duration 1m --mix Subscriber/Created=5,Customer/Updated=1
   espfctl send --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x \
-      --events journal.jsonl --results attempts.jsonl --json`,
+      --events journal.jsonl --results attempts.jsonl --json
+  espfctl journal events.db --json | espfctl send --url http://localhost:8080/espf --auth bearer \
+      --key-file key.txt --i-env 3 --ttl 10m --events - --renumber --first-event 100000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.drainSet = cmd.Flags().Changed("drain")
 			if runF == nil {
 				runF = sendRun
 			}
@@ -82,27 +101,29 @@ Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors.`,
 		},
 	}
 	f := cmd.Flags()
-	opts.Auth.register(f, withAll)
+	opts.Auth.register(f, withAll|withExpiry)
 	opts.targetFlags.register(f)
 	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
 	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
 	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
 	f.DurationVar(&opts.Duration, "duration", 0, "send for this long")
-	f.StringArrayVar(&opts.Types, "type", nil, "event type (repeatable; default "+event.DefaultType+")")
+	f.StringArrayVar(&opts.Types, "type", nil, "event type from the ESPF catalog (repeatable; default "+event.DefaultType+")")
+	f.BoolVar(&opts.AllowType, "allow-unknown-type", false, "send --type/--mix types that are not in the ESPF catalog")
 	f.StringVar(&opts.Mix, "mix", "", "weighted event types, e.g. Subscriber/Created=5,Customer/Updated=1")
 	f.StringVar(&opts.IDs, "ids", "1000000-1999999", "entity ids (i_account, i_customer…) are drawn from this range MIN-MAX")
 	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
 	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
-	f.StringVar(&opts.Events, "events", "", "replay events from this JSONL file of {event_type, variables}, in order")
-	f.DurationVar(&opts.Timeout, "timeout", sim.DefaultTimeout, "wait this long for an answer before re-sending (the ESPF's default)")
-	f.DurationVar(&opts.RetryInterval, "retry-interval", sim.DefaultRetryInterval, "wait before re-sending a failed event")
-	f.StringVar(&opts.RetryBackoff, "retry-backoff", "fixed", "fixed or exponential (doubling, capped at 10 × --retry-interval)")
+	f.StringVar(&opts.Events, "events", "", "replay this JSONL file in order (- = standard input): recorded bodies byte for byte, or {event_type, variables}")
+	f.BoolVar(&opts.Renumber, "renumber", false, "--events: give every event a new i_event from --first-event (only the i_event value is rewritten)")
+	f.DurationVar(&opts.Timeout, "timeout", sim.DefaultTimeout, "wait this long for a whole answer (status and body) before re-sending (the ESPF's default)")
+	f.DurationVar(&opts.RetryInterval, "retry-interval", sim.DefaultRetryInterval, "the first wait before re-sending a failed event")
+	f.StringVar(&opts.RetryBackoff, "retry-backoff", string(sim.DefaultBackoff), "exponential (doubling, capped at 10 × --retry-interval) or fixed")
 	f.Float64Var(&opts.RetryJitter, "retry-jitter", sim.DefaultJitter, "± fraction of each retry wait, 0 to 1")
 	f.IntVar(&opts.MaxAttempts, "max-attempts", sim.DefaultMaxAttempts, "attempts per event, the first included")
 	f.IntVar(&opts.MaxInFlight, "max-in-flight", sim.DefaultMaxInFlight, "cap on requests in flight; the report says when it binds")
 	f.Float64Var(&opts.Duplicates, "duplicates", 0, "fraction (0 to 1) of delivered events to send again later, to test idempotency")
 	f.DurationVar(&opts.DuplicateDelay, "duplicate-delay", 0, "wait before sending a duplicate (default --retry-interval)")
-	f.DurationVar(&opts.Drain, "drain", sim.DefaultDrain, "after the schedule, wait at most this long for events still waiting to be re-sent")
+	f.DurationVar(&opts.Drain, "drain", 0, "after the schedule, wait at most this long for events still waiting to be re-sent (default: the retry waits' longest total + "+sim.DrainMargin.String()+", "+sim.DefaultDrainFor(sim.DefaultRetry()).String()+" with the default retry flags)")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for poisson gaps, ids, mix, jitter and duplicates")
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
@@ -121,6 +142,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	}
 	defer closeFn()
 	opts.warnInsecure(ios.Err)
+	opts.Auth.warn(ios.Err, true)
 	metrics := report.NewMetrics()
 	sinks := sim.Sinks{metrics}
 	if !opts.NoProgress {
@@ -198,47 +220,27 @@ func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 	}, map[bool]time.Duration{true: time.Second, false: 10 * time.Second}[ios.ErrTTY]
 }
 
-// config turns the flags into a sim.Config; problems are usage errors.
+// config turns the flags into a sim.Config through sim.NewConfig, the
+// function a scenario goes through too; problems are usage errors.
 func (o *sendOptions) config() (sim.Config, func(), error) {
 	nop := func() {}
-	var cfg sim.Config
 	hdr, tlsCfg, err := o.target()
 	if err != nil {
-		return cfg, nop, err
+		return sim.Config{}, nop, err
 	}
 	au, err := o.Auth.auth("")
 	if err != nil {
-		return cfg, nop, err
+		return sim.Config{}, nop, err
 	}
-	arrival, err := sim.ParseArrival(o.Arrival)
+	cfg, err := sim.NewConfig(o.phases(), o.delivery(hdr), o.Seed)
 	if err != nil {
-		return cfg, nop, usageErrorf("--arrival: %w", err)
+		return sim.Config{}, nop, settingsUsage(err)
 	}
-	backoff, err := sim.ParseBackoff(o.RetryBackoff)
+	src, closeFn, err := o.source(o.Auth.last.IEnv)
 	if err != nil {
-		return cfg, nop, usageErrorf("--retry-backoff: %w", err)
+		return sim.Config{}, nop, err
 	}
-	if o.Rate.Freq <= 0 {
-		return cfg, nop, usageErrorf("--rate %s: must be positive", o.Rate)
-	}
-	if o.Count < 0 || o.Duration < 0 || o.Timeout <= 0 || o.MaxAttempts < 1 || o.MaxInFlight < 1 {
-		return cfg, nop, usageErrorf("--count, --duration must not be negative; --timeout, --max-attempts, --max-in-flight must be positive")
-	}
-	if o.Duplicates < 0 || o.Duplicates > 1 || o.RetryJitter < 0 || o.RetryJitter > 1 {
-		return cfg, nop, usageErrorf("--duplicates and --retry-jitter are fractions from 0 to 1")
-	}
-	src, closeFn, err := o.source()
-	if err != nil {
-		return cfg, nop, err
-	}
-	jitter := o.RetryJitter
-	if jitter == 0 {
-		jitter = -1 // sim: 0 means default, negative means none
-	}
-	cfg = sim.Config{URL: o.URL, Auth: au, TLS: tlsCfg, Headers: hdr, Events: src,
-		Phases:  []sim.Phase{{Rate: o.Rate, Arrival: arrival, Count: o.Count, Duration: o.Duration}},
-		Timeout: o.Timeout, Retry: sim.Retry{Interval: o.RetryInterval, Backoff: backoff, Jitter: jitter, MaxAttempts: o.MaxAttempts},
-		MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates, DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Seed: o.Seed}
+	cfg.URL, cfg.Auth, cfg.TLS, cfg.HTTP2, cfg.Events = o.URL, au, tlsCfg, o.HTTP2, src
 	if o.Results != "" {
 		f, err := os.Create(o.Results)
 		if err != nil {
@@ -252,21 +254,65 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 	return cfg, closeFn, nil
 }
 
-func (o *sendOptions) source() (event.Source, func(), error) {
+// phases is the one phase the flags describe.
+func (o *sendOptions) phases() []sim.Phase {
+	return []sim.Phase{{Rate: o.Rate, Arrival: sim.Arrival(o.Arrival), Count: o.Count, Duration: o.Duration}}
+}
+
+// delivery is what the flags say about delivery, every value as given
+// (--retry-jitter 0 is none).
+// Without --drain the drain follows the retry flags (sim.DefaultDrainFor).
+func (o *sendOptions) delivery(hdr http.Header) sim.Delivery {
+	d := sim.Delivery{Timeout: o.Timeout, MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates,
+		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr,
+		Retry: sim.Retry{Interval: o.RetryInterval, Backoff: sim.Backoff(o.RetryBackoff), Jitter: o.RetryJitter, MaxAttempts: o.MaxAttempts}}
+	if !o.drainSet {
+		d.Drain = sim.DefaultDrainFor(d.Retry)
+	}
+	return d
+}
+
+// sendFlags names sim's config fields as send's flags.
+var sendFlags = map[string]string{
+	"Phases[0].Rate": "--rate", "Phases[0].Arrival": "--arrival", "Phases[0].Count": "--count", "Phases[0].Duration": "--duration",
+	"Timeout": "--timeout", "Retry.Interval": "--retry-interval", "Retry.Backoff": "--retry-backoff", "Retry.Jitter": "--retry-jitter",
+	"Retry.MaxAttempts": "--max-attempts", "MaxInFlight": "--max-in-flight", "Duplicates": "--duplicates",
+	"DuplicateDelay": "--duplicate-delay", "Drain": "--drain",
+}
+
+// settingsUsage says what sim.NewConfig rejected in flags.
+func settingsUsage(err error) error {
+	var msgs []string
+	for _, e := range sim.SettingErrors(err) {
+		name := sendFlags[e.Field]
+		if name == "" {
+			name = e.Field
+		}
+		msgs = append(msgs, name+": "+e.Err.Error())
+	}
+	if len(msgs) == 0 {
+		return usageErrorf("%w", err)
+	}
+	return usageErrorf("%s", strings.Join(msgs, "; "))
+}
+
+// source is the event source: a checked --events replay, or the generator
+// (iEnv: the bearer token's i_env claim, for the bodies that carry one).
+func (o *sendOptions) source(iEnv *int64) (event.Source, func(), error) {
 	if o.Events != "" {
 		if len(o.Types) > 0 || o.Mix != "" {
 			return nil, nil, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")
 		}
-		f, err := os.Open(o.Events)
-		if err != nil {
-			return nil, nil, usageErrorf("--events: %w", err)
-		}
-		return event.NewReplay(f, o.Events, o.FirstEvent), func() { _ = f.Close() }, nil
+		return o.replay()
+	}
+	if o.Renumber {
+		return nil, nil, usageErrorf("--renumber renumbers an --events replay: give --events")
 	}
 	var types []event.Weighted
 	for _, t := range o.Types {
 		types = append(types, event.Weighted{Type: t, Weight: 1})
 	}
+	flag := "--type"
 	if o.Mix != "" {
 		if len(types) > 0 {
 			return nil, nil, usageErrorf("give --type or --mix, not both")
@@ -275,10 +321,11 @@ func (o *sendOptions) source() (event.Source, func(), error) {
 		if types, err = event.ParseMix(o.Mix); err != nil {
 			return nil, nil, usageErrorf("--mix: %w", err)
 		}
+		flag = "--mix"
 	}
 	for _, t := range types {
-		if g, a, ok := strings.Cut(t.Type, "/"); !ok || g == "" || a == "" {
-			return nil, nil, usageErrorf("--type %q: want Group/Action, e.g. %s", t.Type, event.DefaultType)
+		if err := checkType(flag, t.Type, o.AllowType); err != nil {
+			return nil, nil, err
 		}
 	}
 	lo, hi, err := idRange(o.IDs)
@@ -286,11 +333,89 @@ func (o *sendOptions) source() (event.Source, func(), error) {
 		return nil, nil, err
 	}
 	g, err := event.NewGenerator(event.GenConfig{Types: types, FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi,
-		StringIDs: o.StringIDs, Seed: o.Seed})
+		StringIDs: o.StringIDs, Seed: o.Seed, IEnv: iEnv})
 	if err != nil {
 		return nil, nil, usageErrorf("%w", err)
 	}
 	return g, func() {}, nil
+}
+
+// checkType refuses an event type the ESPF catalog does not have, with the
+// closest names, unless --allow-unknown-type.
+func checkType(flag, name string, allowUnknown bool) error {
+	if g, a, ok := strings.Cut(name, "/"); !ok || g == "" || a == "" {
+		return usageErrorf("%s %q: want Group/Action, e.g. %s", flag, name, event.DefaultType)
+	}
+	if _, ok := event.Default().Lookup(name); ok || allowUnknown {
+		return nil
+	}
+	hint := ""
+	if s := event.Default().DidYouMean(name); len(s) > 0 {
+		hint = fmt.Sprintf("; did you mean %s?", quoteAll(s, " or "))
+	}
+	return usageErrorf("%s %q: unknown event type (not in the ESPF catalog; --allow-unknown-type sends it anyway)%s", flag, name, hint)
+}
+
+func quoteAll(s []string, sep string) string {
+	q := make([]string, len(s))
+	for i, v := range s {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, sep)
+}
+
+// replay opens --events, checks every line before the first request (a
+// bad line is a usage error naming file:line), then replays it. Standard
+// input (-), and a pipe or a device given as a file, is read to its end
+// into a temporary file first, removed when the run ends.
+func (o *sendOptions) replay() (event.Source, func(), error) {
+	name := o.Events
+	var src io.Reader
+	var f *os.File
+	var closeFn func()
+	if name == "-" {
+		name, src = "stdin", o.IO.In
+	} else {
+		in, err := os.Open(name)
+		if err != nil {
+			return nil, nil, usageErrorf("--events: %w", err)
+		}
+		if st, err := in.Stat(); err == nil && st.Mode().IsRegular() {
+			f, closeFn = in, func() { _ = in.Close() }
+		} else {
+			src = in
+			defer in.Close()
+		}
+	}
+	if f == nil {
+		tmp, err := os.CreateTemp("", "espfctl-events-*.jsonl")
+		if err != nil {
+			return nil, nil, fmt.Errorf("--events %s: buffer it: %w", name, err)
+		}
+		f, closeFn = tmp, func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
+		if _, err := io.Copy(tmp, src); err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("--events %s: read: %w", name, err)
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			closeFn()
+			return nil, nil, fmt.Errorf("--events %s: %w", name, err)
+		}
+	}
+	n, err := event.CheckReplay(f, name, o.FirstEvent, o.Renumber)
+	if err != nil {
+		closeFn()
+		return nil, nil, usageErrorf("--events: %w", err)
+	}
+	if n == 0 {
+		closeFn()
+		return nil, nil, usageErrorf("--events %s holds no events: nothing to send", name)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("--events %s: %w", name, err)
+	}
+	return event.NewReplay(f, name, o.FirstEvent).Renumber(o.Renumber), closeFn, nil
 }
 
 func idRange(s string) (int64, int64, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 const envAPIToken = "ESPFCTL_API_TOKEN"
@@ -62,7 +63,7 @@ func (o *sendOptions) startAPI() (*sendAPI, error) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(o.IO.Err, "espfctl: ESPF API mock: %v\n", err)
+			fmt.Fprintf(o.IO.Err, "espfctl: ESPF API mock: %s\n", term.Escape(err.Error()))
 		}
 		return mock.Accounts()
 	}}, nil

@@ -141,7 +141,7 @@ func (o *serveOptions) validate() error {
 	}
 	if o.ForwardTo != "" {
 		if u, err := url.Parse(o.ForwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--forward-to %q: want http://HOST[:PORT]/PATH or https://…", o.ForwardTo)
+			return usageErrorf("--forward-to %q: want http://HOST[:PORT]/PATH or https://…", espf.RedactURL(o.ForwardTo))
 		} else if u.User != nil {
 			return usageErrorf("--forward-to: credentials in the URL are not used; the delivery's own header is forwarded")
 		}
@@ -209,6 +209,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		if err := writeReady(opts.ReadyFile, s.ln.Addr().String()); err != nil {
 			return err
 		}
+		opts.Auth.warn(opts.IO.Err, false)
 	}
 	if err := s.run(ctx); err != nil {
 		return err

@@ -15,9 +15,7 @@ type signOptions struct {
 	IO     *term.IO
 	Scheme string
 	Auth   authFlags
-	Date   string        // HTTP-date to sign; "" = now
-	Exp    int64         // bearer: fixed Exp (Unix seconds); 0 = now + TTL
-	TTL    time.Duration // bearer
+	Date   string // HTTP-date to sign; "" = now
 	HTTP   bool
 	JSON   bool
 }
@@ -72,21 +70,18 @@ Secrets can come from files or the environment instead of flags.`,
 			Example: g.example,
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if cmd.Flags().Changed("exp") && cmd.Flags().Changed("ttl") {
-					return usageErrorf("--exp and --ttl exclude each other")
-				}
 				if runF != nil {
 					return runF(opts)
 				}
 				return signRun(opts)
 			},
 		}
-		opts.Auth.register(sub.Flags(), g.flags)
-		sub.Flags().StringVar(&opts.Date, "date", "", `the Date to sign, an HTTP-date such as "Thu, 12 Apr 2018 15:24:00 GMT" (default now)`)
+		flags := g.flags
 		if scheme == sign.SchemeBearer {
-			sub.Flags().Int64Var(&opts.Exp, "exp", 0, "the token's Exp claim, Unix seconds (default now + --ttl)")
-			sub.Flags().DurationVar(&opts.TTL, "ttl", sign.DefaultTTL, "the token's lifetime from now")
+			flags |= withExpiry
 		}
+		opts.Auth.register(sub.Flags(), flags)
+		sub.Flags().StringVar(&opts.Date, "date", "", `the Date to sign, an HTTP-date such as "Thu, 12 Apr 2018 15:24:00 GMT" (default now)`)
 		sub.Flags().BoolVar(&opts.HTTP, "http", false, "print ready-to-paste header lines (the auth header and Date)")
 		sub.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON object with every field")
 		sub.MarkFlagsMutuallyExclusive("http", "json")
@@ -108,20 +103,14 @@ func signRun(opts *signOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Scheme == sign.SchemeBearer {
-		if cfg.IEnv == nil {
-			return usageErrorf("--i-env is required: PortaBilling's token carries the i_env claim")
-		}
-		cfg.TTL = opts.TTL
-		if opts.Exp != 0 {
-			exp := time.Unix(opts.Exp, 0)
-			cfg.Exp = &exp
-		}
+	if opts.Scheme == sign.SchemeBearer && cfg.IEnv == nil {
+		return usageErrorf("--i-env is required: PortaBilling's token carries the i_env claim")
 	}
 	au, err := sign.New(cfg)
 	if err != nil {
 		return &usageError{flagHint(err)}
 	}
+	opts.Auth.warn(opts.IO.Err, false)
 	h := http.Header{}
 	if err := au.Sign(h, nil, now); err != nil {
 		return err

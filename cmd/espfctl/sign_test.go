@@ -67,7 +67,7 @@ func TestSignFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Scheme != sign.SchemeBearer || o.Auth.IEnv != 3 || o.Exp != 0 || o.TTL != sign.DefaultTTL {
+		if o.Scheme != sign.SchemeBearer || o.Auth.IEnv != 3 || o.Auth.Exp != 0 || o.Auth.TTL != sign.DefaultTTL {
 			t.Errorf("options = %+v", o)
 		}
 		cfg, err := o.Auth.config(o.Scheme)
@@ -78,14 +78,14 @@ func TestSignFlags(t *testing.T) {
 	t.Run("bearer exp and ttl", func(t *testing.T) {
 		t.Parallel()
 		o, err := captureSign(t, "bearer", "--key", "k", "--i-env", "0", "--exp", "1560342316")
-		if err != nil || o.Exp != 1560342316 {
+		if err != nil || o.Auth.Exp != 1560342316 {
 			t.Fatalf("--exp: options = %+v, %v", o, err)
 		}
 		if cfg, _ := o.Auth.config(o.Scheme); cfg.IEnv == nil || *cfg.IEnv != 0 {
 			t.Errorf("--i-env 0 given: config IEnv = %v, want 0", cfg.IEnv)
 		}
 		o, err = captureSign(t, "bearer", "--key", "k", "--i-env", "3", "--ttl", "10m")
-		if err != nil || o.TTL != 10*time.Minute {
+		if err != nil || o.Auth.TTL != 10*time.Minute {
 			t.Fatalf("--ttl: options = %+v, %v", o, err)
 		}
 	})
@@ -102,7 +102,11 @@ func TestSignFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := captureSign(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			o, err := captureSign(t, tc.args...)
+			if err == nil {
+				_, err = o.Auth.config(o.Scheme) // --exp/--ttl are checked where sign and send build the config
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("sign %q: err = %v, want %q", tc.args, err, tc.want)
 			}
 		})

@@ -12,18 +12,21 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// targetFlags name the Application and how to reach it: --url, -H and the
-// client TLS flags. send and check share them, so they mean the same in both.
+// targetFlags name the Application and how to reach it: --url, -H, the
+// client TLS flags and --http2. send and check share them, so they mean the
+// same in both.
 type targetFlags struct {
 	URL     string
 	Headers headerFlags
 	TLS     tlsFlags
+	HTTP2   bool
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&t.URL, "url", "", "the Application's URL to POST events to (required)")
+	f.StringVar(&t.URL, "url", "", "the Application's URL to POST events to (required; a password in it is never printed)")
 	t.Headers.register(f)
 	t.TLS.register(f)
+	f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
 }
 
 // target checks --url and builds the extra headers and the TLS config;
@@ -33,7 +36,7 @@ func (t *targetFlags) target() (http.Header, *tls.Config, error) {
 		return nil, nil, usageErrorf("--url is required")
 	}
 	if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, usageErrorf("--url %q: want http:// or https:// and a host", t.URL)
+		return nil, nil, usageErrorf("--url %q: want http:// or https:// and a host", espf.RedactURL(t.URL))
 	}
 	hdr, err := t.Headers.header()
 	if err != nil {
@@ -59,17 +62,35 @@ func (h *headerFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVarP((*[]string)(h), "header", "H", nil, `extra header "Name: value" (repeatable)`)
 }
 
-// header parses the flags; a malformed one is a usage error.
+// header parses the flags; a malformed one is a usage error that does not
+// quote the flag: a header value may be a credential.
 func (h headerFlags) header() (http.Header, error) {
 	hdr := http.Header{}
-	for _, s := range h {
+	for i, s := range h {
 		k, v, ok := strings.Cut(s, ":")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, usageErrorf("-H %q: want \"Name: value\"", s)
+		k = strings.TrimSpace(k)
+		switch {
+		case !ok || k == "":
+			return nil, usageErrorf("-H #%d has no \"Name:\" before its value (want \"Name: value\"; not shown: it may hold a secret)", i+1)
+		case !validHeaderName(k):
+			return nil, usageErrorf("-H #%d: %q is not a valid header name (want \"Name: value\")", i+1, k)
+		case strings.ContainsAny(v, "\r\n"):
+			return nil, usageErrorf("-H %s: the value contains a line break", k)
 		}
-		hdr.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		hdr.Add(k, strings.TrimSpace(v))
 	}
 	return hdr, nil
+}
+
+// validHeaderName is RFC 9110's token: what net/http accepts as a name.
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.

@@ -46,6 +46,7 @@ type Config struct {
 
 	Client   *http.Client  // nil = built from TLS; redirects are never followed
 	TLS      *tls.Config   // for the built client and the transport cases; nil = system defaults
+	HTTP2    bool          // let the built client negotiate HTTP/2 over TLS; the ESPF speaks HTTP/1.1
 	Headers  http.Header   // extra headers on every request (shown as they are in reproducers)
 	CurlArgs []string      // curl options that match TLS (--cacert F, -k…), for reproducers
 	Timeout  time.Duration // per request; 0 = DefaultTimeout
@@ -153,7 +154,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			if r.failed == 1 {
 				reqs = "request"
 			}
-			return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, cfg.URL, r.lastErr)
+			return out, fmt.Errorf("%w: %d %s to %s, none answered (%s)", ErrUnreachable, r.failed, reqs, espf.RedactURL(cfg.URL), r.lastErr)
 		}
 	}
 	return out, nil
@@ -165,7 +166,7 @@ func prepare(cfg Config) (Config, []Case, error) {
 		return cfg, nil, errors.New("check: no url")
 	}
 	if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, nil, fmt.Errorf("check: url %q: want http:// or https:// and a host", cfg.URL)
+		return cfg, nil, fmt.Errorf("check: url %q: want http:// or https:// and a host", espf.RedactURL(cfg.URL))
 	}
 	if cfg.Creds.Scheme == "" {
 		return cfg, nil, errors.New("check: no credentials configured")

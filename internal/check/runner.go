@@ -38,7 +38,7 @@ func newRunner(cfg Config) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("check: %w", err)
 	}
-	return &runner{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, 0), scheme: cr.scheme,
+	return &runner{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, 0, espf.HTTP2(cfg.HTTP2)), scheme: cr.scheme,
 		creds: cr, next: cfg.FirstEvent}, nil
 }
 

@@ -9,17 +9,31 @@ import (
 	"os"
 )
 
-// NewClient returns the HTTP client the ESPF would use: it never follows a
-// redirect (a 3xx is an answer like any other, so the event is re-sent) and
-// asks for no compression. base, when given, supplies the transport and
-// timeouts; otherwise a transport with tlsCfg keeps up to idle connections
-// (0 = net/http's default).
-func NewClient(base *http.Client, tlsCfg *tls.Config, idle int) *http.Client {
+// ClientOption adjusts the client NewClient builds.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct{ http2 bool }
+
+// HTTP2 lets the client negotiate HTTP/2 over TLS when on is true. The ESPF
+// is an HTTP/1.1 client, so NewClient speaks HTTP/1.1 unless asked.
+func HTTP2(on bool) ClientOption { return func(o *clientOptions) { o.http2 = on } }
+
+// NewClient returns the HTTP client the ESPF would use: HTTP/1.1, over TLS
+// too (PortaBilling's sender does not speak HTTP/2; HTTP2(true) opts in); it
+// never follows a redirect (a 3xx is an answer like any other, so the event
+// is re-sent) and asks for no compression. base, when given, supplies the
+// transport and timeouts (and its protocols); otherwise a transport with
+// tlsCfg keeps up to idle connections (0 = net/http's default).
+func NewClient(base *http.Client, tlsCfg *tls.Config, idle int, opts ...ClientOption) *http.Client {
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if base != nil {
 		c := *base
 		c.CheckRedirect = noRedirect
 		return &c
+	}
+	var o clientOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
@@ -28,6 +42,15 @@ func NewClient(base *http.Client, tlsCfg *tls.Config, idle int) *http.Client {
 		tr.MaxIdleConnsPerHost = idle
 	}
 	tr.DisableCompression = true
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	if o.http2 {
+		protocols.SetHTTP2(true)
+		tr.ForceAttemptHTTP2 = true
+	} else {
+		tr.ForceAttemptHTTP2 = false
+	}
+	tr.Protocols = protocols
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +133,62 @@ func BenchmarkNewRequest(b *testing.B) {
 	for b.Loop() {
 		if _, err := espf.NewRequest(b.Context(), "http://127.0.0.1:8080/espf", body, nil, au, now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestUserAgent: the ESPF's requests name espfctl and its version; -H
+// User-Agent overrides it.
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	req, err := espf.NewRequest(t.Context(), "http://127.0.0.1/", nil, nil, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua := req.Header.Get("User-Agent"); ua != espf.UserAgent || !strings.HasPrefix(ua, "espfctl/") || strings.ContainsAny(ua, " ()") {
+		t.Errorf("User-Agent %q, want espfctl/VERSION (one product token)", ua)
+	}
+	req, err = espf.NewRequest(t.Context(), "http://127.0.0.1/", nil, http.Header{"User-Agent": {"PortaBilling"}}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Values("User-Agent"); len(got) != 1 || got[0] != "PortaBilling" {
+		t.Errorf("User-Agent with -H = %q, want the given one only", got)
+	}
+}
+
+// TestClientSpeaksHTTP1OverTLS: PortaBilling's sender is an HTTP/1.1
+// client, so espfctl's is too, even when the server offers HTTP/2;
+// HTTP2(true) opts in.
+func TestClientSpeaksHTTP1OverTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Proto", r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tlsCfg := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	for _, tt := range []struct {
+		opts []espf.ClientOption
+		want string
+	}{
+		{nil, "HTTP/1.1"},
+		{[]espf.ClientOption{espf.HTTP2(false)}, "HTTP/1.1"},
+		{[]espf.ClientOption{espf.HTTP2(true)}, "HTTP/2.0"},
+	} {
+		req, err := espf.NewRequest(t.Context(), srv.URL, []byte(`{}`), nil, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := espf.NewClient(nil, tlsCfg, 0, tt.opts...).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Proto"); got != tt.want {
+			t.Errorf("options %d: the server saw %s, want %s", len(tt.opts), got, tt.want)
 		}
 	}
 }

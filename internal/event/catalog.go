@@ -110,3 +110,46 @@ func (c *Catalog) Suggest(name string) []string {
 	}
 	return out
 }
+
+// DidYouMean returns the known names a mistyped name most likely meant:
+// the closest by edit distance (case-insensitive) when one is close enough,
+// else up to three of the same group (Suggest). Nil when nothing is close.
+func (c *Catalog) DidYouMean(name string) []string {
+	if best := Closest(name, c.Names()); best != "" {
+		return []string{best}
+	}
+	return c.Suggest(name)
+}
+
+// Closest returns the candidate nearest to s by edit distance
+// (case-insensitive), if it is close enough to be a likely typo, else "".
+// Type names here and scenario keys both use it.
+func Closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

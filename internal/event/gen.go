@@ -1,8 +1,6 @@
 package event
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,9 +66,10 @@ type GenConfig struct {
 	FirstEvent int64      // 0 = 1
 	IDMin      int64      // entity ids (i_account, i_customer…) are drawn from [IDMin, IDMax]
 	IDMax      int64
-	StringIDs  bool  // send i_* variables as strings of digits, as one documentation page shows
-	Seed       int64 // the same seed gives the same ids
-	Count      int64 // stop after this many; 0 = never
+	StringIDs  bool   // send i_* variables as strings of digits, as one documentation page shows
+	Seed       int64  // the same seed gives the same ids
+	IEnv       *int64 // the i_env of types that carry one (SIM/*): the bearer token's claim; nil = 1
+	Count      int64  // stop after this many; 0 = never
 	Catalog    *Catalog
 	Now        func() time.Time // for event_time; nil = time.Now
 }
@@ -145,6 +144,9 @@ func (g *Generator) Next() (Item, error) {
 func (g *Generator) value(v Variable, id int64) any {
 	switch {
 	case v.Name == "i_env":
+		if g.cfg.IEnv != nil {
+			return g.id(*g.cfg.IEnv)
+		}
 		return g.id(1)
 	case v.Name == "number":
 		return "1555" + strconv.FormatInt(id, 10)
@@ -188,61 +190,4 @@ func (g *Generator) rand() uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
-}
-
-// Replay reads events from JSONL ({event_type, variables} per line, e.g.
-// what `espfctl journal --json` printed) and yields them in order. An event
-// without i_event gets the next number from firstEvent.
-type Replay struct {
-	sc   *bufio.Scanner
-	name string
-	line int
-	next int64
-}
-
-// NewReplay reads from r; name is used in error messages.
-func NewReplay(r io.Reader, name string, firstEvent int64) *Replay {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	if firstEvent <= 0 {
-		firstEvent = 1
-	}
-	return &Replay{sc: sc, name: name, next: firstEvent}
-}
-
-// Next implements Source.
-func (p *Replay) Next() (Item, error) {
-	for p.sc.Scan() {
-		p.line++
-		b := bytes.TrimSpace(p.sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var ev Event
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&ev); err != nil {
-			return Item{}, fmt.Errorf("%s:%d: %w: %v", p.name, p.line, ErrBody, err)
-		}
-		if ev.Type == "" || ev.Variables == nil {
-			return Item{}, fmt.Errorf("%s:%d: %w: want {\"event_type\": …, \"variables\": {…}}", p.name, p.line, ErrBody)
-		}
-		if _, ok := ev.Variables["i_event"]; !ok {
-			ev.Variables["i_event"] = p.next
-		}
-		id, err := ev.IEvent()
-		if err != nil {
-			return Item{}, fmt.Errorf("%s:%d: %w", p.name, p.line, err)
-		}
-		p.next = max(p.next, id+1)
-		body, err := ev.Marshal()
-		if err != nil {
-			return Item{}, fmt.Errorf("%s:%d: encode: %w", p.name, p.line, err)
-		}
-		return Item{IEvent: id, Type: ev.Type, Entity: ev.Entity(), Body: body}, nil
-	}
-	if err := p.sc.Err(); err != nil {
-		return Item{}, fmt.Errorf("read %s: %w", p.name, err)
-	}
-	return Item{}, io.EOF
 }

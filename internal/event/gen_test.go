@@ -104,3 +104,30 @@ func TestReplay(t *testing.T) {
 		t.Errorf("bad line: %v, want a positioned error", err)
 	}
 }
+
+// TestGeneratorIEnv: SIM/* bodies carry i_env; it is the token's claim
+// when one is given, 1 otherwise.
+func TestGeneratorIEnv(t *testing.T) {
+	t.Parallel()
+	three := int64(3)
+	for _, tt := range []struct {
+		env  *int64
+		want any
+	}{{nil, json.Number("1")}, {&three, json.Number("3")}} {
+		g, err := event.NewGenerator(event.GenConfig{Types: []event.Weighted{{Type: "SIM/Updated", Weight: 1}}, IEnv: tt.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := g.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := event.Decode(it.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.Variables["i_env"]; got != tt.want {
+			t.Errorf("IEnv %v: body i_env %v, want %v (%s)", tt.env, got, tt.want, it.Body)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func summaryLatency(t *term.Table, s *Summary) {
 func summaryAnswers(t *term.Table, s *Summary) {
 	t.Section("Answers (attempts)")
 	for _, k := range sortedKeys(s.ByAnswer) {
-		t.Tagged("answer", k, fmt.Sprint(s.ByAnswer[k]))
+		t.Tagged("answer", esc(k), fmt.Sprint(s.ByAnswer[k]))
 	}
 }
 
@@ -165,11 +165,11 @@ func summaryPhases(t *term.Table, s *Summary) {
 			if failed != "0" {
 				failed = t.Palette().Bad(failed)
 			}
-			t.Row(phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+			t.Row(esc(phaseLabel(p)), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
 				fmt.Sprint(delivered), failed, dur(p.TimeToDelivery.P99MS), dur(p.Latency.P99MS))
 			continue
 		}
-		t.Row("phase", phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+		t.Row("phase", esc(phaseLabel(p)), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
 			fmt.Sprint(delivered), fmt.Sprint(o.DroppedBy4xx), fmt.Sprint(o.GaveUp), fmt.Sprint(o.StillPending),
 			ms(p.TimeToDelivery.P50MS), ms(p.TimeToDelivery.P99MS), ms(p.Latency.P99MS))
 	}
@@ -184,9 +184,9 @@ func summaryErrors(t *term.Table, s *Summary) {
 	pal := t.Palette()
 	t.Section("Errors (attempts without an answer)")
 	for _, e := range s.Errors {
-		t.Tagged("error", pal.Bad(e.Class), fmt.Sprintf("× %d", e.Count), e.Example)
+		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Example))
 		if e.Hint != "" {
-			t.Tagged("error", "", "", "fix: "+e.Hint)
+			t.Tagged("error", "", "", "fix: "+esc(e.Hint))
 		}
 	}
 }
@@ -199,7 +199,7 @@ func summaryTypes(t *term.Table, s *Summary) {
 	}
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
-		t.Tagged("type", k, fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
+		t.Tagged("type", esc(k), fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
 	}
 }
 
@@ -216,7 +216,7 @@ func summaryDuplicates(t *term.Table, s *Summary) {
 		if k != "200" {
 			v = t.Palette().Bad(v + " (finding: an event sent twice must be answered 200)")
 		}
-		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", k, v)
+		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", esc(k), v)
 	}
 }
 
@@ -227,7 +227,7 @@ func summaryDropped(t *term.Table, s *Summary) {
 	}
 	t.Section("Dropped (the ESPF would not provision these)")
 	for _, d := range s.Dropped {
-		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), d.EventType, fmt.Sprint(d.Status))
+		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), esc(d.EventType), fmt.Sprint(d.Status))
 	}
 	t.More("dropped", s.Outcomes.DroppedBy4xx-int64(len(s.Dropped)))
 }
@@ -241,7 +241,7 @@ func summaryAccounts(t *term.Table, s *Summary) {
 			if a.SinceDeliveryMS != nil {
 				since = ms(*a.SinceDeliveryMS) + "ms"
 			}
-			t.Tagged("account", a.Account, a.Status, a.Group, fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
+			t.Tagged("account", esc(a.Account), esc(a.Status), esc(a.Group), fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
 		}
 	}
 	if s.APICallsFailed > 0 {
@@ -297,9 +297,20 @@ func ProgressFit(p sim.Snapshot, width int) string {
 	return term.Truncate(line, width-1)
 }
 
+// NoAnswerWarning is how long requests may be in flight with no answer
+// at all before the progress line warns.
+const NoAnswerWarning = 10 * time.Second
+
 // ProgressLine is the plain status line a run prints every 10 s when stderr
-// is not a terminal (and redraws every second when it is).
+// is not a terminal (and redraws every second when it is). While requests
+// are in flight and no answer has come for NoAnswerWarning, it ends with a
+// warning that gives the age of the oldest request in flight.
 func ProgressLine(p sim.Snapshot) string {
-	return fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
 		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	if p.InFlight > 0 && p.SinceAnswer >= NoAnswerWarning {
+		line += fmt.Sprintf("\twarning: no answer for %s, oldest request in flight %s",
+			p.SinceAnswer.Round(time.Second), p.OldestInFlight.Round(time.Second))
+	}
+	return line
 }

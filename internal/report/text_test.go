@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +50,24 @@ func TestSummaryJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Golden(t, b.Bytes())
+}
+
+// TestProgressLineWarnsWhenNoAnswerComes: requests in flight and no answer
+// for 10 s: the line says so, with the age of the oldest request.
+func TestProgressLineWarnsWhenNoAnswerComes(t *testing.T) {
+	t.Parallel()
+	p := sim.Snapshot{Elapsed: 42 * time.Second, Sent: 420, InFlight: 100, Delivered: 320, Rate: 10,
+		SinceAnswer: 12 * time.Second, OldestInFlight: 11800 * time.Millisecond}
+	line := report.ProgressLine(p)
+	if !strings.HasSuffix(line, "\twarning: no answer for 12s, oldest request in flight 12s") {
+		t.Errorf("line %q: want the no-answer warning with the oldest request's age", line)
+	}
+	for _, quiet := range []sim.Snapshot{
+		{InFlight: 100, SinceAnswer: 9 * time.Second, OldestInFlight: 9 * time.Second}, // not yet 10 s
+		{InFlight: 0, SinceAnswer: time.Minute},                                        // nothing waits: re-sends are pending, no request hangs
+	} {
+		if line := report.ProgressLine(quiet); strings.Contains(line, "warning") {
+			t.Errorf("snapshot %+v: line %q warns", quiet, line)
+		}
+	}
 }

@@ -50,7 +50,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 // port, a file, a bad TLS setting) or was interrupted; failed expectations
 // are in the report.
 func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, error) {
-	cfg, err := engineConfig(s, opts.Seed)
+	cfg, err := EngineConfig(s, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		names = append(names, p.Name)
 	}
 	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected, PhaseNames: names})
-	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: cfg.URL, APIURL: sd.apiURL, Builtin: sd.recv != nil,
+	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: espf.RedactURL(cfg.URL), APIURL: sd.apiURL, Builtin: sd.recv != nil,
 		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
 		res.Measured[k] = v
@@ -115,29 +115,20 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	return res, runErr
 }
 
-// engineConfig turns the scenario's delivery settings and credentials into
-// the engine's config (without the event source, the URL of the built-in
-// receiver or the sink).
-func engineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
-	auth, err := sign.New(s.Auth)
-	if err != nil {
+// EngineConfig is the engine's config for s: its phases and delivery
+// through sim.NewConfig (the function send's flags go through too), its
+// credentials and target. The event source, the built-in receiver's URL and
+// the sink are the run's to add. seed 0 is 1.
+func EngineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
+	if seed == 0 {
+		seed = 1
+	}
+	cfg, err := sim.NewConfig(s.Phases, s.Delivery, seed)
+	if err != nil { // a loaded scenario was checked with the same function
+		return sim.Config{}, &InputError{"delivery", err}
+	}
+	if cfg.Auth, err = sign.New(s.Auth); err != nil {
 		return sim.Config{}, &InputError{"auth", err}
-	}
-	cfg := sim.Config{Auth: auth, Seed: seed}
-	if cfg.Seed == 0 {
-		cfg.Seed = 1
-	}
-	for _, p := range s.Phases {
-		cfg.Phases = append(cfg.Phases, sim.Phase{Rate: p.Rate, Arrival: sim.Arrival(p.Arrival), Duration: p.Duration, Count: int64(p.Count)})
-	}
-	dl := s.Delivery
-	cfg.Timeout, cfg.MaxInFlight, cfg.Duplicates, cfg.Drain = dl.Timeout, dl.MaxInFlight, dl.Duplicates, dl.Drain
-	cfg.Retry = sim.Retry{Interval: dl.RetryInterval, Backoff: sim.Backoff(dl.Backoff), Jitter: dl.Jitter, MaxAttempts: dl.MaxAttempts}
-	if len(dl.Headers) > 0 {
-		cfg.Headers = http.Header{}
-		for k, v := range dl.Headers {
-			cfg.Headers.Set(k, v)
-		}
 	}
 	if s.Target != nil {
 		cfg.URL = s.Target.URL
@@ -336,7 +327,7 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 			return nil, none, &InputError{"events.file", err}
 		}
 		// the replay reads lazily, so the file stays open for the run
-		return event.NewReplay(f, ev.File, ev.FirstEvent), func() { f.Close() }, nil
+		return event.NewReplay(f, ev.File, ev.Gen.FirstEvent), func() { f.Close() }, nil
 	case len(ev.List) > 0:
 		var buf bytes.Buffer
 		for _, e := range ev.List {
@@ -348,15 +339,10 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 				return nil, none, fmt.Errorf("events.list: %w", err)
 			}
 		}
-		return event.NewReplay(&buf, s.File+": events.list", ev.FirstEvent), none, nil
+		return event.NewReplay(&buf, s.File+": events.list", ev.Gen.FirstEvent), none, nil
 	}
-	gc := event.GenConfig{FirstEvent: ev.FirstEvent, IDMin: ev.IDs.Min, IDMax: ev.IDs.Max, StringIDs: ev.StringIDs, Seed: seed}
-	for _, t := range ev.Types {
-		gc.Types = append(gc.Types, event.Weighted{Type: t, Weight: 1})
-	}
-	for _, w := range ev.Mix {
-		gc.Types = append(gc.Types, event.Weighted{Type: w.Type, Weight: w.Weight})
-	}
+	gc := ev.Gen
+	gc.Seed = seed
 	g, err := event.NewGenerator(gc)
 	return g, none, err
 }
@@ -443,10 +429,7 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 		return nil, &InputError{"receiver.journal", err}
 	}
 	b := &builtin{journal: j, first: map[int64]int{}, reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
-	f := r.Faults
-	faults := verify.Faults{FailFirst: f.FailFirst, FailStatus: f.FailStatus, FailRate: f.FailRate,
-		Delay: verify.Delay{Min: f.Delay, Max: max(f.DelayMax, f.Delay)}, HangRate: f.HangRate, ResetRate: f.ResetRate, Seed: f.Seed}
-	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: faults, Journal: j,
+	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: r.Faults, Journal: j,
 		OnDelivery: func(d verify.Delivery) {
 			b.mu.Lock()
 			switch {

@@ -179,3 +179,60 @@ expect: {delivered: 100%}
 		t.Fatalf("result %+v: want an interrupted, failed run with the events sent so far", res)
 	}
 }
+
+// TestRetriedScenarioAtTheReceiver runs a scenario whose built-in receiver
+// fails every event's first two deliveries: with jitter: 0 every re-send is
+// planned exactly retry_interval after the answer before it and leaves no
+// earlier (the results records say so); with jitter: 20% the waits spread.
+func TestRetriedScenarioAtTheReceiver(t *testing.T) {
+	for _, jitter := range []string{"0", "20%"} {
+		t.Run("jitter="+jitter, func(t *testing.T) {
+			t.Parallel()
+			s := load(t, "retried.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+receiver: {faults: {fail_first: 2, fail_status: 503}}
+phases: [{rate: 50/s, count: 5}]
+delivery: {retry_interval: 150ms, backoff: fixed, jitter: `+jitter+`, max_attempts: 4, timeout: 5s}
+expect: {delivered: 100%, processed_twice: 0}
+`))
+			var results bytes.Buffer
+			res, err := Run(context.Background(), s, Options{Results: &results})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Pass() || res.Summary.Outcomes.DeliveredAfterRetry != 5 || res.Receiver.FirstDelivered != 5 {
+				t.Fatalf("pass=%t outcomes %+v receiver %+v; want 5 events delivered on their third attempt",
+					res.Pass(), res.Summary.Outcomes, res.Receiver)
+			}
+			answered := map[int64]time.Time{}
+			var waits []time.Duration
+			lo, hi := time.Hour, time.Duration(0) // when the re-sends actually left, for the log
+			err = sim.ReadRecords(&results, "results", func(r *sim.Record) {
+				if r.Attempt > 1 {
+					waits = append(waits, r.Intended.Sub(answered[r.IEvent]))
+					lo, hi = min(lo, r.Sent.Sub(answered[r.IEvent])), max(hi, r.Sent.Sub(answered[r.IEvent]))
+					if r.Sent.Before(r.Intended) {
+						t.Errorf("event %d attempt %d sent %v before its intended time", r.IEvent, r.Attempt, r.Intended.Sub(r.Sent))
+					}
+				}
+				answered[r.IEvent] = r.Answered
+			})
+			if err != nil || len(waits) != 10 {
+				t.Fatalf("%d re-sends (%v), want 10", len(waits), err)
+			}
+			t.Logf("jitter %s: planned %v after the answer; sent %v to %v after it", jitter, waits, lo, hi)
+			exact := 0
+			for _, w := range waits {
+				if w == 150*time.Millisecond {
+					exact++
+				}
+			}
+			if jitter == "0" && exact != len(waits) {
+				t.Errorf("jitter 0: re-sends planned %v after the answer; want exactly 150ms each", waits)
+			}
+			if jitter != "0" && exact == len(waits) {
+				t.Errorf("jitter 20%%: every re-send exactly 150ms after the answer; want spread")
+			}
+		})
+	}
+}

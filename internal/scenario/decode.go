@@ -17,9 +17,10 @@ import (
 // scalar of the right type, and every problem is recorded with its line and
 // column so that one run reports them all.
 type decoder struct {
-	file string
-	errs []error
-	env  func(string) (string, bool)
+	file     string
+	errs     []error
+	env      func(string) (string, bool)
+	settings map[string]setting // by sim field name
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, a ...any) {
@@ -255,4 +256,52 @@ func (d *decoder) rate(n *yaml.Node, path string) sim.Rate {
 		d.errorf(n, "%s: %q sends nothing; want a positive rate such as 10/s", path, n.Value)
 	}
 	return r
+}
+
+// setting is a scenario key that sets a field of the engine's config
+// (sim.Phase, sim.Delivery): its spelling and position, so that what
+// sim.NewConfig rejects is reported at the key that set it.
+type setting struct {
+	path string
+	node *yaml.Node
+}
+
+// setting returns f[key] and, when it is there, remembers it as the key
+// that sets field (sim's name, e.g. "Retry.Jitter").
+func (d *decoder) setting(f map[string]*yaml.Node, key, parent, field string) *yaml.Node {
+	x := f[key]
+	if x != nil {
+		if d.settings == nil {
+			d.settings = map[string]setting{}
+		}
+		d.settings[field] = setting{path: parent + "." + key, node: x}
+	}
+	return x
+}
+
+// engineErrors places what sim.NewConfig rejected at the keys that set it.
+// A value the decoder already complained about is not reported twice, and
+// a field no key set (a missing rate, say) is a consequence of an error
+// already reported.
+func (d *decoder) engineErrors(err error, root *yaml.Node) {
+	for _, e := range sim.SettingErrors(err) {
+		st, ok := d.settings[e.Field]
+		switch {
+		case ok && d.erredAt(st.node):
+		case ok:
+			d.errorf(st.node, "%s: %v", st.path, e.Err)
+		case len(d.errs) == 0:
+			d.errorf(root, "%s: %v", e.Field, e.Err)
+		}
+	}
+}
+
+// erredAt reports whether an error was already recorded at n's position.
+func (d *decoder) erredAt(n *yaml.Node) bool {
+	for _, err := range d.errs {
+		if e, ok := err.(*Error); ok && e.Line == n.Line && e.Col == n.Column {
+			return true
+		}
+	}
+	return false
 }

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/verify"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,6 +38,23 @@ func ParseEnv(file string, src []byte, env func(string) (string, bool)) (*Scenar
 var topKeys = []string{"version", "name", "description", "target", "receiver", "auth", "events", "phases", "delivery", "api", "expect", "report"}
 
 func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario, error) {
+	root, err := document(file, src)
+	if err != nil {
+		return nil, err
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Line: root.Line, Col: root.Column, Msg: "the scenario must be a mapping with version: 1, auth, phases and the rest; got " + describe(root)}
+	}
+	d := &decoder{file: file, env: env}
+	s := d.scenario(root)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return s, nil
+}
+
+// document is the one YAML document in src.
+func document(file string, src []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -46,20 +65,18 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		line := extra.Line
 		if err != nil {
 			return nil, fromYAML(file, err)
 		}
-		return nil, &Error{File: file, Line: line, Col: 1, Msg: "want exactly one YAML document; remove the second one (after ---)"}
+		return nil, &Error{File: file, Line: extra.Line, Col: 1, Msg: "want exactly one YAML document; remove the second one (after ---)"}
 	}
-	root := doc.Content[0]
-	d := &decoder{file: file, env: env}
-	s := &Scenario{File: file}
-	f := d.fields(root, "the scenario", topKeys...)
-	if root.Kind != yaml.MappingNode {
-		return nil, &Error{File: file, Line: root.Line, Col: root.Column, Msg: "the scenario must be a mapping with version: 1, auth, phases and the rest; got " + describe(root)}
-	}
+	return doc.Content[0], nil
+}
 
+// scenario decodes the top-level mapping, section by section.
+func (d *decoder) scenario(root *yaml.Node) *Scenario {
+	s := &Scenario{File: d.file, Delivery: sim.DefaultDelivery()}
+	f := d.fields(root, "the scenario", topKeys...)
 	if n := f["version"]; n == nil {
 		d.errorf(root, "missing key \"version\"; add version: %d", Version)
 	} else if v := d.integer(n, "version", 0, 1<<31); v != Version && v != 0 {
@@ -69,7 +86,7 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 		s.Name = d.str(n, "name", false)
 	}
 	if s.Name == "" {
-		s.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		s.Name = strings.TrimSuffix(filepath.Base(d.file), filepath.Ext(d.file))
 	}
 	if n := f["description"]; n != nil {
 		s.Description = d.str(n, "description", false)
@@ -90,15 +107,8 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 		}
 		s.Receiver = d.receiver(n)
 	}
-	s.Events = d.events(f["events"], filepath.Dir(file))
-	if n := f["phases"]; n != nil {
-		s.Phases = d.phases(n)
-	} else {
-		d.errorf(root, "missing key \"phases\": a list of {rate, duration or count}")
-	}
-	if n := f["delivery"]; n != nil {
-		s.Delivery = d.delivery(n)
-	}
+	s.Events = d.events(f["events"], filepath.Dir(d.file))
+	d.sending(s, f, root)
 	if n := f["api"]; n != nil {
 		s.API = d.api(n)
 	}
@@ -111,10 +121,22 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 	if n := f["report"]; n != nil {
 		s.Report = d.report(n)
 	}
-	if len(d.errs) > 0 {
-		return nil, errors.Join(d.errs...)
+	return s
+}
+
+// sending reads the phases and the delivery, and checks them with
+// sim.NewConfig: the check send's flags go through.
+func (d *decoder) sending(s *Scenario, f map[string]*yaml.Node, root *yaml.Node) {
+	if n := f["phases"]; n != nil {
+		s.Phases = d.phases(n)
+	} else {
+		d.errorf(root, "missing key \"phases\": a list of {rate, duration or count}")
 	}
-	return s, nil
+	if n := f["delivery"]; n != nil {
+		s.Delivery = d.delivery(n)
+	}
+	_, err := sim.NewConfig(s.Phases, s.Delivery, 1)
+	d.engineErrors(err, root)
 }
 
 func (d *decoder) target(n *yaml.Node) *Target {
@@ -123,7 +145,7 @@ func (d *decoder) target(n *yaml.Node) *Target {
 	if u := f["url"]; u != nil {
 		t.URL = d.str(u, "target.url", true)
 		if t.URL != "" && !strings.HasPrefix(t.URL, "http://") && !strings.HasPrefix(t.URL, "https://") {
-			d.errorf(u, "target.url %q: want an http:// or https:// URL", t.URL)
+			d.errorf(u, "target.url %q: want an http:// or https:// URL", espf.RedactURL(t.URL))
 		}
 	} else {
 		d.errorf(n, "target: missing key \"url\" (or remove target to use the built-in receiver)")
@@ -182,9 +204,12 @@ func (d *decoder) receiver(n *yaml.Node) Receiver {
 	return r
 }
 
-func (d *decoder) faults(n *yaml.Node) Faults {
+// faults reads receiver.faults into the receiver's own verify.Faults, as
+// serve's fault flags fill it, and checks it as serve does.
+func (d *decoder) faults(n *yaml.Node) verify.Faults {
 	f := d.fields(n, "receiver.faults", "fail_first", "fail_status", "fail_rate", "delay", "hang_rate", "reset_rate", "seed")
-	var ft Faults
+	before := len(d.errs)
+	var ft verify.Faults
 	if x := f["fail_first"]; x != nil {
 		ft.FailFirst = int(d.integer(x, "receiver.faults.fail_first", 0, 1000))
 	}
@@ -194,8 +219,11 @@ func (d *decoder) faults(n *yaml.Node) Faults {
 	if x := f["fail_rate"]; x != nil {
 		ft.FailRate = d.fraction(x, "receiver.faults.fail_rate")
 	}
-	if x := f["delay"]; x != nil {
-		ft.Delay, ft.DelayMax = d.delayRange(x, "receiver.faults.delay")
+	if x := f["delay"]; x != nil && d.scalar(x, "receiver.faults.delay", "a duration or a range such as 10ms-200ms") {
+		// the parser of serve's --delay; a file may space out the range
+		if err := ft.Delay.Set(strings.ReplaceAll(x.Value, " ", "")); err != nil {
+			d.errorf(x, "receiver.faults.delay: %v", err)
+		}
 	}
 	if x := f["hang_rate"]; x != nil {
 		ft.HangRate = d.fraction(x, "receiver.faults.hang_rate")
@@ -209,21 +237,8 @@ func (d *decoder) faults(n *yaml.Node) Faults {
 	if ft.FailRate+ft.HangRate+ft.ResetRate > 1 {
 		d.errorf(n, "receiver.faults: fail_rate + hang_rate + reset_rate exceed 100%%")
 	}
+	if err := ft.Validate(); err != nil && len(d.errs) == before {
+		d.errorf(n, "receiver.faults: %v", err)
+	}
 	return ft
-}
-
-// delayRange reads "50ms" or "10ms-200ms".
-func (d *decoder) delayRange(n *yaml.Node, path string) (lo, hi time.Duration) {
-	if !d.scalar(n, path, "a duration or a range such as 10ms-200ms") {
-		return 0, 0
-	}
-	a, b, isRange := strings.Cut(n.Value, "-")
-	lo = d.duration(&yaml.Node{Kind: yaml.ScalarNode, Value: strings.TrimSpace(a), Line: n.Line, Column: n.Column}, path)
-	if isRange {
-		hi = d.duration(&yaml.Node{Kind: yaml.ScalarNode, Value: strings.TrimSpace(b), Line: n.Line, Column: n.Column}, path)
-		if hi < lo {
-			d.errorf(n, "%s: range %q ends before it starts", path, n.Value)
-		}
-	}
-	return lo, hi
 }

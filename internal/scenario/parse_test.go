@@ -7,8 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/testutil"
+	"github.com/espfctl/espfctl/internal/verify"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -118,11 +122,11 @@ expect:
 	if s.Target != nil {
 		t.Error("target set, want built-in receiver")
 	}
-	if len(s.Events.Mix) != 2 || s.Events.Mix[0] != (Weighted{"Subscriber/Created", 3}) {
-		t.Errorf("mix = %+v", s.Events.Mix)
+	if g := s.Events.Gen; len(g.Types) != 2 || g.Types[0] != (event.Weighted{Type: "Subscriber/Created", Weight: 3}) {
+		t.Errorf("mix = %+v", g.Types)
 	}
-	if r := s.Events.IDs; r != (IDRange{10, 20}) {
-		t.Errorf("ids = %+v", s.Events.IDs)
+	if g := s.Events.Gen; g.IDMin != 10 || g.IDMax != 20 {
+		t.Errorf("ids = %d-%d, want 10-20", g.IDMin, g.IDMax)
 	}
 	if len(s.Phases) != 2 || s.Phases[1].Count != 7 || s.Phases[1].Arrival != "poisson" || s.Phases[0].Name != "a" {
 		t.Errorf("phases = %+v", s.Phases)
@@ -161,5 +165,62 @@ func TestErrorsSorted(t *testing.T) {
 	got := Errors(err)
 	if len(got) != 2 || got[0].Msg != "a" {
 		t.Errorf("Errors() = %v, want sorted by line", got)
+	}
+}
+
+// TestDeliveryDecodesIntoTheEngine: the delivery: section lands in
+// sim.Delivery over send's defaults, and every value means what it says.
+func TestDeliveryDecodesIntoTheEngine(t *testing.T) {
+	s, err := ParseEnv("d.yaml", []byte("version: 1\nauth: {scheme: basic, user: u, password: p}\nphases: [{rate: 10/s, count: 1}]\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Delivery; d.Retry != sim.DefaultRetry() || d.Timeout != sim.DefaultTimeout || d.MaxInFlight != sim.DefaultMaxInFlight || d.Drain != sim.DefaultDrainFor(sim.DefaultRetry()) {
+		t.Errorf("no delivery section: %+v, want sim.DefaultDelivery", d)
+	}
+	s, err = ParseEnv("d.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+receiver: {faults: {fail_first: 2, delay: 10ms - 20ms}}
+phases: [{rate: 10/s, count: 1}]
+delivery: {jitter: 0, retry_interval: 400ms, backoff: exponential, max_attempts: 7, headers: {x-env: staging}}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sim.Retry{Interval: 400 * time.Millisecond, Backoff: sim.Exponential, Jitter: 0, MaxAttempts: 7}
+	if s.Delivery.Retry != want || s.Delivery.Headers.Get("X-Env") != "staging" {
+		t.Errorf("retry %+v headers %v; want %+v and X-Env: staging", s.Delivery.Retry, s.Delivery.Headers, want)
+	}
+	if f := s.Receiver.Faults; f.FailFirst != 2 || f.Delay != (verify.Delay{Min: 10 * time.Millisecond, Max: 20 * time.Millisecond}) {
+		t.Errorf("faults %+v", f)
+	}
+}
+
+// TestEngineRulesPositioned: what sim.NewConfig (send's check) and
+// verify.Faults.Validate (serve's) reject is reported at the key.
+func TestEngineRulesPositioned(t *testing.T) {
+	_, err := ParseEnv("z.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+receiver: {faults: {fail_status: 200}}
+phases: [{rate: 10/s, count: 1}]
+delivery:
+  timeout: 0
+  retry_interval: 0s
+  max_attempts: 0
+  drain: 0
+`), noEnv)
+	var got []string
+	for _, e := range Errors(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"z.yaml:3:20: receiver.faults: fail status 200: want an HTTP status other than 200",
+		"z.yaml:6:12: delivery.timeout: 0s must be more than 0 (how long to wait for an answer)",
+		"z.yaml:7:19: delivery.retry_interval: 0s must be more than 0 (the wait before a re-send)",
+		"z.yaml:8:17: delivery.max_attempts: 0 is too small; want at least 1",
+		"z.yaml:9:10: delivery.drain: 0s must be more than 0 (how long to wait for re-sends after the schedule)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -7,14 +7,19 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // Version is the scenario format this build reads.
 const Version = 1
 
-// Scenario is a validated scenario file.
+// Scenario is a validated scenario file. What the engines run is decoded
+// into their own config types: the phases and delivery into sim's (and
+// checked by sim.NewConfig, as send's flags are), the built-in receiver's
+// faults into verify's, generated events into event's.
 type Scenario struct {
 	File        string
 	Name        string
@@ -23,9 +28,9 @@ type Scenario struct {
 	Receiver    Receiver // settings of the built-in receiver (when Target is nil)
 	Auth        sign.Config
 	Events      Events
-	Phases      []Phase
-	Delivery    Delivery
-	API         *API // nil: no ESPF API mock
+	Phases      []sim.Phase  // each with its Name ("phase N" when the file gives none)
+	Delivery    sim.Delivery // sim.DefaultDelivery with the file's delivery: keys applied
+	API         *API         // nil: no ESPF API mock
 	Expect      []Expectation
 	Report      Report
 }
@@ -41,75 +46,28 @@ type TLS = espf.TLS
 
 // Receiver configures the built-in reference receiver.
 type Receiver struct {
-	Path    string       // "" = /
-	Auth    *sign.Config // nil: verify with the scenario's auth
-	NoAuth  bool         // accept any request without checking credentials
-	Strict  bool         // answer 400 to unknown event types and missing variables
-	Journal string       // "" = in memory
-	Faults  Faults
+	Path    string        // "" = /
+	Auth    *sign.Config  // nil: verify with the scenario's auth
+	NoAuth  bool          // accept any request without checking credentials
+	Strict  bool          // answer 400 to unknown event types and missing variables
+	Journal string        // "" = in memory
+	Faults  verify.Faults // as serve's fault flags set them
 	Report  *StatusReport // nil: report nothing
 }
 
-// Faults makes the built-in receiver misbehave, reproducibly.
-type Faults struct {
-	FailFirst  int           // answer the first N deliveries of every event with FailStatus
-	FailStatus int           // default 500
-	FailRate   float64       // share of deliveries answered FailStatus
-	Delay      time.Duration // added handling time (lower bound of a range)
-	DelayMax   time.Duration // upper bound of a delay range; 0 = fixed Delay
-	HangRate   float64       // share of deliveries never answered
-	ResetRate  float64       // share of connections dropped
-	Seed       int64
-}
-
-// Events says which events to send.
+// Events says which events to send: generated (Gen), an explicit List, or
+// a File replayed in order.
 type Events struct {
-	Types        []string   // round-robin over these
-	Mix          []Weighted // or a weighted mix
-	List         []RawEvent // or an explicit list, sent in order
-	File         string     // or a JSONL file, replayed in order (path relative to the scenario)
-	FirstEvent   int64      // first i_event; default 1
-	IDs          IDRange    // entity ids (i_account, i_customer, …) drawn from this range; zero = the sender's default
-	StringIDs    bool       // send i_* variables as strings of digits
-	AllowUnknown bool       // allow event types missing from the catalog
-}
-
-// Weighted is one entry of a mix.
-type Weighted struct {
-	Type   string
-	Weight int
+	Gen          event.GenConfig // types (weight 1 each) or a mix, first i_event, ids, string ids; the run adds the seed
+	List         []RawEvent      // or an explicit list, sent in order
+	File         string          // or a JSONL file, replayed in order (path relative to the scenario)
+	AllowUnknown bool            // allow event types missing from the catalog
 }
 
 // RawEvent is one explicit event.
 type RawEvent struct {
 	Type      string
 	Variables map[string]any
-}
-
-// IDRange is an inclusive range of entity ids.
-type IDRange struct{ Min, Max int64 }
-
-// Phase is one stretch of the schedule: a rate, an arrival process, and a
-// duration or a count.
-type Phase struct {
-	Name     string
-	Rate     sim.Rate
-	Arrival  string // constant | poisson
-	Duration time.Duration
-	Count    int
-}
-
-// Delivery is the ESPF's retry and duplicate behaviour.
-type Delivery struct {
-	Timeout       time.Duration
-	RetryInterval time.Duration
-	Backoff       string // fixed | exponential
-	Jitter        float64
-	MaxAttempts   int
-	MaxInFlight   int
-	Duplicates    float64
-	Drain         time.Duration
-	Headers       map[string]string
 }
 
 // API is the ESPF API mock that receives provisioning-status callbacks.

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
 	"gopkg.in/yaml.v3"
 )
 
@@ -82,11 +84,7 @@ func (d *decoder) auth(n *yaml.Node, path string) *sign.Config {
 }
 
 func (d *decoder) events(n *yaml.Node, dir string) Events {
-	ev := Events{FirstEvent: 1}
-	if n == nil {
-		ev.Types = []string{"Subscriber/Created"}
-		return ev
-	}
+	ev := Events{Gen: event.GenConfig{FirstEvent: 1}}
 	f := d.fields(n, "events", "types", "mix", "list", "file", "first_event", "ids", "string_ids", "allow_unknown_types")
 	if x := f["allow_unknown_types"]; x != nil {
 		ev.AllowUnknown = d.boolean(x, "events.allow_unknown_types")
@@ -101,45 +99,13 @@ func (d *decoder) events(n *yaml.Node, dir string) Events {
 		d.errorf(f[sources[1]], "events: %s and %s exclude each other; give one source of events", sources[0], sources[1])
 	}
 	if x := f["types"]; x != nil {
-		for i, t := range d.list(x, "events.types") {
-			name := d.str(t, fmt.Sprintf("events.types[%d]", i), false)
-			d.eventType(t, name, ev.AllowUnknown)
-			ev.Types = append(ev.Types, name)
-		}
-		if len(ev.Types) == 0 {
-			d.errorf(x, "events.types: the list is empty")
-		}
+		ev.Gen.Types = d.eventTypes(x, ev.AllowUnknown)
 	}
 	if x := f["mix"]; x != nil {
-		if x.Kind != yaml.MappingNode || len(x.Content) == 0 {
-			d.errorf(x, "events.mix: want a mapping of event type to weight, e.g. {Subscriber/Created: 5, Customer/Updated: 1}")
-		} else {
-			for i := 0; i+1 < len(x.Content); i += 2 {
-				k, v := x.Content[i], x.Content[i+1]
-				d.eventType(k, k.Value, ev.AllowUnknown)
-				w := d.integer(v, "events.mix."+k.Value, 1, 1_000_000)
-				ev.Mix = append(ev.Mix, Weighted{Type: k.Value, Weight: int(w)})
-			}
-		}
+		ev.Gen.Types = d.eventMix(x, ev.AllowUnknown)
 	}
 	if x := f["list"]; x != nil {
-		for i, item := range d.list(x, "events.list") {
-			p := fmt.Sprintf("events.list[%d]", i)
-			fi := d.fields(item, p, "event_type", "variables")
-			var re RawEvent
-			if t := fi["event_type"]; t != nil {
-				re.Type = d.str(t, p+".event_type", false)
-				d.eventType(t, re.Type, ev.AllowUnknown)
-			} else {
-				d.errorf(item, "%s: missing key \"event_type\"", p)
-			}
-			if v := fi["variables"]; v != nil {
-				if err := v.Decode(&re.Variables); err != nil || v.Kind != yaml.MappingNode {
-					d.errorf(v, "%s.variables: want a mapping of variable to value", p)
-				}
-			}
-			ev.List = append(ev.List, re)
-		}
+		ev.List = d.eventList(x, ev.AllowUnknown)
 	}
 	if x := f["file"]; x != nil {
 		ev.File = d.str(x, "events.file", true)
@@ -148,39 +114,91 @@ func (d *decoder) events(n *yaml.Node, dir string) Events {
 		}
 	}
 	if len(sources) == 0 {
-		ev.Types = []string{"Subscriber/Created"}
+		ev.Gen.Types = []event.Weighted{{Type: event.DefaultType, Weight: 1}}
 	}
 	if x := f["first_event"]; x != nil {
-		ev.FirstEvent = d.integer(x, "events.first_event", 0, 1<<62)
+		ev.Gen.FirstEvent = d.integer(x, "events.first_event", 0, 1<<62)
 	}
-	if x := f["ids"]; x != nil {
-		if d.scalar(x, "events.ids", "a range such as 1000-1999") {
-			r, err := parseIDRange(x.Value)
-			if err != nil {
-				d.errorf(x, "events.ids: %v", err)
-			}
-			ev.IDs = r
+	if x := f["ids"]; x != nil && d.scalar(x, "events.ids", "a range such as 1000-1999") {
+		lo, hi, err := parseIDRange(x.Value)
+		if err != nil {
+			d.errorf(x, "events.ids: %v", err)
 		}
+		ev.Gen.IDMin, ev.Gen.IDMax = lo, hi
 	}
 	if x := f["string_ids"]; x != nil {
-		ev.StringIDs = d.boolean(x, "events.string_ids")
+		ev.Gen.StringIDs = d.boolean(x, "events.string_ids")
 	}
 	return ev
 }
 
-func parseIDRange(s string) (IDRange, error) {
-	a, b, isRange := strings.Cut(strings.TrimSpace(s), "-")
-	lo, err := strconv.ParseInt(strings.TrimSpace(a), 10, 64)
-	if err != nil || lo < 0 {
-		return IDRange{}, fmt.Errorf("%q: want an id or a range such as 1000-1999", s)
+// eventTypes reads events.types: each type with a weight of 1.
+func (d *decoder) eventTypes(x *yaml.Node, allowUnknown bool) []event.Weighted {
+	var out []event.Weighted
+	for i, t := range d.list(x, "events.types") {
+		name := d.str(t, fmt.Sprintf("events.types[%d]", i), false)
+		d.eventType(t, name, allowUnknown)
+		out = append(out, event.Weighted{Type: name, Weight: 1})
 	}
-	hi := lo
+	if len(out) == 0 {
+		d.errorf(x, "events.types: the list is empty")
+	}
+	return out
+}
+
+// eventMix reads events.mix, in the file's order.
+func (d *decoder) eventMix(x *yaml.Node, allowUnknown bool) []event.Weighted {
+	if x.Kind != yaml.MappingNode || len(x.Content) == 0 {
+		d.errorf(x, "events.mix: want a mapping of event type to weight, e.g. {Subscriber/Created: 5, Customer/Updated: 1}")
+		return nil
+	}
+	var out []event.Weighted
+	for i := 0; i+1 < len(x.Content); i += 2 {
+		k, v := x.Content[i], x.Content[i+1]
+		d.eventType(k, k.Value, allowUnknown)
+		w := d.integer(v, "events.mix."+k.Value, 1, 1_000_000)
+		out = append(out, event.Weighted{Type: k.Value, Weight: int(w)})
+	}
+	return out
+}
+
+// eventList reads events.list: explicit events, sent in order.
+func (d *decoder) eventList(x *yaml.Node, allowUnknown bool) []RawEvent {
+	var out []RawEvent
+	for i, item := range d.list(x, "events.list") {
+		p := fmt.Sprintf("events.list[%d]", i)
+		fi := d.fields(item, p, "event_type", "variables")
+		var re RawEvent
+		if t := fi["event_type"]; t != nil {
+			re.Type = d.str(t, p+".event_type", false)
+			d.eventType(t, re.Type, allowUnknown)
+		} else {
+			d.errorf(item, "%s: missing key \"event_type\"", p)
+		}
+		if v := fi["variables"]; v != nil {
+			if err := v.Decode(&re.Variables); err != nil || v.Kind != yaml.MappingNode {
+				d.errorf(v, "%s.variables: want a mapping of variable to value", p)
+			}
+		}
+		out = append(out, re)
+	}
+	return out
+}
+
+// parseIDRange reads "1000-1999" or a single id.
+func parseIDRange(s string) (lo, hi int64, err error) {
+	a, b, isRange := strings.Cut(strings.TrimSpace(s), "-")
+	lo, err = strconv.ParseInt(strings.TrimSpace(a), 10, 64)
+	if err != nil || lo < 0 {
+		return 0, 0, fmt.Errorf("%q: want an id or a range such as 1000-1999", s)
+	}
+	hi = lo
 	if isRange {
 		if hi, err = strconv.ParseInt(strings.TrimSpace(b), 10, 64); err != nil || hi < lo {
-			return IDRange{}, fmt.Errorf("%q: want a range such as 1000-1999, low to high", s)
+			return 0, 0, fmt.Errorf("%q: want a range such as 1000-1999, low to high", s)
 		}
 	}
-	return IDRange{Min: lo, Max: hi}, nil
+	return lo, hi, nil
 }
 
 // eventType checks a type against the embedded catalog.
@@ -200,82 +218,100 @@ func (d *decoder) eventType(n *yaml.Node, name string, allowUnknown bool) {
 	d.errorf(n, "unknown event type %q (not in the ESPF catalog; set events.allow_unknown_types: true to send it anyway)%s", name, hint)
 }
 
-func (d *decoder) phases(n *yaml.Node) []Phase {
+func (d *decoder) phases(n *yaml.Node) []sim.Phase {
 	items := d.list(n, "phases")
 	if n.Kind == yaml.SequenceNode && len(items) == 0 {
 		d.errorf(n, "phases: the list is empty; add at least one {rate, duration or count}")
 	}
-	var out []Phase
+	var out []sim.Phase
 	for i, item := range items {
-		p := fmt.Sprintf("phases[%d]", i)
-		f := d.fields(item, p, "name", "rate", "arrival", "duration", "count")
-		ph := Phase{Name: fmt.Sprintf("phase %d", i+1), Arrival: "constant"}
-		if x := f["name"]; x != nil {
-			ph.Name = d.str(x, p+".name", false)
-		}
-		if x := f["rate"]; x != nil {
-			ph.Rate = d.rate(x, p+".rate")
-		} else {
-			d.errorf(item, "%s: missing key \"rate\", e.g. rate: 10/s", p)
-		}
-		if x := f["arrival"]; x != nil {
-			ph.Arrival = d.oneOf(x, p+".arrival", "constant", "poisson")
-		}
-		dur, cnt := f["duration"], f["count"]
-		switch {
-		case dur != nil && cnt != nil:
-			d.errorf(cnt, "%s: duration and count exclude each other; give one", p)
-		case dur == nil && cnt == nil:
-			d.errorf(item, "%s: give a duration (e.g. 30s) or a count (e.g. 300)", p)
-		case dur != nil:
-			if ph.Duration = d.duration(dur, p+".duration"); ph.Duration == 0 {
-				d.errorf(dur, "%s.duration: must be more than 0", p)
-			}
-		default:
-			ph.Count = int(d.integer(cnt, p+".count", 1, 100_000_000))
-		}
-		out = append(out, ph)
+		out = append(out, d.phase(item, i))
 	}
 	return out
 }
 
-func (d *decoder) delivery(n *yaml.Node) Delivery {
+// phase reads one phase; sim.NewConfig checks it again, as it checks
+// send's --rate, --arrival, --count and --duration.
+func (d *decoder) phase(item *yaml.Node, i int) sim.Phase {
+	p := fmt.Sprintf("phases[%d]", i)
+	field := fmt.Sprintf("Phases[%d].", i)
+	f := d.fields(item, p, "name", "rate", "arrival", "duration", "count")
+	ph := sim.Phase{Name: fmt.Sprintf("phase %d", i+1), Arrival: sim.Constant}
+	if x := f["name"]; x != nil {
+		ph.Name = d.str(x, p+".name", false)
+	}
+	if x := d.setting(f, "rate", p, field+"Rate"); x != nil {
+		ph.Rate = d.rate(x, p+".rate")
+	} else {
+		d.errorf(item, "%s: missing key \"rate\", e.g. rate: 10/s", p)
+	}
+	if x := d.setting(f, "arrival", p, field+"Arrival"); x != nil {
+		ph.Arrival = sim.Arrival(d.oneOf(x, p+".arrival", string(sim.Constant), string(sim.Poisson)))
+	}
+	dur, cnt := d.setting(f, "duration", p, field+"Duration"), d.setting(f, "count", p, field+"Count")
+	switch {
+	case dur != nil && cnt != nil:
+		d.errorf(cnt, "%s: duration and count exclude each other; give one", p)
+	case dur == nil && cnt == nil:
+		d.errorf(item, "%s: give a duration (e.g. 30s) or a count (e.g. 300)", p)
+	case dur != nil:
+		if ph.Duration = d.duration(dur, p+".duration"); ph.Duration == 0 {
+			d.errorf(dur, "%s.duration: must be more than 0", p)
+		}
+	default:
+		ph.Count = d.integer(cnt, p+".count", 1, 100_000_000)
+	}
+	return ph
+}
+
+// delivery reads the delivery: section over sim.DefaultDelivery, the
+// defaults send's flags have; sim.NewConfig checks the result.
+func (d *decoder) delivery(n *yaml.Node) sim.Delivery {
 	f := d.fields(n, "delivery", "timeout", "retry_interval", "backoff", "jitter", "max_attempts", "max_in_flight", "duplicates", "drain", "headers")
-	var dl Delivery
-	if x := f["timeout"]; x != nil {
+	dl := sim.DefaultDelivery()
+	const p = "delivery"
+	if x := d.setting(f, "timeout", p, "Timeout"); x != nil {
 		dl.Timeout = d.duration(x, "delivery.timeout")
 	}
-	if x := f["retry_interval"]; x != nil {
-		dl.RetryInterval = d.duration(x, "delivery.retry_interval")
+	if x := d.setting(f, "retry_interval", p, "Retry.Interval"); x != nil {
+		dl.Retry.Interval = d.duration(x, "delivery.retry_interval")
 	}
-	if x := f["backoff"]; x != nil {
-		dl.Backoff = d.oneOf(x, "delivery.backoff", "fixed", "exponential")
+	if x := d.setting(f, "backoff", p, "Retry.Backoff"); x != nil {
+		dl.Retry.Backoff = sim.Backoff(d.oneOf(x, "delivery.backoff", string(sim.Fixed), string(sim.Exponential)))
 	}
-	if x := f["jitter"]; x != nil {
-		dl.Jitter = d.fraction(x, "delivery.jitter")
+	if x := d.setting(f, "jitter", p, "Retry.Jitter"); x != nil {
+		dl.Retry.Jitter = d.fraction(x, "delivery.jitter")
 	}
-	if x := f["max_attempts"]; x != nil {
-		dl.MaxAttempts = int(d.integer(x, "delivery.max_attempts", 1, 1000))
+	if x := d.setting(f, "max_attempts", p, "Retry.MaxAttempts"); x != nil {
+		dl.Retry.MaxAttempts = int(d.integer(x, "delivery.max_attempts", 1, 1000))
 	}
-	if x := f["max_in_flight"]; x != nil {
+	if x := d.setting(f, "max_in_flight", p, "MaxInFlight"); x != nil {
 		dl.MaxInFlight = int(d.integer(x, "delivery.max_in_flight", 1, 1_000_000))
 	}
-	if x := f["duplicates"]; x != nil {
+	if x := d.setting(f, "duplicates", p, "Duplicates"); x != nil {
 		dl.Duplicates = d.fraction(x, "delivery.duplicates")
 	}
-	if x := f["drain"]; x != nil {
+	if x := d.setting(f, "drain", p, "Drain"); x != nil {
 		dl.Drain = d.duration(x, "delivery.drain")
+	} else {
+		dl.Drain = sim.DefaultDrainFor(dl.Retry) // unset: long enough for the retry policy as given
 	}
 	if x := f["headers"]; x != nil {
-		dl.Headers = map[string]string{}
-		if x.Kind != yaml.MappingNode {
-			d.errorf(x, "delivery.headers: want a mapping of header name to value")
-		}
-		for i := 0; x.Kind == yaml.MappingNode && i+1 < len(x.Content); i += 2 {
-			dl.Headers[x.Content[i].Value] = d.str(x.Content[i+1], "delivery.headers."+x.Content[i].Value, true)
-		}
+		dl.Headers = d.headers(x)
 	}
 	return dl
+}
+
+func (d *decoder) headers(x *yaml.Node) http.Header {
+	h := http.Header{}
+	if x.Kind != yaml.MappingNode {
+		d.errorf(x, "delivery.headers: want a mapping of header name to value")
+		return h
+	}
+	for i := 0; i+1 < len(x.Content); i += 2 {
+		h.Set(x.Content[i].Value, d.str(x.Content[i+1], "delivery.headers."+x.Content[i].Value, true))
+	}
+	return h
 }
 
 func (d *decoder) api(n *yaml.Node) *API {

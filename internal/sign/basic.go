@@ -29,7 +29,8 @@ func newBasic(cfg Config, hdr string) (*Basic, error) {
 			return nil, fmt.Errorf("basic: user #%d is empty", i+1)
 		}
 		if strings.Contains(u, ":") {
-			return nil, fmt.Errorf("basic: user %q contains a colon; the receiver splits user:password at the first colon", u)
+			// Not quoted: "u:pw" given as a user is a password in the making.
+			return nil, fmt.Errorf("basic: user #%d contains a colon (not shown: what follows it may be a password); the receiver splits user:password at the first colon", i+1)
 		}
 		b.users = append(b.users, []byte(u))
 		b.passwords = append(b.passwords, []byte(cfg.Passwords[i]))

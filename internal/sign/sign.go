@@ -239,17 +239,36 @@ func authValue(h http.Header, name string, r *Result) (string, error) {
 func splitScheme(value, want string, r *Result) (string, error) {
 	name, rest, ok := strings.Cut(value, " ")
 	if !strings.EqualFold(name, want) {
-		shown := name
-		if !ok {
-			shown = "(none)"
+		switch {
+		case !ok:
+			return "", r.fail("scheme", want, "(none)", fmt.Errorf("%w: scheme %q, want %q", ErrMismatch, "(none)", want))
+		case wellKnownScheme(name):
+			return "", r.fail("scheme", want, name, fmt.Errorf("%w: scheme %q, want %q", ErrMismatch, name, want))
 		}
-		return "", r.fail("scheme", want, shown, fmt.Errorf("%w: scheme %q, want %q", ErrMismatch, shown, want))
+		return "", r.fail("scheme", want, "(not shown)", fmt.Errorf("%w: the header starts with a %d-character word that is no known scheme name (not shown: it may be a secret), want %q",
+			ErrMismatch, len(name), want))
 	}
 	if strings.TrimSpace(rest) == "" {
 		return "", r.fail("scheme", want, name, fmt.Errorf("%w: nothing after the scheme name %q", ErrMissing, name))
 	}
 	r.pass("scheme", name, "")
 	return rest, nil
+}
+
+// wellKnownSchemes are the scheme names a mismatch may quote. Any other
+// first word is not shown: a sender that puts the credentials first (or
+// alone, with a space inside) would have its secret quoted.
+var wellKnownSchemes = []string{"Basic", "Bearer", "Signature", "Digest", "Negotiate", "NTLM", "HOBA", "Mutual",
+	"AWS4-HMAC-SHA256", "Token", "Plain", "ApiKey", "HMAC", "Hawk", "DPoP", "OAuth", "SCRAM-SHA-1", "SCRAM-SHA-256"}
+
+// wellKnownScheme reports whether name is a scheme name a message may quote.
+func wellKnownScheme(name string) bool {
+	for _, k := range wellKnownSchemes {
+		if strings.EqualFold(name, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchAny compares got with every candidate in constant time (no early

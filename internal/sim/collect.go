@@ -64,7 +64,8 @@ func (e *engine) collect() {
 func (e *engine) snapshot(l *live, start, now time.Time, last *time.Time, lastSent *int64) Snapshot {
 	s := Snapshot{Elapsed: now.Sub(start), Sent: l.sent, Attempts: e.attempts.Load(), InFlight: e.inFlight.Load(),
 		Delivered: l.delivered, Resending: e.resending.Load(), Dropped: l.dropped,
-		P99: time.Duration(l.lat.ValueAtQuantile(99)) * time.Microsecond}
+		P99:         time.Duration(l.lat.ValueAtQuantile(99)) * time.Microsecond,
+		SinceAnswer: e.sinceAnswer(now), OldestInFlight: e.oldestInFlight(now)}
 	if d := now.Sub(*last); d > 0 {
 		s.Rate = float64(l.sent-*lastSent) / d.Seconds()
 	}

@@ -21,26 +21,31 @@ import (
 const (
 	DefaultTimeout     = 300 * time.Second // the ESPF's documented default
 	DefaultMaxInFlight = 1000              // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
-	DefaultDrain       = 30 * time.Second
 )
 
-// Config describes a run. Its zero value plus URL and Events is usable: one
-// open-ended phase at DefaultRate, the ESPF's 300 s timeout, the Retry
-// defaults.
+// MaxBody is how much of an answer's body the sender reads; the rest is
+// discarded with the connection.
+const MaxBody = 1 << 20
+
+// Config describes a run. What a user chose (send's flags, a scenario)
+// comes from NewConfig, checked; for a program, the zero value plus URL and
+// Events is usable too: one open-ended phase at DefaultRate, the ESPF's
+// 300 s timeout, Retry's zero fields as DefaultRetry's but without jitter.
 type Config struct {
 	URL            string
 	Auth           sign.Auth     // nil = no credentials (Date is still set)
 	Client         *http.Client  // nil = built from TLS; redirects are never followed either way
 	TLS            *tls.Config   // for the built client
+	HTTP2          bool          // let the built client negotiate HTTP/2 over TLS; the ESPF speaks HTTP/1.1
 	Headers        http.Header   // extra headers on every request
 	Phases         []Phase       // empty = one open-ended phase at DefaultRate
 	Events         event.Source  // required
-	Timeout        time.Duration // per attempt; 0 = DefaultTimeout
+	Timeout        time.Duration // per attempt, until the answer's body has arrived; 0 = DefaultTimeout
 	Retry          Retry
 	MaxInFlight    int           // requests in flight at once; 0 = DefaultMaxInFlight
 	Duplicates     float64       // fraction of delivered events re-sent later, 0..1
 	DuplicateDelay time.Duration // wait before a duplicate; 0 = the retry interval
-	Drain          time.Duration // bound on the wait for retries after the schedule; 0 = DefaultDrain
+	Drain          time.Duration // bound on the wait for retries after the schedule; 0 = DefaultDrainFor(Retry)
 	Seed           int64         // poisson gaps, jitter and the choice of duplicates
 	Sink           Sink          // every attempt and the progress; nil = none
 	ProgressEvery  time.Duration // 0 = 1s
@@ -67,6 +72,12 @@ type Snapshot struct {
 	Dropped   int64
 	Rate      float64 // first sends per second since the last snapshot
 	P99       time.Duration
+	// SinceAnswer is the time since the last attempt ended (an answer or a
+	// transport error), or since the start when none has; OldestInFlight
+	// is the age of the oldest request still waiting for its answer (0
+	// when none is). Together they show a hung Application.
+	SinceAnswer    time.Duration
+	OldestInFlight time.Duration
 }
 
 type engine struct {
@@ -82,6 +93,11 @@ type engine struct {
 	attempts  atomic.Int64
 	capBound  atomic.Int64
 	capWait   atomic.Int64
+	start     time.Time
+	answered  atomic.Int64 // UnixNano of the last attempt's end; 0 = none yet
+
+	slotsMu sync.Mutex
+	slots   []*atomic.Int64 // per worker: UnixNano its request was sent, 0 = idle
 }
 
 // Run sends cfg.Events on the schedule of cfg.Phases, reacts to every answer
@@ -97,7 +113,8 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		return nil, errors.New("sim: no url")
 	}
 	cfg = withDefaults(cfg)
-	e := &engine{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight), jobs: make(chan job), results: make(chan *Record, 4096)}
+	e := &engine{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight, espf.HTTP2(cfg.HTTP2)),
+		jobs: make(chan job), results: make(chan *Record, 4096), start: time.Now()}
 
 	collected := make(chan struct{})
 	go func() { e.collect(); close(collected) }()
@@ -152,7 +169,7 @@ func withDefaults(cfg Config) Config {
 		cfg.DuplicateDelay = cfg.Retry.Interval
 	}
 	if cfg.Drain <= 0 {
-		cfg.Drain = DefaultDrain
+		cfg.Drain = DefaultDrainFor(cfg.Retry)
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = time.Second
@@ -170,7 +187,7 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 	for range min(e.cfg.MaxInFlight, 4) { // a warm pool: the first sends do not wait for a goroutine to start
 		e.workers.Add(1)
 		e.pool.Add(1)
-		go e.worker(drainCtx)
+		go e.worker(drainCtx, e.slot())
 	}
 	for i, ph := range e.cfg.Phases {
 		pacer := NewPacer(ph, e.cfg.Seed+int64(i))
@@ -249,7 +266,7 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 
 // attempt sends one request message: fresh Date and signature, the same
 // body bytes.
-func (e *engine) attempt(ctx context.Context, j job) *Record {
+func (e *engine) attempt(ctx context.Context, slot *atomic.Int64, j job) *Record {
 	it, n, dup := j.it, j.n, j.dup
 	e.inFlight.Add(1)
 	defer e.inFlight.Add(-1)
@@ -257,9 +274,13 @@ func (e *engine) attempt(ctx context.Context, j job) *Record {
 	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Phase: j.phase, Duplicate: dup, Intended: j.intended}
 	tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
+	slot.Store(time.Now().UnixNano())
 	status, err := e.send(tctx, it.Body, r)
 	r.Answered = time.Now()
+	slot.Store(0)
+	e.answered.Store(r.Answered.UnixNano())
 	if err != nil {
+		status = 0 // a 200 whose body did not arrive in time is no answer: the ESPF re-sends
 		timedOut := errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		r.Error = espf.ErrorClass(err, timedOut)
 		if r.Error != espf.ErrTimeout && r.Error != espf.ErrCanceled {
@@ -291,9 +312,47 @@ func (e *engine) send(ctx context.Context, body []byte, r *Record) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	// The answer is complete when its body is (up to MaxBody): a status
+	// line followed by a body that never ends within the timeout is a
+	// timeout, as for the ESPF.
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody))
 	_ = resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, err
+}
+
+// slot registers one more worker's in-flight clock.
+func (e *engine) slot() *atomic.Int64 {
+	s := new(atomic.Int64)
+	e.slotsMu.Lock()
+	e.slots = append(e.slots, s)
+	e.slotsMu.Unlock()
+	return s
+}
+
+// oldestInFlight is the age at now of the oldest request still waiting.
+func (e *engine) oldestInFlight(now time.Time) time.Duration {
+	e.slotsMu.Lock()
+	defer e.slotsMu.Unlock()
+	var oldest int64
+	for _, s := range e.slots {
+		if t := s.Load(); t != 0 && (oldest == 0 || t < oldest) {
+			oldest = t
+		}
+	}
+	if oldest == 0 {
+		return 0
+	}
+	return max(now.Sub(time.Unix(0, oldest)), 0)
+}
+
+// sinceAnswer is the time at now since the last attempt ended, or since
+// the start.
+func (e *engine) sinceAnswer(now time.Time) time.Duration {
+	last := e.start
+	if t := e.answered.Load(); t != 0 {
+		last = time.Unix(0, t)
+	}
+	return max(now.Sub(last), 0)
 }
 
 // errorDetail is a transport error's own words without net/http's

@@ -68,7 +68,7 @@ func send(t *testing.T, url string, mut func(*sim.Config)) (*report.Summary, []s
 	t.Helper()
 	cfg := sim.Config{URL: url, Auth: signatureAuth(t), Events: gen(t, 1),
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 100, Per: time.Second}}},
-		Timeout: 2 * time.Second, Retry: sim.Retry{Interval: 5 * time.Millisecond, MaxAttempts: 3, Jitter: -1},
+		Timeout: 2 * time.Second, Retry: sim.Retry{Interval: 5 * time.Millisecond, MaxAttempts: 3}, // no jitter
 		Drain: 10 * time.Second}
 	if mut != nil {
 		mut(&cfg)

@@ -30,7 +30,8 @@ func ParseArrival(s string) (Arrival, error) {
 // after Count events, whichever comes first; with neither it runs until
 // the events or the context run out.
 type Phase struct {
-	Rate     Rate // zero = DefaultRate
+	Name     string // for people (a scenario's phase name); the engine does not read it
+	Rate     Rate   // zero = DefaultRate
 	Arrival  Arrival
 	Duration time.Duration
 	Count    int64

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -30,7 +31,7 @@ func (e *engine) submit(ctx, drainCtx context.Context, j job) bool {
 	}
 	if n := e.workers.Add(1); n <= int64(e.cfg.MaxInFlight) {
 		e.pool.Add(1)
-		go e.worker(drainCtx)
+		go e.worker(drainCtx, e.slot())
 	} else {
 		e.workers.Add(-1)
 		e.capBound.Add(1)
@@ -45,48 +46,50 @@ func (e *engine) submit(ctx, drainCtx context.Context, j job) bool {
 	}
 }
 
-func (e *engine) worker(drainCtx context.Context) {
+func (e *engine) worker(drainCtx context.Context, slot *atomic.Int64) {
 	defer e.pool.Done()
 	// A per-worker child context keeps each attempt's timeout context from
 	// registering with (and contending on) one shared parent.
 	ctx, cancel := context.WithCancel(drainCtx)
 	defer cancel()
 	for j := range e.jobs {
-		e.run(ctx, drainCtx, j)
+		e.run(ctx, drainCtx, slot, j)
 	}
 }
 
 // run makes one attempt and decides what follows, as the ESPF would: done,
 // or a re-send (or duplicate) after a wait that runs beside the schedule.
-func (e *engine) run(ctx, drainCtx context.Context, j job) {
-	r := e.attempt(ctx, j)
+func (e *engine) run(ctx, drainCtx context.Context, slot *atomic.Int64, j job) {
+	r := e.attempt(ctx, slot, j)
 	if j.dup {
 		e.work.Done()
 		return
 	}
 	rng := splitmix(uint64(e.cfg.Seed) ^ uint64(j.it.IEvent)*0x9e3779b97f4a7c15 ^ uint64(j.n))
+	// A re-send's (or duplicate's) own intended time is the answer's time
+	// plus the wait, so the records show the wait exactly as the policy
+	// chose it.
 	switch r.Outcome {
 	case espf.Delivered:
 		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase}, e.cfg.DuplicateDelay)
+			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase, intended: r.Answered.Add(e.cfg.DuplicateDelay)})
 			return
 		}
 	case espf.Resent:
 		e.resending.Add(1)
-		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase}, e.cfg.Retry.Delay(j.n, rng.float()))
+		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase, intended: r.Answered.Add(e.cfg.Retry.Delay(j.n, rng.float()))})
 		return
 	}
 	e.work.Done()
 }
 
-// later waits delay, then submits j; the event is abandoned (still
-// pending) if the drain ends first.
-func (e *engine) later(drainCtx context.Context, j job, delay time.Duration) {
+// later waits until j's intended time, then submits j; the event is
+// abandoned (still pending) if the drain ends first.
+func (e *engine) later(drainCtx context.Context, j job) {
 	if !j.dup {
 		defer e.resending.Add(-1)
 	}
-	j.intended = time.Now().Add(delay) // the re-send's own intended time
-	if !sleep(drainCtx, delay) || !e.submit(drainCtx, drainCtx, j) {
+	if !sleep(drainCtx, time.Until(j.intended)) || !e.submit(drainCtx, drainCtx, j) {
 		e.work.Done()
 	}
 }

@@ -1,0 +1,58 @@
+// Command espfctl tests PortaBilling ESPF integrations: it signs and
+// verifies the four authorization schemes, sends events as the ESPF does,
+// runs a reference Application, and runs scenario files with expectations.
+//
+// # Where each command lives
+//
+// The files here are thin cobra commands: flags, exit codes, and which
+// rendering to print. The work is done in internal packages:
+//
+//	espfctl sign       internal/sign: the four schemes (sign.go)
+//	espfctl verify     internal/sign: the check and its explanation, each scheme's Explain
+//	                   (verify.go; internal/report prints it)
+//	espfctl send       internal/sim: the sender engine; internal/event generates or replays
+//	                   the events, internal/espfapi is the status-callback mock of --api-listen
+//	                   (send.go, sendapi.go)
+//	espfctl serve      internal/verify: the reference receiver, its journal and faults
+//	                   (serve.go; the package keeps the name verify: it verifies deliveries);
+//	                   internal/inspect: the inspector page at /ui/ on the admin listener
+//	espfctl journal    internal/verify: reads a serve journal (journal.go)
+//	espfctl check      internal/check: the conformance checks (check.go)
+//	espfctl run        internal/runner: runs a scenario that internal/scenario loads, with
+//	                   sim as the sender, verify as the built-in receiver, espfapi as the
+//	                   API mock (run.go)
+//	espfctl validate   internal/scenario: loads and checks scenario files (validate.go)
+//	espfctl report     internal/report: re-renders and merges sim's results files (report.go)
+//	.ci/release        internal/release (through tools/release): the release archives, checksums
+//	                   and container image; espfctl itself never imports it
+//
+// Shared by several commands: internal/espf is the ESPF contract once (what
+// an answer means, the request, the HTTP client and its TLS); internal/report
+// builds every summary and every rendering (text, tables, JSON, JUnit, HTML,
+// check's table, serve's line, the journal table, verify's explanation);
+// internal/term holds the streams, the terminal test, the colours and
+// Escape, which every text output applies to what came from outside.
+// Credential flags are defined once in authflags.go, target flags (--url,
+// -H, TLS) in targetflags.go.
+//
+// # Import direction
+//
+// Lower packages never import higher ones:
+//
+//	event, sign, term, espfapi     the vocabulary: events and the catalog, the schemes, the streams, the API mock
+//	release                        the release builder (a tool, beside the others)
+//	espf                           the contract (imports sign)
+//	sim, verify, check             the engines: sender, receiver, conformance checks
+//	scenario                       the scenario file, decoded into the engines' config types
+//	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
+//	inspect                        serve's inspector page: reads verify, writes check's reproducers
+//	report                         only consumes: summaries and renderings of the engines' results
+//	runner                         runs a scenario; returns a report.Run
+//	cmd/espfctl                    the commands
+//
+// No package below report imports it (layers_test.go checks the table).
+// send's flags and a scenario reach the sender through the same function,
+// sim.NewConfig, which checks every value and takes it as given (a jitter of
+// 0 is none); the defaults are sim.DefaultDelivery, which send's flag
+// defaults and a scenario without a delivery: section both start from.
+package main

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"go/build"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// layers is doc.go's import direction: a package imports only packages of
+// lower layers (tests aside).
+var layers = map[string]int{
+	"event": 0, "sign": 0, "term": 0, "espfapi": 0, "testutil": 0, "release": 0,
+	"espf": 1,
+	"sim":  2, "verify": 2, "check": 2,
+	"scenario": 3, "inspect": 3,
+	"report": 4,
+	"runner": 5,
+}
+
+func TestImportDirection(t *testing.T) {
+	t.Parallel()
+	const prefix = "github.com/espfctl/espfctl/internal/"
+	dirs, err := filepath.Glob("../../internal/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			continue // not a package
+		}
+		seen++
+		own, ok := layers[name]
+		if !ok {
+			t.Errorf("internal/%s is not in doc.go's import direction (nor in layers here)", name)
+			continue
+		}
+		for _, imp := range pkg.Imports {
+			dep, isInternal := strings.CutPrefix(imp, prefix)
+			if !isInternal {
+				continue
+			}
+			dep, _, _ = strings.Cut(dep, "/")
+			if layers[dep] >= own {
+				t.Errorf("internal/%s (layer %d) imports internal/%s (layer %d): the import direction is upward or sideways", name, own, dep, layers[dep])
+			}
+		}
+	}
+	if seen < len(layers) {
+		t.Errorf("found %d internal packages, want the %d of the table", seen, len(layers))
+	}
+}
