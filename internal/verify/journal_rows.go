@@ -284,21 +284,21 @@ type source struct {
 	at, id      string // the columns of the listing's key
 	cols        string // the select list, in scanRow's order
 	where       string // fixed condition
-	typeIndexed bool   // an index serves event_type = ? in time order
+	entity      string // the entity column, or NULL in a journal from before it
 }
 
 func (j *Journal) sources() []source {
 	c := func(table, name string) string { return j.col(table, name) }
-	out := []source{{kind: RowRejected, table: "rejections", at: "at", id: "id", cols: `id, at, i_event, event_type, ` +
+	out := []source{{kind: RowRejected, table: "rejections", at: "at", id: "id", entity: c("rejections", "entity"), cols: `id, at, i_event, event_type, ` +
 		c("rejections", "entity") + `, auth_scheme, auth, status, reason, '', 0, ` + c("rejections", "remote") + `, ` +
 		c("rejections", "forward_status") + `, ` + c("rejections", "forward_ms") + `, ` + c("rejections", "forward_error") + `, NULL`},
-		{kind: RowFirst, table: "events", at: "first_delivery", id: "i_event", typeIndexed: true, cols: `i_event, first_delivery, i_event, event_type, ` +
+		{kind: RowFirst, table: "events", at: "first_delivery", id: "i_event", entity: c("events", "entity"), cols: `i_event, first_delivery, i_event, event_type, ` +
 			c("events", "entity") + `, auth_scheme, CASE auth_scheme WHEN 'none' THEN 'none' ELSE 'ok' END, status, '', flags, deliveries, ` +
 			c("events", "remote") + `, ` + c("events", "forward_status") + `, ` + c("events", "forward_ms") + `, NULL, NULL`}}
 	if !j.missing["copies"] {
 		cols := `id, at, i_event, event_type, entity, auth_scheme, auth, status, reason, flags, deliveries, remote, forward_status, forward_ms, forward_error, source`
-		out = append(out, source{kind: RowDuplicate, table: "copies", at: "at", id: "id", cols: cols, where: `kind = 'duplicate'`},
-			source{kind: RowReplay, table: "copies", at: "at", id: "id", cols: cols, where: `kind = 'replay'`})
+		out = append(out, source{kind: RowDuplicate, table: "copies", at: "at", id: "id", entity: "entity", cols: cols, where: `kind = 'duplicate'`},
+			source{kind: RowReplay, table: "copies", at: "at", id: "id", entity: "entity", cols: cols, where: `kind = 'replay'`})
 	}
 	return out
 }
@@ -368,7 +368,7 @@ func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (str
 	}
 	if search {
 		ents := entityCandidates(f.Search)
-		term := "entity IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ents)), ",") + ")"
+		term := s.entity + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ents)), ",") + ")"
 		for _, e := range ents {
 			args = append(args, e)
 		}

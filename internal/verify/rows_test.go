@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -298,4 +299,57 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	if _, ok := <-reader.C; ok || j.Subscribers() != 0 {
 		t.Error("Close left the subscription open")
 	}
+}
+
+// TestRowsOfTheFirstSchema: a journal written before raw capture and the
+// inspector lists, searches (by i_event: it has no entity) and counts,
+// read-only as it is, and after serve upgraded it.
+func TestRowsOfTheFirstSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE events (i_event INTEGER PRIMARY KEY, event_type TEXT NOT NULL, variables TEXT NOT NULL, deliveries INTEGER NOT NULL,
+			first_delivery INTEGER NOT NULL, last_delivery INTEGER NOT NULL, auth_scheme TEXT NOT NULL, status INTEGER NOT NULL, flags TEXT NOT NULL DEFAULT '');
+		CREATE TABLE rejections (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, i_event INTEGER, event_type TEXT NOT NULL, status INTEGER NOT NULL,
+			auth_scheme TEXT NOT NULL, auth TEXT NOT NULL, reason TEXT NOT NULL);
+		INSERT INTO events VALUES(7, 'Subscriber/Created', '{"i_event":7,"i_account":3}', 2, 1000, 2000, 'basic', 200, '');
+		INSERT INTO events VALUES(8, 'Subscriber/Updated', '{"i_event":8,"i_account":3}', 1, 3000, 3000, 'basic', 200, '');
+		INSERT INTO rejections VALUES(1, 2500, 8, 'Subscriber/Updated', 500, 'basic', 'ok', 'fault: fail-first');`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	check := func(j *verify.Journal) {
+		t.Helper()
+		for _, tt := range []struct {
+			f    verify.RowFilter
+			want string
+		}{{verify.RowFilter{}, "first/8 rejected/1 first/7"}, {verify.RowFilter{Search: "8"}, "first/8 rejected/1"},
+			{verify.RowFilter{Search: "i_account=3"}, ""}, {verify.RowFilter{Kind: verify.RowDuplicate}, ""}} {
+			p, err := j.Rows(context.Background(), tt.f)
+			if err != nil {
+				t.Fatalf("%+v: %v", tt.f, err)
+			}
+			if got := fmt.Sprint(keys(p.Rows)); got != "["+tt.want+"]" {
+				t.Errorf("%+v: %s, want [%s]", tt.f, got, tt.want)
+			}
+		}
+		c, err := j.Counts(context.Background())
+		if err != nil || c.Events != 2 || c.Duplicates != 1 || c.Rejected != 1 || c.ByAnswer[200] != 3 {
+			t.Errorf("counts %+v %v", c, err)
+		}
+	}
+	ro, err := verify.OpenJournalReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ro)
+	ro.Close()
+	j, err := verify.OpenJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	check(j)
 }
