@@ -279,12 +279,12 @@ type RowPage struct {
 
 // source is one table's rows as Rows.
 type source struct {
-	kind        RowKind
-	table       string
-	at, id      string // the columns of the listing's key
-	cols        string // the select list, in scanRow's order
-	where       string // fixed condition
-	entity      string // the entity column, or NULL in a journal from before it
+	kind   RowKind
+	table  string
+	at, id string // the columns of the listing's key
+	cols   string // the select list, in scanRow's order
+	where  string // fixed condition
+	entity string // the entity column, or NULL in a journal from before it
 }
 
 func (j *Journal) sources() []source {
