@@ -89,7 +89,6 @@ type listPage struct {
 	Forward   bool
 	Filtered  bool
 	First     bool // the first page: live rows are added on top
-	Error     string
 }
 
 type filterView struct {
