@@ -16,7 +16,8 @@
 //	                   the entity model behind lifecycles and the final-state check
 //	                   (send.go, sendapi.go)
 //	espfctl serve      internal/verify: the reference receiver, its journal and faults
-//	                   (serve.go; the package keeps the name verify: it verifies deliveries)
+//	                   (serve.go; the package keeps the name verify: it verifies deliveries);
+//	                   internal/inspect: the inspector page at /ui/ on the admin listener
 //	espfctl journal    internal/verify: reads a serve journal (journal.go)
 //	espfctl check      internal/check: the conformance checks (check.go)
 //	espfctl run        internal/runner: runs a scenario that internal/scenario loads, with
@@ -49,6 +50,7 @@
 //	                               side (status callbacks and the PortaBilling API mock)
 //	scenario                       the scenario file, decoded into the engines' config types
 //	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
+//	inspect                        serve's inspector page: reads verify, writes check's reproducers
 //	report                         only consumes: summaries and renderings of the engines' results
 //	runner                         runs a scenario; returns a report.Run
 //	cmd/espfctl                    the commands

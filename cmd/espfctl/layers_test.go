@@ -13,9 +13,9 @@ var layers = map[string]int{
 	"entity": 0, "sign": 0, "term": 0, "testutil": 0, "release": 0,
 	"event": 1, "espf": 1,
 	"sim": 2, "verify": 2, "check": 2, "espfapi": 2,
-	"scenario": 3,
-	"report":   4,
-	"runner":   5,
+	"scenario": 3, "inspect": 3,
+	"report": 4,
+	"runner": 5,
 }
 
 func TestImportDirection(t *testing.T) {

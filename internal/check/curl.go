@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 )
 
@@ -176,4 +178,39 @@ func octalWord(s string) string {
 // dq escapes s for the inside of a double-quoted shell word.
 func dq(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s)
+}
+
+// Reproducer is a curl command (a POSIX shell snippet) that sends body to
+// url as the ESPF would send it when the snippet runs: the extra headers,
+// Content-Type and TE, a fresh Date, and the credentials of auth computed
+// from that Date, every secret read from its $ESPFCTL_* variable — the
+// reproducer of a failed case, for any recorded delivery (serve's
+// inspector). auth without a Scheme sends no credentials. Headers that
+// curl or the ESPF sets (Host, Content-Length, Content-Type, TE, Date, the
+// credentials) are taken from the request, not from headers, and
+// Accept-Encoding is left to curl (so that it shows the answer readable).
+func Reproducer(url string, auth sign.Config, headers http.Header, body []byte, curlArgs []string) (string, error) {
+	cr := &creds{header: sign.DefaultHeader}
+	if auth.HeaderName != "" {
+		cr.header = auth.HeaderName
+	}
+	var cred *credential
+	if auth.Scheme != "" {
+		c, err := newCreds(auth)
+		if err != nil {
+			return "", err
+		}
+		cr, cred = c, c.right
+	}
+	extra := http.Header{}
+	for k, vs := range headers {
+		switch http.CanonicalHeaderKey(k) {
+		case "Host", "Content-Length", "Content-Type", "Te", "Transfer-Encoding", "Connection", "Expect", "Accept-Encoding",
+			"Authorization", "Proxy-Authorization", "Cookie", "X-Espfctl-Omitted":
+			continue
+		}
+		extra[http.CanonicalHeaderKey(k)] = vs
+	}
+	r := &runner{cfg: Config{URL: url, Headers: extra, CurlArgs: curlArgs, Now: time.Now}, creds: cr}
+	return replay(shot{body: body, date: dateNow, cred: cred}).render(r), nil
 }

@@ -110,6 +110,10 @@ func ID(v any) (int64, error) {
 	return n, nil
 }
 
+// EntityKeys are the variables that name the entity an event is about, in
+// the order Entity looks for them.
+var EntityKeys = []string{"i_account", "i_customer", "i_invoice", "number", "billing_entity_id", "i_did"}
+
 // Entity names the entity an event is about, for logs: "i_account=1000889",
 // "number=15551234", or "" when none of the usual variables is present.
 func (e *Event) Entity() string {
@@ -121,7 +125,7 @@ func (e *Event) Entity() string {
 			return fmt.Sprintf("%s=%v", g.IDVar(), v)
 		}
 	}
-	for _, k := range []string{"i_account", "i_customer", "i_invoice", "number", "billing_entity_id", "i_did"} {
+	for _, k := range EntityKeys {
 		if v, ok := e.Variables[k]; ok {
 			return fmt.Sprintf("%s=%v", k, v)
 		}

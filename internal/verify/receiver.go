@@ -432,7 +432,7 @@ func (rc *Receiver) forward(c *call) {
 func (rc *Receiver) event(c *call) Entry {
 	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
-		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)),
+		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity,
 		Headers: capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)}
 	rc.forwardFields(c, &e)
 	return e
@@ -445,7 +445,7 @@ func (rc *Receiver) rejection(c *call) Entry {
 	e := Entry{At: c.d.Time, Type: Clip(Escape(c.d.Type), maxRejectedTypeName), AuthScheme: c.d.AuthScheme,
 		Auth: c.d.Auth, Status: c.d.Status, Reason: Clip(Escape(rejectionReason(&c.d)), maxRejectedReason),
 		Remote: Clip(Escape(c.d.Remote), maxRemote), BodySize: c.r.ContentLength,
-		Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
+		Entity: Clip(Escape(c.d.Entity), maxRejectedTypeName), Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
 	if c.bodyRead {
 		e.BodySize = int64(len(c.body))
 		e.Body = []byte(Clip(string(c.body), MaxRejectedBody))
