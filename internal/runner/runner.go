@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -185,11 +186,11 @@ type sides struct {
 
 	// Who was delivered, as the sender saw it, to check against the
 	// built-in receiver's journal. Only the sink goroutine writes it.
-	delivered map[int64]bool
+	delivered idSet
 }
 
 func startSides(ctx context.Context, s *scenario.Scenario) (*sides, error) {
-	sd := &sides{delivered: map[int64]bool{}}
+	sd := &sides{}
 	if s.API != nil {
 		api, err := startAPI(s.API)
 		if err != nil {
@@ -218,7 +219,7 @@ func (sd *sides) onRecord(r *sim.Record) {
 		return
 	}
 	if sd.recv != nil {
-		sd.delivered[r.IEvent] = true
+		sd.delivered.add(r.IEvent)
 	}
 	if sd.api != nil {
 		sd.api.delivered(r.Entity, r.Answered)
@@ -244,7 +245,7 @@ func (sd *sides) finish(ctx context.Context) (finished, error) {
 	if sd.recv != nil {
 		var st verify.Stats
 		var twice, missing int64
-		st, twice, missing, err = sd.recv.finish(ctx, sd.delivered)
+		st, twice, missing, err = sd.recv.finish(ctx, &sd.delivered)
 		fin.receiver = &st
 		fin.rejections = sd.recv.rejections()
 		fin.measured["processed_twice"] = float64(twice)
@@ -401,17 +402,23 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 	return g, none, err
 }
 
-// builtin is the in-process reference receiver on 127.0.0.1.
+// builtin is the in-process reference receiver on 127.0.0.1. Without a
+// receiver.journal its journal is a scratch file in a temporary directory,
+// removed when the run ends: an in-memory journal would grow with every
+// event (the database holds them all, for duplicate detection), a file
+// keeps the run's memory flat.
 type builtin struct {
 	rc      *verify.Receiver
 	journal *verify.Journal
+	scratch string // the scratch journal's directory, or ""
 	url     string
 	base    string // http://127.0.0.1:port, for GET /state/…
 	cancel  context.CancelFunc
 	done    chan error
 
 	mu      sync.Mutex
-	first   map[int64]int // i_event → 200 answers that were not duplicates
+	first   idSet // i_events answered 200 as their first delivery
+	twice   int64 // first deliveries of an i_event already in first
 	reasons map[rejectKey]int64
 }
 
@@ -479,17 +486,20 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 		}
 		auth = a
 	}
-	j, err := verify.OpenJournal(r.Journal)
+	b := &builtin{reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
+	j, err := b.openJournal(r.Journal)
 	if err != nil {
-		return nil, &InputError{"receiver.journal", err}
+		return nil, err
 	}
-	b := &builtin{journal: j, first: map[int64]int{}, reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
+	b.journal = j
 	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: r.Faults, Journal: j,
 		OnDelivery: func(d verify.Delivery) {
 			b.mu.Lock()
 			switch {
 			case d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil:
-				b.first[*d.IEvent]++
+				if !b.first.add(*d.IEvent) {
+					b.twice++
+				}
 			case d.Status != http.StatusOK:
 				b.reject(d)
 			}
@@ -499,12 +509,12 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 			}
 		}})
 	if err != nil {
-		j.Close()
+		b.closeJournal()
 		return nil, &InputError{"receiver", err}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		j.Close()
+		b.closeJournal()
 		return nil, fmt.Errorf("start the built-in receiver: %w", err)
 	}
 	path := r.Path
@@ -519,35 +529,59 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 	return b, nil
 }
 
+// openJournal opens receiver.journal, or a scratch journal in a new
+// temporary directory when the scenario names none.
+func (b *builtin) openJournal(path string) (*verify.Journal, error) {
+	if path != "" {
+		j, err := verify.OpenJournal(path)
+		if err != nil {
+			return nil, &InputError{"receiver.journal", err}
+		}
+		return j, nil
+	}
+	dir, err := os.MkdirTemp("", "espfctl-run-")
+	if err != nil {
+		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)
+	}
+	j, err := verify.OpenJournalWith(filepath.Join(dir, "journal.db"), verify.JournalOptions{Scratch: true})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)
+	}
+	b.scratch = dir
+	return j, nil
+}
+
+// closeJournal closes the journal and removes a scratch journal's files.
+func (b *builtin) closeJournal() {
+	b.journal.Close()
+	if b.scratch != "" {
+		os.RemoveAll(b.scratch)
+		b.scratch = ""
+	}
+}
+
 // finish stops the receiver and compares it with what the sender saw
 // delivered: events processed more than once, and events answered 200 that
-// the journal does not hold.
-func (b *builtin) finish(ctx context.Context, delivered map[int64]bool) (verify.Stats, int64, int64, error) {
+// the journal does not hold. The journal is read a page of i_events at a
+// time, so the comparison costs no memory per event.
+func (b *builtin) finish(ctx context.Context, delivered *idSet) (verify.Stats, int64, int64, error) {
 	b.shutdown()
 	st := b.rc.Stats()
-	var twice int64
 	b.mu.Lock()
-	for _, n := range b.first {
-		if n > 1 {
-			twice += int64(n - 1)
-		}
-	}
+	twice := b.twice
 	b.mu.Unlock()
-	evs, err := b.journal.Events(context.WithoutCancel(ctx), verify.Filter{})
+	var held int64 // delivered i_events the journal holds (each once: i_event is its key)
+	err := b.journal.EachIEvent(context.WithoutCancel(ctx), func(id int64) error {
+		if delivered.has(id) {
+			held++
+		}
+		return nil
+	})
 	if err != nil {
 		return st, twice, 0, fmt.Errorf("read the built-in receiver's journal: %w", err)
 	}
-	held := make(map[int64]bool, len(evs))
-	for _, e := range evs {
-		held[e.IEvent] = true
-	}
-	var missing int64
-	for id := range delivered {
-		if !held[id] {
-			missing++
-		}
-	}
-	return st, twice, missing, nil
+	return st, twice, delivered.len() - held, nil
 }
 
 // shutdown stops serving: in-flight requests get a second to finish (a
@@ -564,5 +598,5 @@ func (b *builtin) shutdown() {
 func (b *builtin) stop() {
 	b.shutdown()
 	b.rc.Close()
-	b.journal.Close()
+	b.closeJournal()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/verify"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -284,5 +285,66 @@ expect:
 	}
 	if calls["Session/login"] != 1 || calls["espf/v1 account status"] == 0 || res.Summary.APIEntities != 40 {
 		t.Errorf("calls %v, entities %d: want one login, the statuses, and all 40 entities in the mock", calls, res.Summary.APIEntities)
+	}
+}
+
+// Without receiver.journal the built-in receiver journals to a scratch
+// file under the temporary directory while the run lasts, and nothing of
+// it is left afterwards.
+func TestScratchJournalRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	s := load(t, "scratch.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+phases: [{rate: 100/s, count: 20}]
+delivery: {duplicates: 50%}
+expect: {delivered: 100%, processed_twice: 0, unjournaled: 0, duplicates_ok: 100%}
+`))
+	var during []string
+	res, err := Run(context.Background(), s, Options{ProgressEvery: 50 * time.Millisecond, Progress: func(sim.Snapshot) {
+		if during == nil {
+			during, _ = filepath.Glob(filepath.Join(tmp, "espfctl-run-*", "journal.db"))
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Pass() || res.Receiver.FirstDelivered != 20 {
+		t.Fatalf("pass=%t receiver %+v outcomes %+v; want every expectation to hold, 20 events first-delivered", res.Pass(), res.Receiver, res.Outcomes)
+	}
+	if len(during) != 1 {
+		t.Errorf("journal files under TMPDIR during the run: %v, want one", during)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR after the run: %v", left)
+	}
+}
+
+// unjournaled counts the events the sender saw answered 200 that the
+// journal does not hold, whatever their number.
+func TestUnjournaledCount(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	s := load(t, "count.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+phases: [{rate: 1/s, count: 1}]
+`))
+	b, err := startBuiltin(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.stop()
+	var delivered idSet
+	for id := int64(1); id <= 10_000; id++ {
+		delivered.add(id)
+	}
+	for _, id := range []int64{3, 9_999, 10_001} { // two the sender saw, one it did not
+		if _, err := b.journal.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
+			Variables: []byte(`{}`), AuthScheme: "basic", Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, twice, missing, err := b.finish(context.Background(), &delivered)
+	if err != nil || twice != 0 || missing != 9_998 {
+		t.Fatalf("finish: processed twice %d, unjournaled %d, %v; want 0 and 9998", twice, missing, err)
 	}
 }

@@ -53,7 +53,7 @@ type Receiver struct {
 	Auth    *sign.Config  // nil: verify with the scenario's auth
 	NoAuth  bool          // accept any request without checking credentials
 	Strict  bool          // answer 400 to unknown event types and missing variables
-	Journal string        // "" = in memory
+	Journal string        // "" = a temporary file, deleted after the run
 	Faults  verify.Faults // as serve's fault flags set them
 	Report  *StatusReport // nil: report nothing
 }

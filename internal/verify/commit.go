@@ -138,8 +138,12 @@ func (j *Journal) recordEvent(ctx context.Context, e *Entry) (result, error) {
 		vars = "{}"
 	}
 	fs, fms := forwardCols(e)
+	var body, headers any // a scratch journal keeps no raw capture
+	if !j.scratch {
+		body, headers = e.Body, e.Headers.text()
+	}
 	res, err := j.stmts["add"].ExecContext(ctx, e.IEvent, e.Type, vars, at, at, e.AuthScheme, e.Status, e.Flags,
-		e.Body, e.Headers.text(), nullString(e.Remote), fs, fms, nullString(e.Entity))
+		body, headers, nullString(e.Remote), fs, fms, nullString(e.Entity))
 	if err != nil {
 		return result{}, fmt.Errorf("journal: record i_event %d: %w", e.IEvent, err)
 	}

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -393,5 +394,74 @@ func TestHeadersStoredAsJSON(t *testing.T) {
 		if want := strings.ToValidUTF8(v, "\ufffd"); back["X-A"][0] != want || back["X-A"][1] != "second" || back["Content-Type"][0] != "application/json" {
 			t.Errorf("%q: read back %q, want %q", v, back, want)
 		}
+	}
+}
+
+// TestCaptureLimits: what the journal keeps of a delivery's headers, for
+// an event and for a rejection: the credential redacted, at most 64 names
+// (Host included), long values clipped, the rest counted under
+// X-Espfctl-Omitted, repeated values of one name in order.
+func TestCaptureLimits(t *testing.T) {
+	rc, srv := startReceiver(t, verify.Config{Auth: mustAuth(t, sign.Config{Scheme: "basic", Users: []string{"u"}, Passwords: []string{"p"}})})
+	send := func(iEvent int64, auth string) {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body(iEvent)))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		req.Header["A-Repeat"] = []string{"one", "two", "three"}
+		req.Header.Set("A-Long", strings.Repeat("v", 5000))
+		for i := range 70 {
+			req.Header.Set(fmt.Sprintf("X-H%02d", i), strings.Repeat("x", 100))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	// The rejection is queued before its answer; the writer commits it no
+	// later than the group of the next accepted delivery.
+	send(42, "Basic "+base64.StdEncoding.EncodeToString([]byte("u:wrong")))
+	send(41, "Basic "+base64.StdEncoding.EncodeToString([]byte("u:p")))
+
+	evs, err := rc.Journal().Events(t.Context(), verify.Filter{})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events %+v, %v; want one", evs, err)
+	}
+	h := evs[0].Headers
+	// Host, A-Long, A-Repeat, Accept-Encoding, Authorization, Content-Length,
+	// Date, User-Agent and X-H00…X-H55 make 64; X-H56…X-H69 are omitted.
+	if len(h) != 65 || h["Authorization"][0] != "Basic [redacted]" || len(h["Host"]) != 1 ||
+		strings.Join(h["A-Repeat"], ",") != "one,two,three" || len(h["X-H55"]) != 1 || h["X-H56"] != nil {
+		t.Errorf("event headers (%d names): %v", len(h), h)
+	}
+	if got := strings.Join(h["A-Long"], ""); !strings.HasPrefix(got, strings.Repeat("v", 100)) || !strings.Contains(got, "bytes)") || len(got) > 4200 {
+		t.Errorf("long value kept as %d bytes: %.80q…", len(got), got)
+	}
+	if got := h["X-Espfctl-Omitted"]; len(got) != 1 || got[0] != "14 header values over the capture limit" {
+		t.Errorf("omitted: %q", got)
+	}
+
+	rej, err := rc.Journal().Rejections(t.Context(), verify.RejectFilter{})
+	if err != nil || len(rej) != 1 {
+		t.Fatalf("rejections %+v, %v; want one", rej, err)
+	}
+	size := 0
+	for name, vs := range rej[0].Headers {
+		if name == "X-Espfctl-Omitted" {
+			continue
+		}
+		for _, v := range vs {
+			size += len(name) + len(v)
+		}
+	}
+	rh := rej[0].Headers
+	// About 2 KiB of names and values (the last cut value's mark may pass
+	// it by a few bytes), a value at most 256 bytes.
+	if rh["Authorization"][0] != "Basic [redacted]" || size > 2<<10+32 || len(rh) > 30 || len(rh["X-Espfctl-Omitted"]) != 1 ||
+		len(rh["A-Long"]) != 1 || !strings.Contains(rh["A-Long"][0], "bytes)") || len(rh["A-Long"][0]) > 300 {
+		t.Errorf("rejection headers (%d bytes): %v", size, rh)
+	}
+	if len(rh) != 25 || rh["X-Espfctl-Omitted"][0] != "54 header values over the capture limit" {
+		t.Errorf("rejection kept %d names, %d bytes, omitted %q; want 25 names, 54 values omitted", len(rh), size, rh["X-Espfctl-Omitted"])
 	}
 }

@@ -134,6 +134,16 @@ type result struct {
 // JournalOptions tunes OpenJournalWith; the zero value is the defaults.
 type JournalOptions struct {
 	MaxRejected int // rejected deliveries kept; 0 = DefaultMaxRejected
+	// Scratch marks a file journal that its owner deletes when it is done
+	// (run's built-in receiver): commits are not flushed to the disk
+	// (synchronous=OFF), since no crash can leave anything to recover in a
+	// file that is deleted anyway, and the raw capture (body, headers) is
+	// not kept, since nobody can read it. Every delivery is still answered
+	// only after the transaction holding it committed, and the first
+	// delivery of an i_event is still decided by the database. The file
+	// keeps memory flat however many events arrive, where an in-memory
+	// journal grows with each.
+	Scratch bool
 }
 
 // Journal is the SQLite event journal. One writer goroutine group-commits
@@ -146,6 +156,7 @@ type Journal struct {
 	stmts    map[string]*sql.Stmt
 	connMu   sync.Mutex
 	memory   bool
+	scratch  bool // JournalOptions.Scratch: no raw capture kept
 	path     string
 	reqs     chan pending
 	rejects  chan pending
@@ -187,8 +198,12 @@ func OpenJournal(path string) (*Journal, error) { return OpenJournalWith(path, J
 func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	dsn := "file::memory:"
 	if path != "" {
+		sync := "FULL"
+		if o.Scratch {
+			sync = "OFF"
+		}
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() +
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)"
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=busy_timeout(5000)"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -197,7 +212,7 @@ func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	if o.MaxRejected <= 0 {
 		o.MaxRejected = DefaultMaxRejected
 	}
-	j := &Journal{db: db, path: path, memory: path == "", maxRej: o.MaxRejected,
+	j := &Journal{db: db, path: path, memory: path == "", scratch: o.Scratch && path != "", maxRej: o.MaxRejected,
 		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
@@ -215,6 +230,16 @@ func (j *Journal) prepare() error {
 	var err error
 	if j.conn, err = j.db.Conn(ctx); err != nil {
 		return err
+	}
+	if j.memory {
+		// An in-memory database keeps every page in SQLite's page cache,
+		// and with the default 4 KiB pages each commit grew slower with
+		// the journal's size (pcache1Truncate's walk of the cache: about
+		// 17 µs per delivery at 400,000 events, a quarter of the request's
+		// CPU). With 16 KiB pages it stays flat (BENCHMARKS.md, issue 14).
+		if _, err := j.conn.ExecContext(ctx, "PRAGMA page_size = 16384"); err != nil {
+			return err
+		}
 	}
 	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
 		return err

@@ -220,6 +220,45 @@ func (j *Journal) eventPage(ctx context.Context, f Filter, cur *cursor, limit in
 	return page, err
 }
 
+// idPage is how many i_events EachIEvent reads from the database at once.
+const idPage = 4096
+
+// EachIEvent calls fn with every i_event the journal holds, in ascending
+// order, a page at a time (fn runs without holding the database): a
+// comparison with another record of the run costs one page of memory,
+// not the journal's size.
+func (j *Journal) EachIEvent(ctx context.Context, fn func(int64) error) error {
+	page := make([]int64, 0, idPage)
+	after, started := int64(0), false
+	for {
+		page = page[:0]
+		q, args := `SELECT i_event FROM events ORDER BY i_event LIMIT ?`, []any{idPage}
+		if started {
+			q, args = `SELECT i_event FROM events WHERE i_event > ? ORDER BY i_event LIMIT ?`, []any{after, idPage}
+		}
+		err := j.query(ctx, q, args, func(r *sql.Rows) error {
+			var id int64
+			if err := r.Scan(&id); err != nil {
+				return fmt.Errorf("read journal: %w", err)
+			}
+			page = append(page, id)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range page {
+			if err := fn(id); err != nil {
+				return err
+			}
+		}
+		if len(page) < idPage {
+			return nil
+		}
+		after, started = page[len(page)-1], true
+	}
+}
+
 // RejectFilter selects rejections; the zero value selects all.
 type RejectFilter struct {
 	Since time.Time

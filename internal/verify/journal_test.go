@@ -98,3 +98,55 @@ func workers(n int, f func()) (jobs chan<- struct{}, wait func()) {
 	}
 	return ch, func() { close(ch); wg.Wait() }
 }
+
+// TestScratchJournal: a scratch journal (run's built-in receiver) decides
+// first deliveries by the database like any journal and lists every
+// i_event once, in order, across pages; it keeps no raw capture.
+func TestScratchJournal(t *testing.T) {
+	j, err := verify.OpenJournalWith(filepath.Join(t.TempDir(), "j.db"), verify.JournalOptions{Scratch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	e := verify.Entry{At: time.Now(), IEvent: 7, HasEvent: true, Type: "Account/Created", Variables: json.RawMessage(`{"i_event":7}`),
+		AuthScheme: "basic", Status: 200, Body: []byte(`{"event_type":"Account/Created","variables":{"i_event":7}}`),
+		Headers: verify.Headers{"Date": {"Mon, 23 Nov 2026 10:00:00 GMT"}}}
+	for i, wantFirst := range []bool{true, false} {
+		out, err := j.Record(e)
+		if err != nil || out.First != wantFirst || out.Deliveries != int64(i+1) {
+			t.Fatalf("delivery #%d: Record = %+v, %v; want first=%t, deliveries %d", i+1, out, err, wantFirst, i+1)
+		}
+	}
+	evs, err := j.Events(t.Context(), verify.Filter{})
+	if err != nil || len(evs) != 1 || evs[0].Deliveries != 2 || evs[0].Body != nil || evs[0].Headers != nil {
+		t.Fatalf("Events = %+v, %v; want i_event 7 delivered twice, without body or headers", evs, err)
+	}
+
+	// More i_events than one page of EachIEvent, recorded out of order.
+	const n = 5000
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for id := int64(n - w); id > 7; id -= 8 {
+				if _, err := j.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
+					Variables: json.RawMessage(`{}`), AuthScheme: "basic", Status: 200}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var got []int64
+	if err := j.EachIEvent(t.Context(), func(id int64) error { got = append(got, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n-7+1 {
+		t.Fatalf("EachIEvent gave %d i_events, want %d", len(got), n-7+1)
+	}
+	for i, id := range got {
+		if id != int64(i+7) {
+			t.Fatalf("EachIEvent: i_event #%d is %d, want %d (ascending, each once)", i, id, i+7)
+		}
+	}
+}

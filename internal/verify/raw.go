@@ -145,33 +145,52 @@ func redact(v string) string {
 // of credHeaders redacted, each value cut to valueMax bytes and the whole
 // to totalMax; headers past the limits are counted in X-Espfctl-Omitted.
 func capture(r *http.Request, credHeaders []string, valueMax, totalMax int) Headers {
-	h := Headers{}
+	names := sortedNames(r.Header)
+	n := 1 // values, Host included
+	for _, name := range names {
+		n += len(r.Header[name])
+	}
+	// One map sized for every name and one array for every value: the
+	// capture runs on every delivery.
+	h := make(Headers, min(len(names), maxHeaders)+2)
+	vals := make([]string, 0, n)
 	total, omitted := 0, 0
-	add := func(name, v string) {
-		if len(h) >= maxHeaders || total >= totalMax {
-			omitted++
-			return
+	// put captures name's values; a name's values are added together, so
+	// they are the tail of vals. At most maxHeaders names are kept, and
+	// at most totalMax bytes of names and values.
+	put := func(name string, values []string, secret bool) {
+		start := len(vals)
+		for _, v := range values {
+			kept := len(h)
+			if start < len(vals) {
+				kept++ // this name is kept already
+			}
+			if kept >= maxHeaders || total >= totalMax {
+				omitted++
+				continue
+			}
+			if secret {
+				v = redact(v)
+			}
+			v = Clip(v, min(valueMax, totalMax-total))
+			total += len(name) + len(v)
+			vals = append(vals, v)
 		}
-		v = Clip(v, min(valueMax, totalMax-total))
-		total += len(name) + len(v)
-		h[name] = append(h[name], v)
+		if start < len(vals) {
+			h[name] = vals[start:len(vals):len(vals)]
+		}
 	}
 	if r.Host != "" {
-		add("Host", r.Host)
+		put("Host", []string{r.Host}, false)
 	}
-	for _, name := range sortedNames(r.Header) {
+	for _, name := range names {
 		secret := false
 		for _, c := range credHeaders {
 			if strings.EqualFold(name, c) {
 				secret = true
 			}
 		}
-		for _, v := range r.Header[name] {
-			if secret {
-				v = redact(v)
-			}
-			add(name, v)
-		}
+		put(name, r.Header[name], secret)
 	}
 	if omitted > 0 {
 		h["X-Espfctl-Omitted"] = []string{strconv.Itoa(omitted) + " header values over the capture limit"}

@@ -249,11 +249,22 @@ func (rc *Receiver) answer(c *call, status int, msg string) {
 		h.Set("Connection", "close")
 		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now().Add(drainGrace))
 	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"], h["X-Content-Type-Options"] = plainText, noSniff
 	c.w.WriteHeader(status)
+	if msg == "OK" {
+		_, _ = c.w.Write(okLine)
+		return
+	}
 	_, _ = c.w.Write([]byte(msg + "\n"))
 }
+
+// The answer's constant parts, allocated once (answer runs on every
+// delivery; net/http only reads them).
+var (
+	plainText = []string{"text/plain; charset=utf-8"}
+	noSniff   = []string{"nosniff"}
+	okLine    = []byte("OK\n")
+)
 
 // checkHeaders checks what the headers alone tell: the method, the
 // credentials, the Date and the declared size.
@@ -432,8 +443,10 @@ func (rc *Receiver) forward(c *call) {
 func (rc *Receiver) event(c *call) Entry {
 	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
-		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity,
-		Headers: capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)}
+		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity}
+	if !rc.journal.scratch { // a scratch journal keeps no raw capture
+		e.Headers = capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)
+	}
 	rc.forwardFields(c, &e)
 	return e
 }
