@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/spf13/pflag"
 )
@@ -80,7 +81,7 @@ func (h headerFlags) header() (http.Header, error) {
 		switch {
 		case !ok || k == "":
 			return nil, usageErrorf("-H #%d has no \"Name:\" before its value (want \"Name: value\"; not shown: it may hold a secret)", i+1)
-		case !validHeaderName(k):
+		case !sign.ValidHeaderName(k):
 			return nil, usageErrorf("-H #%d: %q is not a valid header name (want \"Name: value\")", i+1, k)
 		case strings.ContainsAny(v, "\r\n"):
 			return nil, usageErrorf("-H %s: the value contains a line break", k)
@@ -88,17 +89,6 @@ func (h headerFlags) header() (http.Header, error) {
 		hdr.Add(k, strings.TrimSpace(v))
 	}
 	return hdr, nil
-}
-
-// validHeaderName is RFC 9110's token: what net/http accepts as a name.
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.

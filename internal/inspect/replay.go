@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -144,7 +145,7 @@ func parseHeaderLines(text string) (http.Header, string, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if !ok || !validName(name) {
+		if !ok || !sign.ValidHeaderName(name) {
 			return nil, "", fmt.Errorf("headers line %d: %q: want Name: value", i+1, verify.Clip(esc(line), 80))
 		}
 		if !validValue(value) {
@@ -157,20 +158,6 @@ func parseHeaderLines(text string) (http.Header, string, error) {
 		h.Add(name, value)
 	}
 	return h, date, nil
-}
-
-// validName: an RFC 9110 token.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func validValue(s string) bool {
