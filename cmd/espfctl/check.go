@@ -57,6 +57,12 @@ Every case has an ID tied to a section of the ESPF contract (1 the request,
 anything; name IDs or section prefixes (3, 3.bearer, 1/tls-) to run a subset.
 Cases use their own i_event numbers from --first-event up, far from real data.
 
+With --state-url (where the Application shows an entity's state, e.g.
+http://localhost:8080/state/{group}/{id}) the section 7.state sends entity
+histories out of order (an Updated before its Created, a re-sent Created
+after the Deleted, an Updated after the Deleted) and reads the entity back:
+it must end as its events applied in i_event order say.
+
 One line per case is printed as it finishes, then a curl reproducer for every
 failed case (secrets replaced by $ESPFCTL_PASSWORD, $ESPFCTL_CREDENTIALS or
 $ESPFCTL_KEY) and a summary per section.
@@ -68,6 +74,8 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
   espfctl check --url http://localhost:8080/espf --auth signature --key-id test --key s3cret
   espfctl check --url https://app.example/espf --auth basic --user pb --password-file pw --junit check.xml
   espfctl check --url http://localhost:8080/espf --auth bearer --key superkey --i-env 3 --soak 0 3.bearer 2/duplicate
+  espfctl check --url http://localhost:8080/ --auth signature --key-id test --key s3cret \
+      --state-url 'http://localhost:8080/state/{group}/{id}' 7
   espfctl check --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x --strict --json`,
 		Args: cobra.ArbitraryArgs, // case IDs and section prefixes, checked by check.Select
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -209,9 +217,12 @@ func (o *checkOptions) config() (check.Config, []check.Case, error) {
 	if err != nil {
 		return cfg, nil, usageErrorf("%w", err)
 	}
+	if o.StateURL == "" {
+		cases = check.WithoutState(cases, sel)
+	}
 	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, CurlArgs: o.curlArgs(),
 		Timeout: o.Timeout, Slow: o.Slow, FirstEvent: o.FirstEvent, Select: sel, Strict: o.Strict,
-		Copies: o.Copies, Soak: o.Soak}, cases, nil
+		Copies: o.Copies, Soak: o.Soak, StateURL: o.StateURL}, cases, nil
 }
 
 // curlArgs are the curl options that match the TLS flags, for reproducers.

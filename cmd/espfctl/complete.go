@@ -20,6 +20,7 @@ func flagValues() map[string]func() []string {
 		"type":          func() []string { return event.Default().Names() },
 		"color":         func() []string { return []string{"auto", "always", "never"} },
 		"only":          checkSelectors,
+		"groups":        func() []string { return []string{"Subscriber", "Customer", "Invoice", "DID"} },
 	}
 }
 

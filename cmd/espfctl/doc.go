@@ -11,10 +11,13 @@
 //	espfctl verify     internal/sign: the check and its explanation, each scheme's Explain
 //	                   (verify.go; internal/report prints it)
 //	espfctl send       internal/sim: the sender engine; internal/event generates or replays
-//	                   the events, internal/espfapi is the status-callback mock of --api-listen
+//	                   the events, internal/espfapi is the PortaBilling mock of --api-listen
+//	                   (status callbacks and the PortaBilling API); internal/entity is
+//	                   the entity model behind lifecycles and the final-state check
 //	                   (send.go, sendapi.go)
 //	espfctl serve      internal/verify: the reference receiver, its journal and faults
-//	                   (serve.go; the package keeps the name verify: it verifies deliveries)
+//	                   (serve.go; the package keeps the name verify: it verifies deliveries);
+//	                   internal/inspect: the inspector page at /ui/ on the admin listener
 //	espfctl journal    internal/verify: reads a serve journal (journal.go)
 //	espfctl check      internal/check: the conformance checks (check.go)
 //	espfctl run        internal/runner: runs a scenario that internal/scenario loads, with
@@ -29,7 +32,8 @@
 // an answer means, the request, the HTTP client and its TLS); internal/report
 // builds every summary and every rendering (text, tables, JSON, JUnit, HTML,
 // check's table, serve's line, the journal table, verify's explanation);
-// internal/term holds the streams, the terminal test and the colours.
+// internal/term holds the streams, the terminal test, the colours and
+// Escape, which every text output applies to what came from outside.
 // Credential flags are defined once in authflags.go, target flags (--url,
 // -H, TLS) in targetflags.go.
 //
@@ -37,12 +41,16 @@
 //
 // Lower packages never import higher ones:
 //
-//	event, sign, term, espfapi     the vocabulary: events and the catalog, the schemes, the streams, the API mock
+//	entity, sign, term             the vocabulary: the one model of an entity after a set of events
+//	                               (contract §7), the schemes, the streams
 //	release                        the release builder (a tool, beside the others)
-//	espf                           the contract (imports sign)
-//	sim, verify, check             the engines: sender, receiver, conformance checks
+//	event, espf                    events, the catalog and the generators (imports entity); the contract
+//	                               (imports sign)
+//	sim, verify, check, espfapi    the engines: sender, receiver, conformance checks, and the PortaBilling
+//	                               side (status callbacks and the PortaBilling API mock)
 //	scenario                       the scenario file, decoded into the engines' config types
 //	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
+//	inspect                        serve's inspector page: reads verify, writes check's reproducers
 //	report                         only consumes: summaries and renderings of the engines' results
 //	runner                         runs a scenario; returns a report.Run
 //	cmd/espfctl                    the commands

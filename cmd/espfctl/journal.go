@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/report"
@@ -22,6 +24,7 @@ type journalOptions struct {
 	JSON     bool
 	Rejected bool
 	Raw      bool
+	Entities bool
 	hasAfter bool // --after was given (0 is an i_event too)
 }
 
@@ -43,13 +46,19 @@ faulted, or refused by the Application behind --forward-to): time, answer,
 auth scheme, remote address, i_event, type, the Application's answer and the
 reason; with --raw their headers and what was kept of their body.
 
+--entities lists every entity the events named, as serve keeps it (contract
+§7, design b: only a newer i_event applies, a deleted entity keeps a
+tombstone): entity, state (existing or deleted) and the last i_event applied;
+what GET /state/{group}/{id} answers.
+
 Text output escapes control characters; JSON output is valid UTF-8. The file
 may be read while serve is running.`,
 		Example: `  espfctl journal events.db
   espfctl journal events.db --json --type Subscriber/Created --since 2026-11-23T00:00:00Z
   espfctl journal events.db --since 15m --raw
   espfctl journal events.db --after 7615 --limit 100 --json
-  espfctl journal events.db --rejected --raw --limit 20`,
+  espfctl journal events.db --rejected --raw --limit 20
+  espfctl journal events.db --entities --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
@@ -68,6 +77,7 @@ may be read while serve is running.`,
 	fs.BoolVar(&opts.JSON, "json", false, "write JSON lines")
 	fs.BoolVar(&opts.Rejected, "rejected", false, "list the deliveries not answered 200 instead of the events")
 	fs.BoolVar(&opts.Raw, "raw", false, "show each delivery's headers (credentials redacted) and body")
+	fs.BoolVar(&opts.Entities, "entities", false, "list the entities the events named and their state (design b), instead of the events")
 	return cmd
 }
 
@@ -91,6 +101,8 @@ func (o *journalOptions) validate() error {
 		return usageErrorf("--limit %d: want 0 (all) or a positive number", o.Limit)
 	case o.JSON && o.Raw:
 		return usageErrorf("--json and --raw: give one (--json lines already carry body and headers)")
+	case o.Entities && (o.Rejected || o.Raw || o.Type != "" || o.hasAfter || o.Since != "" || o.Limit != 0):
+		return usageErrorf("--entities lists every entity's state: it takes only --json")
 	case o.Rejected && (o.Type != "" || o.hasAfter):
 		return usageErrorf("--rejected lists every rejection: --type and --after apply to events only")
 	}
@@ -105,6 +117,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(opts.File); errors.Is(err, fs.ErrNotExist) { // SQLite would say "unable to open database file"
+		return fmt.Errorf("open journal %s: no such file (serve --journal FILE writes one)", opts.File)
+	}
 	j, err := verify.OpenJournalReadOnly(opts.File)
 	if err != nil {
 		return err
@@ -112,6 +127,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	defer j.Close()
 	if opts.Rejected {
 		return listRejections(ctx, opts, j, since)
+	}
+	if opts.Entities {
+		return listEntities(ctx, opts, j)
 	}
 	return listEvents(ctx, opts, j, since)
 }
@@ -178,6 +196,32 @@ func listRejections(ctx context.Context, opts *journalOptions, j *verify.Journal
 	}
 	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
 		fmt.Fprintf(opts.IO.Err, "%d rejected deliveries\n", n)
+	}
+	return nil
+}
+
+// listEntities folds the journal's events into serve's entity table and
+// lists it.
+func listEntities(ctx context.Context, opts *journalOptions, j *verify.Journal) error {
+	states, err := j.EntityStates(ctx)
+	if err != nil {
+		return err
+	}
+	list := states.List()
+	if opts.JSON {
+		enc := verify.NewJSONL(opts.IO.Out)
+		for _, e := range list {
+			if err := enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := report.EntityStates(opts.IO.Out, list, opts.IO.Layout()); err != nil {
+		return err
+	}
+	if opts.IO.ErrTTY || opts.IO.IsTTY {
+		fmt.Fprintf(opts.IO.Err, "%d entities\n", len(list))
 	}
 	return nil
 }

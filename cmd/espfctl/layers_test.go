@@ -10,12 +10,12 @@ import (
 // layers is doc.go's import direction: a package imports only packages of
 // lower layers (tests aside).
 var layers = map[string]int{
-	"event": 0, "sign": 0, "term": 0, "espfapi": 0, "testutil": 0, "release": 0,
-	"espf": 1,
-	"sim":  2, "verify": 2, "check": 2,
-	"scenario": 3,
-	"report":   4,
-	"runner":   5,
+	"entity": 0, "sign": 0, "term": 0, "testutil": 0, "release": 0,
+	"event": 1, "espf": 1,
+	"sim": 2, "verify": 2, "check": 2, "espfapi": 2,
+	"scenario": 3, "inspect": 3,
+	"report": 4,
+	"runner": 5,
 }
 
 func TestImportDirection(t *testing.T) {

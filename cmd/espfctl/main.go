@@ -43,9 +43,12 @@ func run(ctx context.Context, args []string, ios *term.IO) int {
 }
 
 // message is err's text for people: an interrupted command says so
-// already, so Go's "context canceled" is left out.
+// already, so Go's "context canceled" is left out. An error may quote a
+// file, a request or an Application's answer: it is escaped
+// (term.Escape), so it is one line that cannot drive the terminal; only
+// the errors of an errors.Join go on lines of their own.
 func message(err error) string {
-	msg := err.Error()
+	msg := escapeError(err)
 	if errors.Is(err, context.Canceled) {
 		msg = strings.TrimSuffix(strings.TrimSuffix(msg, context.Canceled.Error()), ": ")
 		if msg == "" {
@@ -53,6 +56,23 @@ func message(err error) string {
 		}
 	}
 	return msg
+}
+
+// escapeError is err's text escaped, but for the line breaks that
+// errors.Join puts between its errors.
+func escapeError(err error) string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var texts, escaped []string
+		for _, e := range j.Unwrap() {
+			if e != nil {
+				texts, escaped = append(texts, e.Error()), append(escaped, escapeError(e))
+			}
+		}
+		if len(texts) > 0 && strings.Join(texts, "\n") == err.Error() {
+			return strings.Join(escaped, "\n")
+		}
+	}
+	return term.Escape(err.Error())
 }
 
 func exitCode(ctx context.Context, err error) int {

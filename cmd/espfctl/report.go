@@ -72,7 +72,7 @@ func reportRun(_ context.Context, opts *reportOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if !s.AllDelivered() {
-		return &failedError{fmt.Errorf("%d of %d events not delivered", s.Events-s.Outcomes.DeliveredFirstTry-s.Outcomes.DeliveredAfterRetry, s.Events)}
+		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
 	}
 	return nil
 }

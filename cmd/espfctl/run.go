@@ -68,7 +68,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	s, err := scenario.Load(opts.File)
 	if err != nil {
 		for _, e := range scenario.Errors(err) {
-			fmt.Fprintln(opts.IO.Err, e)
+			fmt.Fprintln(opts.IO.Err, term.Escape(e.Error()))
 		}
 		return &usageError{fmt.Errorf("%s is not a valid scenario (%d problems)", opts.File, len(scenario.Errors(err)))}
 	}
@@ -84,7 +84,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if s.Target != nil {
 		where = espf.RedactURL(s.Target.URL)
 	}
-	fmt.Fprintf(opts.IO.Err, "running %s: %d phase(s) to %s\n", s.Name, len(s.Phases), where)
+	fmt.Fprintf(opts.IO.Err, "running %s: %d phase(s) to %s\n", term.Escape(s.Name), len(s.Phases), term.Escape(where))
 	ro := runner.Options{Seed: opts.Seed}
 	if !opts.NoProgress {
 		ro.Progress, ro.ProgressEvery = progress(opts.IO)
@@ -166,7 +166,7 @@ func writeReports(opts *runOptions, res *report.Run) error {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
-		fmt.Fprintf(opts.IO.Err, "wrote %s\n", path)
+		fmt.Fprintf(opts.IO.Err, "wrote %s\n", term.Escape(path))
 		return nil
 	}
 	if err := write(rep.JSON, func(w io.Writer) error { return report.RunJSON(w, res, true) }); err != nil {

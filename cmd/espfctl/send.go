@@ -55,9 +55,9 @@ type sendOptions struct {
 	drainSet    bool     // --drain was given
 	JSON        bool
 
-	APIListen string
-	APIToken  string
-	APIWait   time.Duration
+	API        apiFlags
+	Lifecycle  lifecycleFlags
+	NoCoalesce bool
 }
 
 func newSendCmd(ios *term.IO, runF func(context.Context, *sendOptions) error) *cobra.Command {
@@ -82,18 +82,34 @@ prints) is sent byte for byte with its recorded i_event (--renumber gives new
 ones); an {event_type, variables} line is encoded. The whole file is checked
 before the first request; - reads standard input.
 
-Exit 0 when every event was delivered, 1 otherwise, 2 on usage errors or a
-bad --events line, 3 when it could not run.`,
+--lifecycle sends entity histories (Created, Updated × --updates, then
+Deleted for a --deleted share) of --entities accounts, customers, invoices
+and DIDs, --active of them interleaved at a time. --state-url reads every
+entity back from the Application after the drain and compares it with its
+delivered events applied in i_event order; the report says which entities
+differ and how their events were reordered. --api-listen hosts PortaBilling's
+side: the status callbacks and the PortaBilling API (Session/login,
+Account/get_account_info…) the Application reads each entity back from; every
+entity exists there from its event's emission.
+
+Exit 0 when every event was delivered (or superseded by coalescing) and the
+final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
+3 when it could not run.`,
 		Example: `  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --count 100
   espfctl send --url https://app.example/espf --auth basic --user pb --password-file pw \
       --rate 50/s --arrival poisson --duration 1m --mix Subscriber/Created=5,Customer/Updated=1
   espfctl send --url http://localhost:8080/espf --auth custom --scheme Plain --credentials x \
       --events journal.jsonl --results attempts.jsonl --json
   espfctl journal events.db --json | espfctl send --url http://localhost:8080/espf --auth bearer \
-      --key-file key.txt --i-env 3 --ttl 10m --events - --renumber --first-event 100000`,
+      --key-file key.txt --i-env 3 --ttl 10m --events - --renumber --first-event 100000
+  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret \
+      --lifecycle --entities 500 --active 20 --state-url 'http://localhost:8080/state/{group}/{id}'
+  espfctl send --url http://localhost:8080/espf --auth signature --key-id test --key s3cret --lifecycle \
+      --api-listen 127.0.0.1:8443 --api-login app --api-password-file api-pw --api-tls-self-signed --api-ca-out api-ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.drainSet = cmd.Flags().Changed("drain")
+			opts.Lifecycle.changed(cmd.Flags())
 			if runF == nil {
 				runF = sendRun
 			}
@@ -128,9 +144,9 @@ bad --events line, 3 when it could not run.`,
 	f.StringVar(&opts.Results, "results", "", "write every attempt to this file as JSON lines (for espfctl report)")
 	f.BoolVar(&opts.JSON, "json", false, "write the final report as JSON to stdout")
 	f.BoolVar(&opts.NoProgress, "no-progress", false, "do not show progress on stderr")
-	f.StringVar(&opts.APIListen, "api-listen", "", "serve the ESPF API mock (status callbacks) on this address, e.g. 127.0.0.1:8181")
-	f.StringVar(&opts.APIToken, "api-token", "", "the ESPF API mock requires \"Authorization: Bearer TOKEN\" (secret; or $"+envAPIToken+")")
-	f.DurationVar(&opts.APIWait, "api-wait", 0, "keep the ESPF API mock up this long after sending, for late status calls")
+	opts.API.register(f)
+	opts.Lifecycle.register(f)
+	f.BoolVar(&opts.NoCoalesce, "no-coalesce", false, "re-send every event; by default, as PortaBilling since MR115, a newer event of the 11 coalesced types supersedes an older one of its account or customer that waits for a re-send")
 	return cmd
 }
 
@@ -159,8 +175,21 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	var mockEmitted func(event.Item)
 	if api != nil {
+		defer func() { _ = api.srv.Close(context.Background()) }() // when the run could not finish
 		sinks = append(sinks, api.sink)
+		mockEmitted = api.mock.Emitted
+	}
+	// Entity histories are followed when the events have them: a
+	// lifecycle, a replay, or a final-state check.
+	var ents *sim.Entities
+	if opts.Lifecycle.On || opts.Events != "" || opts.StateURL != "" {
+		ents = sim.NewEntities(opts.StateURL != "")
+		sinks = append(sinks, ents)
+		cfg.OnEmit = sim.Emits(mockEmitted, ents.Emitted)
+	} else {
+		cfg.OnEmit = mockEmitted
 	}
 	cfg.Sink = sinks
 	stats, runErr := sim.Run(ctx, cfg)
@@ -173,8 +202,21 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return fmt.Errorf("send: %w", runErr)
 	}
 	in := report.Inputs{Run: stats}
+	if ents != nil {
+		r := ents.Reordered()
+		in.Reordered = &r
+	}
+	if opts.StateURL != "" && ctx.Err() == nil {
+		fs, err := opts.checkState(ctx, cfg, ents)
+		if err != nil && runErr == nil {
+			runErr = err
+		}
+		in.FinalState = fs
+	}
 	if api != nil {
-		in.Accounts, in.APIRejected = api.finish(ctx)
+		in.Accounts, in.APIRejected, in.APICalls, in.APIEntities = api.finish(ctx, opts.API.Wait, func(err error) {
+			fmt.Fprintf(ios.Err, "espfctl: API mock: %s\n", term.Escape(err.Error()))
+		})
 	}
 	s := report.NewSummary(metrics, in)
 	if ios.ErrTTY && !opts.NoProgress {
@@ -195,7 +237,9 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	case runErr != nil:
 		return fmt.Errorf("send: %w", runErr)
 	case !s.AllDelivered():
-		return &failedError{fmt.Errorf("%d of %d events not delivered", s.Events-s.Outcomes.DeliveredFirstTry-s.Outcomes.DeliveredAfterRetry, s.Events)}
+		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
+	case !s.FinalState.Passed():
+		return &failedError{finalStateError(s.FinalState)}
 	}
 	return nil
 }
@@ -232,6 +276,12 @@ func (o *sendOptions) config() (sim.Config, func(), error) {
 	if err != nil {
 		return sim.Config{}, nop, err
 	}
+	if err := o.checkLifecycleFlags(); err != nil {
+		return sim.Config{}, nop, err
+	}
+	if _, _, err := o.API.config(); err != nil {
+		return sim.Config{}, nop, err
+	}
 	cfg, err := sim.NewConfig(o.phases(), o.delivery(hdr), o.Seed)
 	if err != nil {
 		return sim.Config{}, nop, settingsUsage(err)
@@ -264,7 +314,7 @@ func (o *sendOptions) phases() []sim.Phase {
 // Without --drain the drain follows the retry flags (sim.DefaultDrainFor).
 func (o *sendOptions) delivery(hdr http.Header) sim.Delivery {
 	d := sim.Delivery{Timeout: o.Timeout, MaxInFlight: o.MaxInFlight, Duplicates: o.Duplicates,
-		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr,
+		DuplicateDelay: o.DuplicateDelay, Drain: o.Drain, Headers: hdr, Coalesce: !o.NoCoalesce,
 		Retry: sim.Retry{Interval: o.RetryInterval, Backoff: sim.Backoff(o.RetryBackoff), Jitter: o.RetryJitter, MaxAttempts: o.MaxAttempts}}
 	if !o.drainSet {
 		d.Drain = sim.DefaultDrainFor(d.Retry)
@@ -299,6 +349,9 @@ func settingsUsage(err error) error {
 // source is the event source: a checked --events replay, or the generator
 // (iEnv: the bearer token's i_env claim, for the bodies that carry one).
 func (o *sendOptions) source(iEnv *int64) (event.Source, func(), error) {
+	if o.Lifecycle.On {
+		return o.lifecycle()
+	}
 	if o.Events != "" {
 		if len(o.Types) > 0 || o.Mix != "" {
 			return nil, nil, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")

@@ -76,7 +76,7 @@ func sendAPIMockOnce(t *testing.T, api string) (done bool) {
 		s.Accounts[0].Calls != 3 || s.Accounts[0].SinceDeliveryMS == nil || *s.Accounts[0].SinceDeliveryMS < 0 {
 		t.Errorf("accounts %+v, want i_account=5 OK after 3 calls, some time after delivery", s.Accounts)
 	}
-	if !strings.Contains(errb.String(), "ESPF API mock listening on http://"+api) || strings.Contains(errb.String(), "api-secret") {
+	if !strings.Contains(errb.String(), "API mock listening on http://"+api) || strings.Contains(errb.String(), "api-secret") {
 		t.Errorf("stderr: %s", errb)
 	}
 	return true

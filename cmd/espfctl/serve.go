@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/inspect"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
@@ -69,7 +71,9 @@ One line per delivery goes to stdout (--json: JSON lines) through a bounded
 queue: when stdout is not read, lines are dropped and counted, never the
 answers. "listening on", the admin address and warnings go to stderr.
 GET /events, /rejections, /metrics and /healthz are served on the admin
-listener (--admin-listen, loopback only), never where PortaBilling connects.
+listener (--admin-listen, loopback only), never where PortaBilling connects,
+with the inspector at /ui/: every delivery live in a browser, its headers and
+body, and a replay to the --forward-to Application ("inspect at …" on stderr).
 SIGINT or SIGTERM drains and exits 0.`,
 		Example: `  espfctl serve --listen :8443 --tls-self-signed --auth signature --key-id test --key-file key.txt
   espfctl serve --listen 127.0.0.1:0 --ready-file addr --auth basic --user u --password p --journal events.db
@@ -87,7 +91,7 @@ SIGINT or SIGTERM drains and exits 0.`,
 	opts.Auth.register(fs, withAll)
 	fs.BoolVar(&opts.NoAuth, "no-auth", false, "accept deliveries without checking authorization (warns); with --forward-to, forward every request")
 	fs.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on for deliveries; port 0 picks a free port")
-	fs.StringVar(&opts.AdminListen, "admin-listen", defaultAdminListen, `loopback address for GET /events, /rejections, /metrics, /healthz ("off" for none); port 0 picks a free port`)
+	fs.StringVar(&opts.AdminListen, "admin-listen", defaultAdminListen, `loopback address for the inspector /ui/ and GET /events, /rejections, /metrics, /healthz ("off" for none); port 0 picks a free port`)
 	fs.StringVar(&opts.Path, "path", "/", `the delivery path; "/" accepts any path`)
 	fs.Int64Var(&opts.MaxBody, "max-body", verify.DefaultMaxBody, "largest body accepted, in bytes (else 413)")
 	fs.IntVar(&opts.MaxConns, "max-conns", verify.DefaultMaxConns, "delivery connections open at once; more wait for a free slot")
@@ -137,7 +141,7 @@ func (o *serveOptions) validate() error {
 	}
 	if o.ForwardTo != "" {
 		if u, err := url.Parse(o.ForwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("--forward-to %q: want http://HOST[:PORT]/PATH or https://…", o.ForwardTo)
+			return usageErrorf("--forward-to %q: want http://HOST[:PORT]/PATH or https://…", espf.RedactURL(o.ForwardTo))
 		} else if u.User != nil {
 			return usageErrorf("--forward-to: credentials in the URL are not used; the delivery's own header is forwarded")
 		}
@@ -176,6 +180,7 @@ func checkLoopback(addr string) error {
 type serveSide struct {
 	opts        *serveOptions
 	auth        sign.Auth
+	creds       sign.Config // the --auth credentials, for the inspector's reproducers
 	cert        *tls.Certificate
 	fingerprint string
 	journal     *verify.Journal
@@ -219,6 +224,9 @@ func (s *serveSide) setup() error {
 	if !o.NoAuth {
 		var err error
 		if s.auth, err = o.Auth.auth(""); err != nil {
+			return err
+		}
+		if s.creds, err = o.Auth.config(o.Auth.Scheme); err != nil {
 			return err
 		}
 	}
@@ -324,6 +332,7 @@ func (s *serveSide) announce() {
 	fmt.Fprintf(w, "listening on %s://%s%s (auth: %s; journal: %s)\n", scheme, s.ln.Addr(), o.Path, authDesc, journal)
 	if s.admin != nil {
 		fmt.Fprintf(w, "admin on http://%s (GET /events /rejections /metrics /healthz; loopback only)\n", s.admin.Addr())
+		fmt.Fprintf(w, "inspect at http://%s%s\n", s.admin.Addr(), inspect.Path)
 	}
 	if o.ForwardTo != "" {
 		fmt.Fprintf(w, "forwarding to %s (timeout %s; no answer in time: 504, unreachable: 502, and the ESPF re-sends)\n", o.ForwardTo, o.ForwardWait)
@@ -349,7 +358,11 @@ func (s *serveSide) run(ctx context.Context) error {
 	defer stopAdmin()
 	adminDone := make(chan error, 1)
 	if s.admin != nil {
-		go func() { adminDone <- verify.ServeAdmin(adminCtx, s.admin, s.rc.Admin()) }()
+		h, err := s.adminHandler()
+		if err != nil {
+			return err
+		}
+		go func() { adminDone <- verify.ServeAdmin(adminCtx, s.admin, h) }()
 	} else {
 		adminDone <- nil
 	}
@@ -362,6 +375,30 @@ func (s *serveSide) run(ctx context.Context) error {
 		err = fmt.Errorf("admin: %w", aerr)
 	}
 	return err
+}
+
+// adminHandler is the admin listener's handler: the inspector at /ui/
+// (and / leads there), the receiver's /events, /rejections, /metrics and
+// /healthz; every request must name a loopback Host (no DNS rebinding).
+func (s *serveSide) adminHandler() (http.Handler, error) {
+	ui, err := inspect.New(inspect.Config{Receiver: s.rc, Creds: s.creds, URL: s.deliveryURL(), Journal: s.opts.Journal})
+	if err != nil {
+		return nil, err
+	}
+	return inspect.Mount(ui, s.rc.Admin()), nil
+}
+
+// deliveryURL is where senders on this host reach the delivery listener.
+func (s *serveSide) deliveryURL() string {
+	scheme := "http"
+	if s.cert != nil {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + s.opts.Path
 }
 
 // dropWarnEvery is how often a warning about dropped delivery lines may go

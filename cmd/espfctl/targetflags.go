@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/spf13/pflag"
 )
 
@@ -16,10 +18,11 @@ import (
 // client TLS flags and --http2. send and check share them, so they mean the
 // same in both.
 type targetFlags struct {
-	URL     string
-	Headers headerFlags
-	TLS     tlsFlags
-	HTTP2   bool
+	URL      string
+	Headers  headerFlags
+	TLS      tlsFlags
+	HTTP2    bool
+	StateURL string // where the Application shows an entity's state: {group} and {id}
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet) {
@@ -27,6 +30,7 @@ func (t *targetFlags) register(f *pflag.FlagSet) {
 	t.Headers.register(f)
 	t.TLS.register(f)
 	f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
+	f.StringVar(&t.StateURL, "state-url", "", "where the Application shows an entity's state, with {group} and {id}, e.g. http://localhost:8080/state/{group}/{id}: read back after the run and compared")
 }
 
 // target checks --url and builds the extra headers and the TLS config;
@@ -37,6 +41,11 @@ func (t *targetFlags) target() (http.Header, *tls.Config, error) {
 	}
 	if u, err := url.Parse(t.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, nil, usageErrorf("--url %q: want http:// or https:// and a host", espf.RedactURL(t.URL))
+	}
+	if t.StateURL != "" {
+		if err := sim.CheckStateURL(t.StateURL); err != nil {
+			return nil, nil, usageErrorf("--state-url: %w", err)
+		}
 	}
 	hdr, err := t.Headers.header()
 	if err != nil {
@@ -72,7 +81,7 @@ func (h headerFlags) header() (http.Header, error) {
 		switch {
 		case !ok || k == "":
 			return nil, usageErrorf("-H #%d has no \"Name:\" before its value (want \"Name: value\"; not shown: it may hold a secret)", i+1)
-		case !validHeaderName(k):
+		case !sign.ValidHeaderName(k):
 			return nil, usageErrorf("-H #%d: %q is not a valid header name (want \"Name: value\")", i+1, k)
 		case strings.ContainsAny(v, "\r\n"):
 			return nil, usageErrorf("-H %s: the value contains a line break", k)
@@ -80,17 +89,6 @@ func (h headerFlags) header() (http.Header, error) {
 		hdr.Add(k, strings.TrimSpace(v))
 	}
 	return hdr, nil
-}
-
-// validHeaderName is RFC 9110's token: what net/http accepts as a name.
-func validHeaderName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // tlsFlags are the client TLS flags, shared by every command that connects.

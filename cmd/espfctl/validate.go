@@ -65,10 +65,10 @@ func validateRun(opts *validateOptions) error {
 				return err
 			}
 		case err == nil:
-			fmt.Fprintf(opts.IO.Out, "%s: ok (%d phases, %d expectations)\n", f, len(s.Phases), len(s.Expect))
+			fmt.Fprintf(opts.IO.Out, "%s: ok (%d phases, %d expectations)\n", term.Escape(f), len(s.Phases), len(s.Expect))
 		default:
 			for _, e := range scenario.Errors(err) {
-				fmt.Fprintln(opts.IO.Err, e)
+				fmt.Fprintln(opts.IO.Err, term.Escape(e.Error()))
 			}
 		}
 		if err != nil {

@@ -58,6 +58,10 @@ type Config struct {
 	Copies     int           // 0 = DefaultCopies
 	Burst      int           // 0 = DefaultBurst
 	Soak       time.Duration // how long 2/soak sends at SoakRate; 0 = off (skipped)
+	// StateURL is where the Application shows an entity's state, with
+	// {group} and {id} (--state-url): the 7.state cases read it; without it
+	// they are left out (skipped when named).
+	StateURL string
 
 	Now      func() time.Time // the clock for Date and token expiry; nil = time.Now
 	OnResult func(Result)     // called as each case finishes, in order, from Run's goroutine
@@ -192,6 +196,9 @@ func prepare(cfg Config) (Config, []Case, error) {
 	cases, err := Select(Cases(), cfg.Creds.Scheme, cfg.Select)
 	if err != nil {
 		return cfg, nil, err
+	}
+	if cfg.StateURL == "" {
+		cases = WithoutState(cases, cfg.Select)
 	}
 	return cfg, cases, nil
 }

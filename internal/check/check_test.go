@@ -139,6 +139,7 @@ func TestServePassesEveryCase(t *testing.T) {
 					cert, cfg.TLS = selfSigned(t)
 				}
 				cfg.URL = serve(t, receiver(t, &c), cert)
+				cfg.StateURL = strings.TrimSuffix(cfg.URL, "/espf") + "/state/{group}/{id}" // serve keeps entities with design (b)
 				rs, err := check.Run(t.Context(), cfg)
 				if err != nil {
 					t.Fatal(err)
@@ -194,7 +195,7 @@ func TestSelect(t *testing.T) {
 		{scheme: "basic", args: []string{"3"}, want: []string{"3.basic/no-header", "3.basic/wrong-password", "3.basic/other-scheme-name", "3.basic/wrong-user"}},
 		{scheme: "basic", args: []string{"3.bearer/alg-none,7/deleted-never-created"}, want: []string{"3.bearer/alg-none", "7/deleted-never-created"}},
 		{scheme: "signature", args: []string{"2"}, want: []string{"2/exact-200", "2/duplicate", "2/duplicate-concurrent", "2/burst", "2/soak"}},
-		{scheme: "custom", args: nil, count: 16 + 5 + 3 + 3},
+		{scheme: "custom", args: nil, count: 16 + 5 + 3 + 3 + 3},
 		{scheme: "", args: nil, count: len(all)},
 		{scheme: "basic", args: []string{"3.bear"}, err: `no case matches "3.bear"`},
 		{scheme: "basic", args: []string{"deliver"}, err: `no case matches "deliver"`},

@@ -1,12 +1,17 @@
 package check
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // script is what a failed case's reproducer replays: its requests one
@@ -76,10 +81,10 @@ func (r *runner) curl(s shot, date, auth string) string {
 	var b strings.Builder
 	if s.pad > 0 {
 		tail := s.body[s.padAt+s.pad:]
-		b.WriteString("{ printf '%s' " + shq(string(s.body[:s.padAt])) + "; head -c " + strconv.Itoa(s.pad) +
-			" /dev/zero | tr '\\0' x; printf '%s' " + shq(string(tail)) + "; }")
+		b.WriteString("{ printf " + printfArgs(string(s.body[:s.padAt])) + "; head -c " + strconv.Itoa(s.pad) +
+			" /dev/zero | tr '\\0' x; printf " + printfArgs(string(tail)) + "; }")
 	} else {
-		b.WriteString("printf '%s' " + shq(string(s.body)))
+		b.WriteString("printf " + printfArgs(string(s.body)))
 	}
 	b.WriteString(" | curl -sS -i")
 	for _, a := range r.cfg.CurlArgs {
@@ -121,10 +126,91 @@ func (r *runner) curl(s shot, date, auth string) string {
 	return b.String()
 }
 
-// shq quotes s as one single-quoted shell word.
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// shq quotes s as one single-quoted shell word. A word with what a
+// terminal would act on (control characters, bidirectional overrides,
+// bytes that are not UTF-8: term.NeedsEscape) is printed as printf's octal
+// escapes instead, "$(printf '%b' 'a\0033b')", so the reproducer shows
+// them and the shell still passes the same bytes on (a trailing newline
+// aside, which no header value or URL has).
+func shq(s string) string {
+	if term.NeedsEscape(s) {
+		return `"$(printf '%b' ` + octalWord(s) + `)"`
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// printfArgs are the format and argument with which printf writes s byte
+// for byte: '%s' and s quoted, or '%b' and s in octal escapes when s holds
+// what a terminal would act on.
+func printfArgs(s string) string {
+	if term.NeedsEscape(s) {
+		return "'%b' " + octalWord(s)
+	}
+	return "'%s' " + shq(s)
+}
+
+// octalWord is s as a single-quoted argument of printf %b: backslashes
+// doubled, and every byte of a rune that term.Escape would escape written
+// as \0ooo.
+func octalWord(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case s[i] == '\\':
+			b.WriteString(`\\`)
+		case s[i] == '\'':
+			b.WriteString(`'\''`)
+		case (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || term.IsUnsafeRune(r):
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, `\0%03o`, c)
+			}
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
 
 // dq escapes s for the inside of a double-quoted shell word.
 func dq(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`").Replace(s)
+}
+
+// Reproducer is a curl command (a POSIX shell snippet) that sends body to
+// url as the ESPF would send it when the snippet runs: the extra headers,
+// Content-Type and TE, a fresh Date, and the credentials of auth computed
+// from that Date, every secret read from its $ESPFCTL_* variable — the
+// reproducer of a failed case, for any recorded delivery (serve's
+// inspector). auth without a Scheme sends no credentials. Headers that
+// curl or the ESPF sets (Host, Content-Length, Content-Type, TE, Date, the
+// credentials) are taken from the request, not from headers, and
+// Accept-Encoding is left to curl (so that it shows the answer readable).
+func Reproducer(url string, auth sign.Config, headers http.Header, body []byte, curlArgs []string) (string, error) {
+	cr := &creds{header: sign.DefaultHeader}
+	if auth.HeaderName != "" {
+		cr.header = auth.HeaderName
+	}
+	var cred *credential
+	if auth.Scheme != "" {
+		c, err := newCreds(auth)
+		if err != nil {
+			return "", err
+		}
+		cr, cred = c, c.right
+	}
+	extra := http.Header{}
+	for k, vs := range headers {
+		switch http.CanonicalHeaderKey(k) {
+		case "Host", "Content-Length", "Content-Type", "Te", "Transfer-Encoding", "Connection", "Expect", "Accept-Encoding",
+			"Authorization", "Proxy-Authorization", "Cookie", "X-Espfctl-Omitted":
+			continue
+		}
+		extra[http.CanonicalHeaderKey(k)] = vs
+	}
+	r := &runner{cfg: Config{URL: url, Headers: extra, CurlArgs: curlArgs, Now: time.Now}, creds: cr}
+	return replay(shot{body: body, date: dateNow, cred: cred}).render(r), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // replay runs a reproducer with sh, the secrets in their ESPFCTL_*
@@ -135,6 +136,45 @@ func TestReproducersOfRefusals(t *testing.T) {
 				if got := replay(t, c, r.Curl); len(got) != 1 || got[0] != "HTTP/1.1 200" {
 					t.Errorf("%s: the reproducer got %q, want 200\n%s", r.ID, got, r.Curl)
 				}
+			}
+		})
+	}
+}
+
+// TestReproducerOfARecordedDelivery: the reproducer of a delivery as the
+// journal recorded it (credentials redacted, the old Date), run by sh with
+// the secrets in $ESPFCTL_*, is accepted (200) by a receiver with the same
+// credentials and delivers the same bytes; it never holds a secret.
+func TestReproducerOfARecordedDelivery(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"event_type":"Subscriber/Created","variables":{"i_event":4242,"i_account":7,"note":"it's <b>&amp;"}}`)
+	for _, scheme := range sign.Schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			c := vectors[scheme]
+			rc := receiver(t, &c)
+			url := serve(t, rc, nil)
+			recorded := http.Header{"Authorization": {"Basic [redacted]"}, "Date": {"Mon, 02 Jan 2006 15:04:05 GMT"},
+				"Host": {"example"}, "Content-Type": {"application/json"}, "Te": {"trailers"}, "User-Agent": {"PortaBilling ESPF"},
+				"X-Request-Id": {"abc"}}
+			script, err := check.Reproducer(url, c, recorded, body, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range secretsOf(c) {
+				if strings.Contains(script, s) {
+					t.Fatalf("the reproducer holds the secret %q:\n%s", s, script)
+				}
+			}
+			if strings.Contains(script, "redacted") || strings.Contains(script, "2006") || !strings.Contains(script, "X-Request-Id: abc") {
+				t.Errorf("the reproducer should drop the redacted credential and the old Date and keep the other headers:\n%s", script)
+			}
+			if got := replay(t, c, script); len(got) != 1 || !strings.HasSuffix(got[0], "200") {
+				t.Fatalf("the reproducer got %v, want one 200\n%s", got, script)
+			}
+			evs, err := rc.Journal().Events(t.Context(), verify.Filter{})
+			if err != nil || len(evs) != 1 || string(evs[0].Body) != string(body) || evs[0].Headers["User-Agent"][0] != "PortaBilling ESPF" {
+				t.Errorf("journal after the reproducer: %v %+v", err, evs)
 			}
 		})
 	}

@@ -27,6 +27,10 @@ const (
 	Resent    Outcome = "resent"    // anything else: re-sent later
 	GaveUp    Outcome = "gave_up"   // anything else, and no attempts were left
 	Pending   Outcome = "pending"   // cut short by the end of the drain or an interrupt
+	// Superseded: waiting for a re-send when a newer event of the same
+	// coalesced type for the same account or customer was queued (contract
+	// §7, MR115): never sent again, neither delivered nor lost.
+	Superseded Outcome = "superseded"
 )
 
 // legacyResent is how results files written before the one-word rule named

@@ -1,7 +1,10 @@
-// Package espfapi mocks PortaBilling's ESPF API (contract.md §4): the
-// status callbacks an Application makes after asynchronous provisioning.
-// It validates each call, remembers each account's latest status, and
-// relates it to when the sender delivered the account's event.
+// Package espfapi is the PortaBilling side of the loop, mocked: the ESPF
+// API's status callbacks (contract.md §4) an Application makes after
+// asynchronous provisioning, and the PortaBilling API (§6) it logs in to
+// and reads each entity back from. It validates each call, remembers each
+// account's latest status and relates it to when the sender delivered the
+// account's event, and answers reads with what PortaBilling holds at the
+// moment of the call: every entity an emitted event named.
 package espfapi
 
 import (
@@ -18,6 +21,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/espfctl/espfctl/internal/entity"
 )
 
 // Statuses the API accepts; OK and FAILED are final.
@@ -26,15 +31,20 @@ var Statuses = []string{"OK", "IN_PROGRESS", "RETRY", "FAILED"}
 // MaxMessage is the documented limit on message, in characters.
 const MaxMessage = 4000
 
-// Config configures the mock. The zero value accepts any caller.
+// Config configures the mock. The zero value accepts any caller (an open
+// mock): Session/login then takes any login and password.
 type Config struct {
-	Token string           // when set, calls must carry "Authorization: Bearer <Token>"
-	Now   func() time.Time // nil = time.Now
+	Token    string           // a static token: "Authorization: Bearer <Token>" is accepted, and Session/login takes it as "token"
+	Login    string           // the login Session/login accepts
+	Password string           // and its password
+	TokenTTL time.Duration    // access tokens expire after this; 0 = DefaultTokenTTL
+	IEnv     int64            // the i_env of the tokens and the info answers; 0 = 1
+	Now      func() time.Time // nil = time.Now
 	// BodyTimeout bounds the read of a call's body; 0 = BodyTimeout.
 	BodyTimeout time.Duration
 }
 
-// Mock is an http.Handler for the two status routes.
+// Mock is an http.Handler for the status routes and the PortaBilling API.
 type Mock struct {
 	cfg       Config
 	mux       *http.ServeMux
@@ -42,6 +52,10 @@ type Mock struct {
 	accounts  map[string]*account
 	delivered map[string]time.Time
 	rejected  int64
+	sess      sessions
+	store     map[entity.Key]*record
+	dids      int64 // i_did_number of the last DID seen
+	calls     map[string]*MethodCalls
 }
 
 type account struct {
@@ -49,15 +63,34 @@ type account struct {
 	final time.Time
 }
 
+// MethodCalls is how often one API method was called, and how many of
+// those calls were refused (a fault, or 400/401 on the status routes).
+type MethodCalls struct {
+	Method string `json:"method"`
+	Calls  int64  `json:"calls"`
+	Faults int64  `json:"faults,omitempty"`
+}
+
+// StatusMethod names the status routes in Calls.
+const StatusMethod = "espf/v1 account status"
+
 // New returns a mock with no calls recorded.
 func New(cfg Config) *Mock {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.IEnv == 0 {
+		cfg.IEnv = 1
+	}
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = BodyTimeout
 	}
-	m := &Mock{cfg: cfg, mux: http.NewServeMux(), accounts: map[string]*account{}, delivered: map[string]time.Time{}}
+	m := &Mock{cfg: cfg, mux: http.NewServeMux(), accounts: map[string]*account{}, delivered: map[string]time.Time{},
+		sess: newSessions(), store: map[entity.Key]*record{}, calls: map[string]*MethodCalls{}}
+	m.mux.HandleFunc("POST /rest/{service}/{method}", m.rest)
 	m.mux.HandleFunc("POST /espf/v1/account/i/{i_account}/status", func(w http.ResponseWriter, r *http.Request) {
 		m.status(w, r, "i_account="+r.PathValue("i_account"), true)
 	})
@@ -126,16 +159,42 @@ type params struct {
 	Message string `json:"message"`
 }
 
+// open reports whether the mock has no credentials configured.
+func (m *Mock) open() bool { return m.cfg.Token == "" && m.cfg.Login == "" && m.cfg.Password == "" }
+
+// staticToken reports whether tok is the configured static token.
+func (m *Mock) staticToken(tok string) bool {
+	return m.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(m.cfg.Token)) == 1
+}
+
+// statusAuth checks a status call: "Authorization: Bearer" with the static
+// token or an access token from Session/login.
+func (m *Mock) statusAuth(r *http.Request) string {
+	if m.open() {
+		return ""
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "missing API credentials: send Authorization: Bearer <access_token from Session/login>"
+	}
+	if m.staticToken(tok) {
+		return ""
+	}
+	m.mu.Lock()
+	_, err := m.byToken(strings.TrimSpace(tok))
+	m.mu.Unlock()
+	if err != nil {
+		return "wrong API credentials: " + err.Error()
+	}
+	return ""
+}
+
 func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeric bool) {
 	now := m.cfg.Now()
-	if m.cfg.Token != "" {
-		got := r.Header.Get("Authorization")
-		want := "Bearer " + m.cfg.Token
-		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			m.reject()
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{"missing or wrong API credentials"}})
-			return
-		}
+	if msg := m.statusAuth(r); msg != "" {
+		m.reject()
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"errors": []string{msg}})
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
@@ -168,6 +227,7 @@ func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeri
 	if (p.Status == "OK" || p.Status == "FAILED") && a.final.IsZero() {
 		a.final = now
 	}
+	m.countLocked(StatusMethod, false)
 	m.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"success": 1})
 }
@@ -175,7 +235,39 @@ func (m *Mock) status(w http.ResponseWriter, r *http.Request, key string, numeri
 func (m *Mock) reject() {
 	m.mu.Lock()
 	m.rejected++
+	m.countLocked(StatusMethod, true)
 	m.mu.Unlock()
+}
+
+func (m *Mock) count(method string, failed bool) {
+	m.mu.Lock()
+	m.countLocked(method, failed)
+	m.mu.Unlock()
+}
+
+func (m *Mock) countLocked(method string, failed bool) {
+	c := m.calls[method]
+	if c == nil {
+		c = &MethodCalls{Method: method}
+		m.calls[method] = c
+	}
+	c.Calls++
+	if failed {
+		c.Faults++
+	}
+}
+
+// Calls returns the calls per method (PortaBilling API methods and the
+// status routes), sorted by method.
+func (m *Mock) Calls() []MethodCalls {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]MethodCalls, 0, len(m.calls))
+	for _, c := range m.calls {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Method < out[j].Method })
+	return out
 }
 
 // parse reads the parameters from a form-encoded or JSON body and lists

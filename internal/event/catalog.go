@@ -115,16 +115,23 @@ func (c *Catalog) Suggest(name string) []string {
 // the closest by edit distance (case-insensitive) when one is close enough,
 // else up to three of the same group (Suggest). Nil when nothing is close.
 func (c *Catalog) DidYouMean(name string) []string {
-	best, bestD := "", len(name)/2+2
-	for _, t := range c.types {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(t.Name)); d < bestD {
-			best, bestD = t.Name, d
-		}
-	}
-	if best != "" {
+	if best := Closest(name, c.Names()); best != "" {
 		return []string{best}
 	}
 	return c.Suggest(name)
+}
+
+// Closest returns the candidate nearest to s by edit distance
+// (case-insensitive), if it is close enough to be a likely typo, else "".
+// Type names here and scenario keys both use it.
+func Closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }
 
 func editDistance(a, b string) int {

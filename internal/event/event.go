@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/espfctl/espfctl/internal/entity"
 )
 
 // Event is the body the ESPF POSTs: {"event_type": "...", "variables": {...}}.
@@ -108,10 +110,22 @@ func ID(v any) (int64, error) {
 	return n, nil
 }
 
+// EntityKeys are the variables that name the entity an event is about, in
+// the order Entity looks for them.
+var EntityKeys = []string{"i_account", "i_customer", "i_invoice", "number", "billing_entity_id", "i_did"}
+
 // Entity names the entity an event is about, for logs: "i_account=1000889",
 // "number=15551234", or "" when none of the usual variables is present.
 func (e *Event) Entity() string {
-	for _, k := range []string{"i_account", "i_customer", "i_invoice", "number", "billing_entity_id", "i_did"} {
+	// The entity of an event about one of the modelled groups is named by
+	// the group's own id: an Invoice event names its i_invoice, not the
+	// i_customer it belongs to.
+	if g, _, ok := entity.Classify(e.Type); ok {
+		if v, ok := e.Variables[g.IDVar()]; ok {
+			return fmt.Sprintf("%s=%v", g.IDVar(), v)
+		}
+	}
+	for _, k := range EntityKeys {
 		if v, ok := e.Variables[k]; ok {
 			return fmt.Sprintf("%s=%v", k, v)
 		}

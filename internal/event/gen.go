@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/entity"
 )
 
 // Item is one event ready to send: its body is built once and re-sent byte
@@ -16,6 +18,9 @@ type Item struct {
 	Type   string
 	Entity string // "i_account=1000889", for reports and the ESPF API mock
 	Body   []byte
+	// Last marks the last event of its entity's history in a lifecycle
+	// stream, so whoever follows the entity can forget it once it is done.
+	Last bool
 }
 
 // Source yields events in order; Next returns io.EOF when there are no more.
@@ -130,8 +135,13 @@ func (g *Generator) Next() (Item, error) {
 			}
 			vars[v.Name] = g.value(v, id)
 		}
-	} else {
-		vars["i_account"] = g.id(id) // an unknown type still names an entity
+	}
+	if len(vars) == 1 { // an unknown type, or one whose variables are undocumented, still names an entity
+		name := "i_account"
+		if grp, _, ok := entity.Classify(typ); ok {
+			name = grp.IDVar()
+		}
+		vars[name] = g.value(Variable{Name: name, Type: "int"}, id)
 	}
 	ev := Event{Type: typ, Variables: vars}
 	body, err := ev.Marshal()

@@ -2,7 +2,6 @@ package report
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
@@ -81,8 +80,11 @@ func checkGradeText(g check.Grade) string {
 	return string(g)
 }
 
-// Row writes one case.
+// Row writes one case. The answer and the consequence may quote the
+// Application (a TLS certificate's names, an error's words): they are
+// escaped.
 func (t *CheckTable) Row(r check.Result) error {
+	r.Answer, r.Expect, r.Consequence = esc(r.Answer), esc(r.Expect), esc(r.Consequence)
 	if !t.table {
 		_, err := fmt.Fprintf(t.w, "%s\t%s\t%s\t%s\t%s\n", checkGradeText(r.Grade), r.ID, r.Answer, r.Expect, r.Consequence)
 		return err
@@ -264,40 +266,6 @@ func checkWrap(s string, n int) []string {
 	return lines
 }
 
-type checkSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []checkSuite `xml:"testsuite"`
-}
-
-type checkSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []checkCase `xml:"testcase"`
-	SystemOut string      `xml:"system-out,omitempty"`
-}
-
-type checkCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	Skipped   *checkSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type checkSkipped struct {
-	Message string `xml:"message,attr"`
-}
-
 // CheckJUnit writes one testcase per case: its name is the case ID, its
 // classname the section (3.bearer), so CI groups them as the contract
 // does. A failure carries the consequence, the answer and the curl
@@ -306,10 +274,10 @@ type checkSkipped struct {
 func CheckJUnit(w io.Writer, start time.Time, elapsed time.Duration, rs []check.Result, interrupted bool) error {
 	secs := fmt.Sprintf("%.3f", elapsed.Seconds())
 	counts := check.Count(rs)
-	suite := checkSuite{Name: "espfctl check", Tests: len(rs), Failures: counts.Fail, Skipped: counts.Skip, Time: secs,
+	suite := junitSuite{Name: "espfctl check", Tests: len(rs), Failures: counts.Fail, Skipped: counts.Skip, Time: secs,
 		Timestamp: start.UTC().Format("2006-01-02T15:04:05"), SystemOut: counts.String()}
 	for _, r := range rs {
-		tc := checkCase{Name: r.ID, Classname: r.Section, Time: fmt.Sprintf("%.3f", r.LatencyMS/1000)}
+		tc := junitCase{Name: r.ID, Classname: r.Section, Time: fmt.Sprintf("%.3f", r.LatencyMS/1000)}
 		switch r.Grade {
 		case check.Fail:
 			text := "answer: " + r.Answer + "\nexpected: " + r.Expect + "\n" + r.Consequence
@@ -318,7 +286,7 @@ func CheckJUnit(w io.Writer, start time.Time, elapsed time.Duration, rs []check.
 			}
 			tc.Failure = &junitFailure{Message: r.Consequence, Type: "fail", Text: text}
 		case check.Skip:
-			tc.Skipped = &checkSkipped{Message: r.Consequence}
+			tc.Skipped = &junitSkipped{Message: r.Consequence}
 		case check.Warn:
 			tc.SystemOut = "warn: " + r.Answer + ": " + r.Consequence
 		}
@@ -326,20 +294,10 @@ func CheckJUnit(w io.Writer, start time.Time, elapsed time.Duration, rs []check.
 	}
 	if interrupted { // a cancelled job is never green
 		ic := InterruptedCheck("check", elapsed)
-		suite.Cases = append(suite.Cases, checkCase{Name: ic.Name, Classname: "check", Time: secs,
+		suite.Cases = append(suite.Cases, junitCase{Name: ic.Name, Classname: "check", Time: secs,
 			Failure: &junitFailure{Message: ic.Actual, Type: ic.Kind, Text: ic.Actual}})
 		suite.Tests++
 		suite.Failures++
 	}
-	doc := checkSuites{Name: "espfctl", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: secs, Suites: []checkSuite{suite}}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return writeJUnit(w, suite, secs)
 }

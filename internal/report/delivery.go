@@ -13,9 +13,11 @@ import (
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
-// esc is every text field that came from outside, made safe for one line
-// of a terminal or a tab-separated file (control characters escaped).
-func esc(s string) string { return verify.Escape(s) }
+// esc is every text field that came from outside (a request, a results
+// or scenario file, an Application's answer), made safe for one line of a
+// terminal or a tab-separated file: control characters, bidirectional
+// overrides and bytes that are not UTF-8 escaped (term.Escape).
+func esc(s string) string { return term.Escape(s) }
 
 // Delivery writes one tab-separated line per delivery: time, i_event,
 // event type, entity, auth result, answer, first/dup marker, handling time,

@@ -15,12 +15,13 @@ import (
 )
 
 // Explain writes a human explanation of a verification result; its checks
-// are always aligned.
+// are always aligned. What came from the header (a key id, a user name, a
+// claim, the reason that quotes them) is escaped.
 func Explain(w io.Writer, r *sign.Result, now time.Time, pal term.Palette) {
 	if r.Valid {
-		fmt.Fprintf(w, "%s %s header in %s\n", pal.Good("valid"), r.Scheme, r.Header)
+		fmt.Fprintf(w, "%s %s header in %s\n", pal.Good("valid"), esc(r.Scheme), esc(r.Header))
 	} else {
-		fmt.Fprintf(w, "%s %s header in %s: %s\n", pal.Bad("invalid"), r.Scheme, r.Header, r.Reason)
+		fmt.Fprintf(w, "%s %s header in %s: %s\n", pal.Bad("invalid"), esc(r.Scheme), esc(r.Header), esc(r.Reason))
 	}
 	tw := term.NewTable(w, true, pal)
 	for _, c := range r.Checks {
@@ -30,19 +31,19 @@ func Explain(w io.Writer, r *sign.Result, now time.Time, pal term.Palette) {
 		}
 		var parts []string
 		if c.Got != "" {
-			parts = append(parts, c.Got)
+			parts = append(parts, esc(c.Got))
 		}
 		if !c.OK && c.Expected != "" {
-			parts = append(parts, "expected "+c.Expected)
+			parts = append(parts, "expected "+esc(c.Expected))
 		}
 		if c.OK && c.Detail != "" {
-			parts = append(parts, pal.Dim("("+c.Detail+")"))
+			parts = append(parts, pal.Dim("("+esc(c.Detail)+")"))
 		}
 		if len(parts) == 0 { // no trailing cell: the table would pad it with spaces
-			fmt.Fprintf(tw, "  %s\t%s\n", mark, c.Name)
+			fmt.Fprintf(tw, "  %s\t%s\n", mark, esc(c.Name))
 			continue
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, c.Name, strings.Join(parts, "  "))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, esc(c.Name), strings.Join(parts, "  "))
 	}
 	_ = tw.Flush()
 	if r.SigningString != nil {
@@ -52,10 +53,10 @@ func Explain(w io.Writer, r *sign.Result, now time.Time, pal term.Palette) {
 		fmt.Fprintf(w, "  date skew: %+.3fs (now %s)\n", *r.SkewSeconds, now.UTC().Format(time.RFC3339))
 	}
 	if r.TokenHeader != nil {
-		fmt.Fprintf(w, "  token header: %s\n", compactJSON(r.TokenHeader))
+		fmt.Fprintf(w, "  token header: %s\n", esc(compactJSON(r.TokenHeader)))
 	}
 	if r.TokenClaims != nil {
-		fmt.Fprintf(w, "  token claims: %s\n", compactJSON(r.TokenClaims))
+		fmt.Fprintf(w, "  token claims: %s\n", esc(compactJSON(r.TokenClaims)))
 	}
 	if len(r.ClaimTimes) > 0 {
 		names := make([]string, 0, len(r.ClaimTimes))
@@ -64,7 +65,7 @@ func Explain(w io.Writer, r *sign.Result, now time.Time, pal term.Palette) {
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			fmt.Fprintf(w, "  %s: %s\n", k, r.ClaimTimes[k])
+			fmt.Fprintf(w, "  %s: %s\n", esc(k), esc(r.ClaimTimes[k]))
 		}
 		fmt.Fprintf(w, "  now: %s\n", now.UTC().Format(time.RFC3339))
 	}

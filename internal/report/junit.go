@@ -25,11 +25,13 @@ func InterruptedCheck(what string, elapsed time.Duration) Check {
 		Actual: fmt.Sprintf("interrupted after %s (SIGINT or SIGTERM): the results cover only what ran until then", elapsed.Round(10*time.Millisecond))}
 }
 
+// The JUnit XML document that run's and check's reports both write.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr,omitempty"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -38,6 +40,7 @@ type junitSuite struct {
 	Name      string      `xml:"name,attr"`
 	Tests     int         `xml:"tests,attr"`
 	Failures  int         `xml:"failures,attr"`
+	Skipped   int         `xml:"skipped,attr,omitempty"`
 	Time      string      `xml:"time,attr"`
 	Timestamp string      `xml:"timestamp,attr"`
 	Cases     []junitCase `xml:"testcase"`
@@ -50,6 +53,12 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	File      string        `xml:"file,attr,omitempty"`
 	Failure   *junitFailure `xml:"failure,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitFailure struct {
@@ -76,7 +85,14 @@ func JUnit(w io.Writer, scenario string, start time.Time, elapsed time.Duration,
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
-	doc := junitSuites{Name: "espfctl", Tests: suite.Tests, Failures: suite.Failures, Time: secs, Suites: []junitSuite{suite}}
+	return writeJUnit(w, suite, secs)
+}
+
+// writeJUnit writes one suite as a whole document, the totals repeated on
+// the outer element.
+func writeJUnit(w io.Writer, suite junitSuite, secs string) error {
+	doc := junitSuites{Name: "espfctl", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: secs,
+		Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/sim"
@@ -29,6 +30,10 @@ type Outcomes struct {
 	DroppedBy4xx        int64 `json:"dropped_4xx"`
 	GaveUp              int64 `json:"gave_up"`
 	StillPending        int64 `json:"still_pending"`
+	// Superseded events were waiting for a re-send when a newer event of
+	// the same coalesced type and account or customer was emitted: never
+	// sent again, neither delivered nor lost (contract §7).
+	Superseded int64 `json:"superseded,omitempty"`
 }
 
 // TypeCounts counts one event type's events by how they ended.
@@ -37,6 +42,8 @@ type TypeCounts struct {
 	Delivered int64 `json:"delivered"`
 	Dropped   int64 `json:"dropped_4xx"`
 	GaveUp    int64 `json:"gave_up"`
+	// Superseded by a newer event of the same coalesced type and entity.
+	Superseded int64 `json:"superseded,omitempty"`
 }
 
 // Duplicates says how re-sent, already delivered events were answered:
@@ -81,6 +88,14 @@ type Summary struct {
 	APICallsFailed int64                   `json:"api_calls_rejected,omitempty"`
 	Phases         []PhaseSummary          `json:"phases,omitempty"` // one per schedule phase
 	Errors         []ErrorReason           `json:"errors,omitempty"` // attempts without an answer, by error class, with the first one's words
+	// Lifecycles (entity histories): deliveries that came after a later
+	// event of the same entity, and every entity's final state as the
+	// Application shows it (--state-url).
+	Reordered  *entity.Reordered  `json:"reordered,omitempty"`
+	FinalState *entity.FinalState `json:"final_state,omitempty"`
+	// The PortaBilling API mock: calls per method, entities it held.
+	APICalls    []espfapi.MethodCalls `json:"api_calls,omitempty"`
+	APIEntities int                   `json:"api_entities,omitempty"`
 }
 
 // PhaseSummary is one schedule phase's share of the run: its events are
@@ -108,10 +123,18 @@ type ErrorReason struct {
 	Hint    string `json:"hint,omitempty"`    // e.g. pass --ca-file …
 }
 
-// AllDelivered reports whether every event got its 200.
+// AllDelivered reports whether every event got its 200, or was superseded
+// by a newer one that PortaBilling processes instead.
 func (s *Summary) AllDelivered() bool {
 	o := s.Outcomes
-	return s.Events > 0 && o.DeliveredFirstTry+o.DeliveredAfterRetry == s.Events
+	return s.Events > 0 && o.DeliveredFirstTry+o.DeliveredAfterRetry+o.Superseded == s.Events
+}
+
+// NotDelivered counts the events that were neither delivered nor
+// superseded.
+func (s *Summary) NotDelivered() int64 {
+	o := s.Outcomes
+	return s.Events - o.DeliveredFirstTry - o.DeliveredAfterRetry - o.Superseded
 }
 
 // Metrics aggregates the sender's attempt records into a Summary. It is a
@@ -216,6 +239,19 @@ func (m *Metrics) phase(i int) *phaseMetrics {
 // Add counts one attempt.
 func (m *Metrics) Add(r *sim.Record) {
 	s := &m.s
+	if r.Outcome == espf.Superseded { // not an attempt: the event ends without one
+		s.Outcomes.Superseded++
+		ph := m.phase(r.Phase)
+		if f, ok := m.inFlight[r.IEvent]; ok {
+			ph = m.phase(f.phase)
+		}
+		ph.outcomes.Superseded++
+		m.finalize(r, ph)
+		tc := s.ByType[r.EventType]
+		tc.Superseded++
+		s.ByType[r.EventType] = tc
+		return
+	}
 	s.Attempts++
 	answer := r.Answer()
 	s.ByAnswer[answer]++
@@ -363,6 +399,10 @@ type Inputs struct {
 	Accounts    []espfapi.AccountStatus
 	APIRejected int64
 	PhaseNames  []string // the scenario's phase names, by index
+	Reordered   *entity.Reordered
+	FinalState  *entity.FinalState
+	APICalls    []espfapi.MethodCalls
+	APIEntities int
 }
 
 // NewSummary builds the report of a run from its records (m) and in. The
@@ -375,6 +415,7 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 		s.DrainExpired, s.Interrupted = r.DrainExpired, r.Interrupted
 	}
 	s.Accounts, s.APICallsFailed = in.Accounts, in.APIRejected
+	s.Reordered, s.FinalState, s.APICalls, s.APIEntities = in.Reordered, in.FinalState, in.APICalls, in.APIEntities
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)
 	s.Duplicates.ByAnswer = clone(m.s.Duplicates.ByAnswer)

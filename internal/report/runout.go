@@ -109,10 +109,10 @@ func RunText(w io.Writer, r *Run, lay term.Layout) error {
 	}
 	elapsed := r.Elapsed.Round(10 * time.Millisecond)
 	if table {
-		_, err := fmt.Fprintf(w, "\n%s %s in %s: %s\n", verdict, r.Scenario.Name, elapsed, Headline(r.Summary))
+		_, err := fmt.Fprintf(w, "\n%s %s in %s: %s\n", verdict, esc(r.Scenario.Name), elapsed, Headline(r.Summary))
 		return err
 	}
-	_, err := fmt.Fprintf(w, "result\t%s\t%s\t%s\t%s\n", verdict, r.Scenario.Name, elapsed, Headline(r.Summary))
+	_, err := fmt.Fprintf(w, "result\t%s\t%s\t%s\t%s\n", verdict, esc(r.Scenario.Name), elapsed, Headline(r.Summary))
 	return err
 }
 
@@ -138,7 +138,7 @@ func runRejections(t *term.Table, r *Run) {
 			t.More("rejected", int64(len(r.Rejections)-i))
 			break
 		}
-		t.Tagged("rejected", rj.String())
+		t.Tagged("rejected", esc(rj.String()))
 	}
 }
 
@@ -154,7 +154,7 @@ func runExpectations(t *term.Table, r *Run) {
 		if !c.Pass {
 			mark = pal.Bad("FAIL")
 		}
-		t.Tagged("expect", mark, c.Name, "measured "+c.Actual, c.Position)
+		t.Tagged("expect", mark, esc(c.Name), "measured "+esc(c.Actual), esc(c.Position))
 	}
 }
 

@@ -43,7 +43,10 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryTypes(t, s)
 	summaryDuplicates(t, s)
 	summaryDropped(t, s)
+	summaryOrder(t, s)
+	summaryFinalState(t, s)
 	summaryAccounts(t, s)
+	summaryAPICalls(t, s)
 }
 
 // Headline is the figure that answers the ESPF user's question, how long
@@ -116,6 +119,9 @@ func summaryOutcomes(t *term.Table, s *Summary) {
 	fmt.Fprintf(t, "dropped by 4xx\t%s\n", failStr(o.DroppedBy4xx))
 	fmt.Fprintf(t, "gave up\t%s\n", failStr(o.GaveUp))
 	fmt.Fprintf(t, "still pending\t%s\n", failStr(o.StillPending))
+	if o.Superseded > 0 {
+		fmt.Fprintf(t, "superseded (coalesced)\t%d\n", o.Superseded)
+	}
 }
 
 // summaryLatency is the quantiles of latency, service time and send error.
@@ -141,7 +147,7 @@ func summaryLatency(t *term.Table, s *Summary) {
 func summaryAnswers(t *term.Table, s *Summary) {
 	t.Section("Answers (attempts)")
 	for _, k := range sortedKeys(s.ByAnswer) {
-		t.Tagged("answer", k, fmt.Sprint(s.ByAnswer[k]))
+		t.Tagged("answer", esc(k), fmt.Sprint(s.ByAnswer[k]))
 	}
 }
 
@@ -165,11 +171,11 @@ func summaryPhases(t *term.Table, s *Summary) {
 			if failed != "0" {
 				failed = t.Palette().Bad(failed)
 			}
-			t.Row(phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+			t.Row(esc(phaseLabel(p)), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
 				fmt.Sprint(delivered), failed, dur(p.TimeToDelivery.P99MS), dur(p.Latency.P99MS))
 			continue
 		}
-		t.Row("phase", phaseLabel(p), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
+		t.Row("phase", esc(phaseLabel(p)), fmt.Sprint(p.Events), fmt.Sprintf("%.2f", p.TargetRate), fmt.Sprintf("%.2f", p.AchievedRate),
 			fmt.Sprint(delivered), fmt.Sprint(o.DroppedBy4xx), fmt.Sprint(o.GaveUp), fmt.Sprint(o.StillPending),
 			ms(p.TimeToDelivery.P50MS), ms(p.TimeToDelivery.P99MS), ms(p.Latency.P99MS))
 	}
@@ -184,9 +190,9 @@ func summaryErrors(t *term.Table, s *Summary) {
 	pal := t.Palette()
 	t.Section("Errors (attempts without an answer)")
 	for _, e := range s.Errors {
-		t.Tagged("error", pal.Bad(e.Class), fmt.Sprintf("× %d", e.Count), e.Example)
+		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Example))
 		if e.Hint != "" {
-			t.Tagged("error", "", "", "fix: "+e.Hint)
+			t.Tagged("error", "", "", "fix: "+esc(e.Hint))
 		}
 	}
 }
@@ -199,7 +205,7 @@ func summaryTypes(t *term.Table, s *Summary) {
 	}
 	for _, k := range sortedKeys(s.ByType) {
 		c := s.ByType[k]
-		t.Tagged("type", k, fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
+		t.Tagged("type", esc(k), fmt.Sprint(c.Events), fmt.Sprint(c.Delivered), fmt.Sprint(c.Dropped), fmt.Sprint(c.GaveUp))
 	}
 }
 
@@ -216,7 +222,7 @@ func summaryDuplicates(t *term.Table, s *Summary) {
 		if k != "200" {
 			v = t.Palette().Bad(v + " (finding: an event sent twice must be answered 200)")
 		}
-		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", k, v)
+		fmt.Fprintf(t, "duplicate answer\t%s\t%s\n", esc(k), v)
 	}
 }
 
@@ -227,7 +233,7 @@ func summaryDropped(t *term.Table, s *Summary) {
 	}
 	t.Section("Dropped (the ESPF would not provision these)")
 	for _, d := range s.Dropped {
-		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), d.EventType, fmt.Sprint(d.Status))
+		t.Tagged("dropped", fmt.Sprintf("i_event=%d", d.IEvent), esc(d.EventType), fmt.Sprint(d.Status))
 	}
 	t.More("dropped", s.Outcomes.DroppedBy4xx-int64(len(s.Dropped)))
 }
@@ -241,7 +247,7 @@ func summaryAccounts(t *term.Table, s *Summary) {
 			if a.SinceDeliveryMS != nil {
 				since = ms(*a.SinceDeliveryMS) + "ms"
 			}
-			t.Tagged("account", a.Account, a.Status, a.Group, fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
+			t.Tagged("account", esc(a.Account), esc(a.Status), esc(a.Group), fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
 		}
 	}
 	if s.APICallsFailed > 0 {

@@ -3,9 +3,10 @@ package runner
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,8 +21,8 @@ import (
 type apiMock struct {
 	mock *espfapi.Mock
 	url  string
-	srv  *http.Server
-	done chan error
+	srv  *espfapi.Server
+	tls  *tls.Config // what trusts the mock's own CA, for the built-in receiver's status reports
 	wait time.Duration
 
 	mu       sync.Mutex
@@ -29,25 +30,35 @@ type apiMock struct {
 	stopped  sync.Once
 }
 
+// client is an HTTP client of the mock that trusts its own CA.
+func (a *apiMock) client() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = a.tls
+	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
+}
+
 // stop shuts the mock down; it is safe to call more than once.
 func (a *apiMock) stop() {
 	a.stopped.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = a.srv.Shutdown(sctx)
-		<-a.done
+		_ = a.srv.Close(sctx)
 	})
 }
 
 func startAPI(cfg *scenario.API) (*apiMock, error) {
-	ln, err := net.Listen("tcp", cfg.Listen)
+	mock := espfapi.New(espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password})
+	srv, err := espfapi.Listen(mock, espfapi.ServerConfig{Listen: cfg.Listen, SelfSigned: cfg.SelfSigned, CAOut: cfg.CAOut,
+		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile})
 	if err != nil {
 		return nil, fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
 	}
-	a := &apiMock{mock: espfapi.New(espfapi.Config{Token: cfg.Token}), url: "http://" + ln.Addr().String(),
-		done: make(chan error, 1), wait: cfg.Wait, accounts: map[string]bool{}}
-	a.srv = espfapi.NewServer(a.mock)
-	go func() { a.done <- a.srv.Serve(ln) }()
+	a := &apiMock{mock: mock, url: srv.URL, srv: srv, wait: cfg.Wait, accounts: map[string]bool{}}
+	if len(srv.CAPEM) > 0 {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(srv.CAPEM)
+		a.tls = &tls.Config{RootCAs: pool}
+	}
 	return a, nil
 }
 
@@ -106,11 +117,41 @@ func (a *apiMock) share(accts []espfapi.AccountStatus) (float64, bool) {
 // an event's first delivery it POSTs the account's status to the mock, over
 // real HTTP, the way a user's Application would.
 type reporter struct {
-	cfg    scenario.StatusReport
-	url    string
-	token  string
-	client *http.Client
-	wg     sync.WaitGroup
+	cfg             scenario.StatusReport
+	url             string
+	token           string
+	login, password string // without a token: Session/login first, as a client library does
+	client          *http.Client
+	wg              sync.WaitGroup
+
+	mu     sync.Mutex
+	access string
+}
+
+// bearer is the token to report with: the static one, or an access token
+// from Session/login (logged in once).
+func (r *reporter) bearer() string {
+	if r.token != "" || r.login == "" {
+		return r.token
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.access != "" {
+		return r.access
+	}
+	body, _ := json.Marshal(map[string]any{"params": map[string]string{"login": r.login, "password": r.password}})
+	resp, err := r.client.Post(r.url+"/rest/Session/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&ans) == nil {
+		r.access = ans.AccessToken
+	}
+	return r.access
 }
 
 func (r *reporter) onDelivery(d verify.Delivery) {
@@ -131,8 +172,8 @@ func (r *reporter) onDelivery(d verify.Delivery) {
 			return
 		}
 		req.Header.Set("Content-Type", "application/json")
-		if r.token != "" {
-			req.Header.Set("Authorization", "Bearer "+r.token)
+		if tok := r.bearer(); tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		if resp, err := r.client.Do(req); err == nil {
 			resp.Body.Close()

@@ -77,6 +77,28 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	// trackers and the results files.
 	metrics, series := report.NewMetrics(), report.NewSeries(start)
 	sinks := sim.Sinks{metrics, series, sim.RecordFunc(sd.onRecord)}
+	var mockEmitted func(event.Item)
+	if sd.api != nil {
+		mockEmitted = sd.api.mock.Emitted // PortaBilling changes the entity, then queues the event
+	}
+	// Entity histories are followed when the events have them; the final
+	// state is read back from target.state_url, or from the built-in
+	// receiver, which keeps every entity with design (b).
+	stateURL := ""
+	if s.Target != nil {
+		stateURL = s.Target.StateURL
+	} else if sd.recv != nil {
+		stateURL = sd.recv.base + verify.StatePath + "{group}/{id}"
+	}
+	var ents *sim.Entities
+	if s.Events.Lifecycle != nil || s.Events.File != "" || len(s.Events.List) > 0 || (s.Target != nil && stateURL != "") {
+		ents = sim.NewEntities(stateURL != "")
+		sinks = append(sinks, ents)
+		cfg.OnEmit = sim.Emits(mockEmitted, ents.Emitted)
+	} else {
+		stateURL = ""
+		cfg.OnEmit = mockEmitted
+	}
 	if opts.Progress != nil {
 		sinks = append(sinks, sim.ProgressFunc(opts.Progress))
 	}
@@ -98,6 +120,18 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if stats == nil {
 		return nil, runErr
 	}
+	in := report.Inputs{Run: stats}
+	if ents != nil {
+		r := ents.Reordered()
+		in.Reordered = &r
+	}
+	if stateURL != "" && ctx.Err() == nil {
+		fs, err := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
+		if err != nil && runErr == nil {
+			runErr = fmt.Errorf("read the final state back: %w", err)
+		}
+		in.FinalState = fs
+	}
 	fin, err := sd.finish(ctx)
 	if err != nil && runErr == nil {
 		runErr = err
@@ -106,7 +140,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	for _, p := range s.Phases {
 		names = append(names, p.Name)
 	}
-	sum := report.NewSummary(metrics, report.Inputs{Run: stats, Accounts: fin.accounts, APIRejected: fin.apiRejected, PhaseNames: names})
+	in.Accounts, in.APIRejected, in.PhaseNames, in.APICalls, in.APIEntities = fin.accounts, fin.apiRejected, names, fin.apiCalls, fin.apiEntities
+	sum := report.NewSummary(metrics, in)
 	res := &report.Run{Scenario: s, Start: start, Elapsed: elapsed, URL: espf.RedactURL(cfg.URL), APIURL: sd.apiURL, Builtin: sd.recv != nil,
 		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
@@ -163,7 +198,8 @@ func startSides(ctx context.Context, s *scenario.Scenario) (*sides, error) {
 		}
 		sd.api, sd.apiURL = api, api.url
 		if s.Target == nil && s.Receiver.Report != nil {
-			sd.rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, client: &http.Client{Timeout: 10 * time.Second}}
+			sd.rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, login: s.API.Login, password: s.API.Password,
+				client: api.client()}
 		}
 	}
 	if s.Target == nil {
@@ -195,6 +231,8 @@ type finished struct {
 	receiver    *verify.Stats
 	accounts    []espfapi.AccountStatus
 	apiRejected int64
+	apiCalls    []espfapi.MethodCalls
+	apiEntities int
 	measured    scenario.Measured // processed_twice, unjournaled, statuses
 	rejections  []report.Rejection
 }
@@ -220,6 +258,7 @@ func (sd *sides) finish(ctx context.Context) (finished, error) {
 		var share float64
 		var ok bool
 		fin.accounts, fin.apiRejected, share, ok = sd.api.finish(ctx)
+		fin.apiCalls, fin.apiEntities = sd.api.mock.Calls(), sd.api.mock.Entities()
 		if ok {
 			fin.measured["statuses"] = share
 		}
@@ -283,8 +322,7 @@ func (r *resultsFiles) close() error {
 func measure(s *report.Summary) scenario.Measured {
 	m := scenario.Measured{}
 	o := s.Outcomes
-	if s.Events > 0 {
-		ev := float64(s.Events)
+	if ev := float64(s.Events - o.Superseded); ev > 0 { // a superseded event is not PortaBilling's to deliver
 		m["delivered"] = float64(o.DeliveredFirstTry+o.DeliveredAfterRetry) / ev
 		m["delivered_first_try"] = float64(o.DeliveredFirstTry) / ev
 	}
@@ -306,6 +344,13 @@ func measure(s *report.Summary) scenario.Measured {
 			"time_to_delivery_p99": t.P99MS, "time_to_delivery_max": t.MaxMS} {
 			m[k] = v / 1000
 		}
+	}
+	m["superseded"] = float64(o.Superseded)
+	if s.Reordered != nil {
+		m["reordered"] = float64(s.Reordered.Events)
+	}
+	if share, ok := s.FinalState.Share(); ok {
+		m["final_state"] = share
 	}
 	if s.TargetRate > 0 {
 		d := s.AchievedRate - s.TargetRate
@@ -342,6 +387,15 @@ func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
 		}
 		return event.NewReplay(&buf, s.File+": events.list", ev.Gen.FirstEvent), none, nil
 	}
+	if ev.Lifecycle != nil {
+		lc := *ev.Lifecycle
+		lc.Seed, lc.FirstEvent, lc.IDMin, lc.IDMax, lc.StringIDs = seed, ev.Gen.FirstEvent, ev.Gen.IDMin, ev.Gen.IDMax, ev.Gen.StringIDs
+		l, err := event.NewLifecycle(lc)
+		if err != nil {
+			return nil, none, &InputError{"events.lifecycle", err}
+		}
+		return l, none, nil
+	}
 	gc := ev.Gen
 	gc.Seed = seed
 	g, err := event.NewGenerator(gc)
@@ -358,6 +412,7 @@ type builtin struct {
 	journal *verify.Journal
 	scratch string // the scratch journal's directory, or ""
 	url     string
+	base    string // http://127.0.0.1:port, for GET /state/…
 	cancel  context.CancelFunc
 	done    chan error
 
@@ -466,7 +521,8 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 	if path == "" {
 		path = "/"
 	}
-	b.url = "http://" + ln.Addr().String() + path
+	b.base = "http://" + ln.Addr().String()
+	b.url = b.base + path
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b.cancel = cancel
 	go func() { b.done <- verify.Serve(sctx, ln, b.rc, time.Second) }()

@@ -238,6 +238,56 @@ expect: {delivered: 100%, processed_twice: 0}
 	}
 }
 
+// TestLifecycleAPIOverTLS: a lifecycle run with the PortaBilling mock over
+// HTTPS (its CA written to a file) and a login: the built-in receiver logs
+// in and reports every account's status through it, every entity is in the
+// mock, and the receiver's final state matches.
+func TestLifecycleAPIOverTLS(t *testing.T) {
+	t.Parallel()
+	ca := filepath.Join(t.TempDir(), "api-ca.pem")
+	s := load(t, "tls.yaml", []byte(`version: 1
+auth: {scheme: basic, user: u, password: p}
+receiver:
+  faults: {fail_rate: 30%, seed: 3}
+  report_status: {status: OK, group: HSS}
+events:
+  lifecycle: {entities: 40, active: 4, groups: [Subscriber, DID]}
+phases: [{rate: 100/s, duration: 10s}]
+delivery: {retry_interval: 100ms, backoff: fixed, max_attempts: 10}
+api:
+  login: app
+  password: api-pw
+  tls_self_signed: true
+  ca_out: `+ca+`
+  wait: 5s
+expect:
+  final_state: 100%
+  statuses: 100%
+`))
+	res, err := Run(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outcomes {
+		if !o.Pass {
+			t.Errorf("expectation %s failed, measured %s", o.Expectation, o.ActualText())
+		}
+	}
+	if !strings.HasPrefix(res.APIURL, "https://127.0.0.1:") {
+		t.Errorf("API mock at %s, want https", res.APIURL)
+	}
+	if b, err := os.ReadFile(ca); err != nil || !bytes.Contains(b, []byte("BEGIN CERTIFICATE")) {
+		t.Errorf("CA file: %v", err)
+	}
+	calls := map[string]int64{}
+	for _, c := range res.Summary.APICalls {
+		calls[c.Method] = c.Calls
+	}
+	if calls["Session/login"] != 1 || calls["espf/v1 account status"] == 0 || res.Summary.APIEntities != 40 {
+		t.Errorf("calls %v, entities %d: want one login, the statuses, and all 40 entities in the mock", calls, res.Summary.APIEntities)
+	}
+}
+
 // Without receiver.journal the built-in receiver journals to a scratch
 // file under the temporary directory while the run lasts, and nothing of
 // it is left afterwards.

@@ -140,7 +140,7 @@ func (d *decoder) sending(s *Scenario, f map[string]*yaml.Node, root *yaml.Node)
 }
 
 func (d *decoder) target(n *yaml.Node) *Target {
-	f := d.fields(n, "target", "url", "tls")
+	f := d.fields(n, "target", "url", "tls", "state_url")
 	t := &Target{}
 	if u := f["url"]; u != nil {
 		t.URL = d.str(u, "target.url", true)
@@ -149,6 +149,12 @@ func (d *decoder) target(n *yaml.Node) *Target {
 		}
 	} else {
 		d.errorf(n, "target: missing key \"url\" (or remove target to use the built-in receiver)")
+	}
+	if x := f["state_url"]; x != nil {
+		t.StateURL = d.str(x, "target.state_url", true)
+		if err := sim.CheckStateURL(t.StateURL); err != nil {
+			d.errorf(x, "target.state_url: %v", err)
+		}
 	}
 	if tl := f["tls"]; tl != nil {
 		tf := d.fields(tl, "target.tls", "ca_file", "cert_file", "key_file", "insecure_skip_verify")

@@ -39,6 +39,9 @@ type Scenario struct {
 type Target struct {
 	URL string
 	TLS TLS
+	// StateURL is where the Application shows an entity's state, with
+	// {group} and {id}: read back after the drain (--state-url).
+	StateURL string
 }
 
 // TLS configures the client side of HTTPS to the target, as send's TLS flags do.
@@ -62,6 +65,9 @@ type Events struct {
 	List         []RawEvent      // or an explicit list, sent in order
 	File         string          // or a JSONL file, replayed in order (path relative to the scenario)
 	AllowUnknown bool            // allow event types missing from the catalog
+	// Lifecycle, when set, generates entity histories instead (events:
+	// {lifecycle: …}); the run adds the seed, the first i_event and the ids.
+	Lifecycle *event.LifecycleConfig
 }
 
 // RawEvent is one explicit event.
@@ -75,6 +81,15 @@ type API struct {
 	Listen string        // default 127.0.0.1:0
 	Token  string        // when set, callers must send "Authorization: Bearer <token>"
 	Wait   time.Duration // after the last delivery, wait at most this long for statuses; default 5s
+	// Login and Password are what Session/login accepts (the PortaBilling
+	// API mock); both empty with no Token: any login.
+	Login    string
+	Password string
+	// TLS: a certificate made for the run (its CA written to CAOut), or
+	// the user's CertFile and KeyFile; none = plain HTTP.
+	SelfSigned        bool
+	CAOut             string
+	CertFile, KeyFile string
 }
 
 // StatusReport makes the built-in receiver act as an asynchronous

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
@@ -85,12 +87,12 @@ func (d *decoder) auth(n *yaml.Node, path string) *sign.Config {
 
 func (d *decoder) events(n *yaml.Node, dir string) Events {
 	ev := Events{Gen: event.GenConfig{FirstEvent: 1}}
-	f := d.fields(n, "events", "types", "mix", "list", "file", "first_event", "ids", "string_ids", "allow_unknown_types")
+	f := d.fields(n, "events", "types", "mix", "list", "file", "lifecycle", "first_event", "ids", "string_ids", "allow_unknown_types")
 	if x := f["allow_unknown_types"]; x != nil {
 		ev.AllowUnknown = d.boolean(x, "events.allow_unknown_types")
 	}
 	var sources []string
-	for _, k := range []string{"types", "mix", "list", "file"} {
+	for _, k := range []string{"types", "mix", "list", "file", "lifecycle"} {
 		if f[k] != nil {
 			sources = append(sources, k)
 		}
@@ -112,6 +114,9 @@ func (d *decoder) events(n *yaml.Node, dir string) Events {
 		if ev.File != "" && !filepath.IsAbs(ev.File) {
 			ev.File = filepath.Join(dir, ev.File)
 		}
+	}
+	if x := f["lifecycle"]; x != nil {
+		ev.Lifecycle = d.lifecycle(x)
 	}
 	if len(sources) == 0 {
 		ev.Gen.Types = []event.Weighted{{Type: event.DefaultType, Weight: 1}}
@@ -267,7 +272,7 @@ func (d *decoder) phase(item *yaml.Node, i int) sim.Phase {
 // delivery reads the delivery: section over sim.DefaultDelivery, the
 // defaults send's flags have; sim.NewConfig checks the result.
 func (d *decoder) delivery(n *yaml.Node) sim.Delivery {
-	f := d.fields(n, "delivery", "timeout", "retry_interval", "backoff", "jitter", "max_attempts", "max_in_flight", "duplicates", "drain", "headers")
+	f := d.fields(n, "delivery", "timeout", "retry_interval", "backoff", "jitter", "max_attempts", "max_in_flight", "duplicates", "drain", "headers", "coalesce")
 	dl := sim.DefaultDelivery()
 	const p = "delivery"
 	if x := d.setting(f, "timeout", p, "Timeout"); x != nil {
@@ -299,6 +304,9 @@ func (d *decoder) delivery(n *yaml.Node) sim.Delivery {
 	if x := f["headers"]; x != nil {
 		dl.Headers = d.headers(x)
 	}
+	if x := f["coalesce"]; x != nil {
+		dl.Coalesce = d.boolean(x, "delivery.coalesce")
+	}
 	return dl
 }
 
@@ -315,7 +323,7 @@ func (d *decoder) headers(x *yaml.Node) http.Header {
 }
 
 func (d *decoder) api(n *yaml.Node) *API {
-	f := d.fields(n, "api", "listen", "token", "wait")
+	f := d.fields(n, "api", "listen", "token", "wait", "login", "password", "tls_self_signed", "ca_out", "tls_cert", "tls_key")
 	a := &API{Listen: "127.0.0.1:0", Wait: 5 * time.Second}
 	if x := f["listen"]; x != nil {
 		a.Listen = d.str(x, "api.listen", true)
@@ -325,6 +333,27 @@ func (d *decoder) api(n *yaml.Node) *API {
 	}
 	if x := f["wait"]; x != nil {
 		a.Wait = d.duration(x, "api.wait")
+	}
+	if x := f["login"]; x != nil {
+		a.Login = d.str(x, "api.login", true)
+	}
+	if x := f["password"]; x != nil {
+		a.Password = d.str(x, "api.password", true)
+	}
+	if (a.Login == "") != (a.Password == "") {
+		d.errorf(n, "api: login and password go together (what Session/login accepts)")
+	}
+	if x := f["tls_self_signed"]; x != nil {
+		a.SelfSigned = d.boolean(x, "api.tls_self_signed")
+	}
+	for k, dst := range map[string]*string{"ca_out": &a.CAOut, "tls_cert": &a.CertFile, "tls_key": &a.KeyFile} {
+		if x := f[k]; x != nil {
+			*dst = d.str(x, "api."+k, true)
+		}
+	}
+	sc := espfapi.ServerConfig{SelfSigned: a.SelfSigned, CAOut: a.CAOut, CertFile: a.CertFile, KeyFile: a.KeyFile}
+	if err := sc.Check(); err != nil {
+		d.errorf(n, "api: tls_self_signed, ca_out, tls_cert, tls_key: %v", err)
 	}
 	return a
 }
@@ -370,6 +399,8 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) []Expectation {
 			d.errorf(k, "expect.%s is measured by the built-in receiver, which does not run with a target", m.Key)
 		case m.Needs == "api" && s.API == nil:
 			d.errorf(k, "expect.%s needs the ESPF API mock: add an api: section", m.Key)
+		case m.Needs == "state" && s.Target != nil && s.Target.StateURL == "":
+			d.errorf(k, "expect.%s reads every entity back from the Application: add target.state_url (or remove target to use the built-in receiver)", m.Key)
 		}
 		out = append(out, Expectation{Metric: m, Op: op, Value: v, Text: x.Value, Line: k.Line, Col: k.Column})
 	}
@@ -385,4 +416,52 @@ func (d *decoder) report(n *yaml.Node) Report {
 		}
 	}
 	return r
+}
+
+// lifecycle reads events.lifecycle: {groups, entities, updates, deleted,
+// active}, the shape send --lifecycle gives with flags.
+func (d *decoder) lifecycle(n *yaml.Node) *event.LifecycleConfig {
+	f := d.fields(n, "events.lifecycle", "groups", "entities", "updates", "deleted", "active")
+	lc := &event.LifecycleConfig{Entities: 100, UpdatesMin: event.DefaultUpdatesMin, UpdatesMax: event.DefaultUpdatesMax,
+		Deleted: event.DefaultDeleted, Active: event.DefaultActive}
+	if x := f["groups"]; x != nil {
+		for i, g := range d.strs(x, "events.lifecycle.groups", false) {
+			grp, err := entity.ParseGroup(g)
+			if err != nil {
+				d.errorf(d.list(x, "events.lifecycle.groups")[i], "events.lifecycle.groups: %v", err)
+				continue
+			}
+			lc.Groups = append(lc.Groups, grp)
+		}
+	}
+	if x := f["entities"]; x != nil {
+		lc.Entities = d.integer(x, "events.lifecycle.entities", 1, 1<<40)
+	}
+	if x := f["updates"]; x != nil && d.scalar(x, "events.lifecycle.updates", "MIN-MAX such as 1-3, or N") {
+		lo, hi, err := event.ParseUpdates(x.Value)
+		if err != nil {
+			d.errorf(x, "events.lifecycle.updates: %v", err)
+		}
+		lc.UpdatesMin, lc.UpdatesMax = lo, hi
+		if hi == 0 {
+			lc.UpdatesMax = -1 // none at all
+		}
+	}
+	if x := f["deleted"]; x != nil {
+		if lc.Deleted = d.fraction(x, "events.lifecycle.deleted"); lc.Deleted == 0 {
+			lc.Deleted = -1
+		}
+	}
+	if x := f["active"]; x != nil {
+		lc.Active = int(d.integer(x, "events.lifecycle.active", 1, 1_000_000))
+	}
+	hasInvoice, hasCustomer := false, len(lc.Groups) == 0
+	for _, g := range lc.Groups {
+		hasInvoice = hasInvoice || g == entity.Invoice
+		hasCustomer = hasCustomer || g == entity.Customer
+	}
+	if hasInvoice && !hasCustomer {
+		d.errorf(n, "events.lifecycle.groups: Invoice needs Customer: an invoice belongs to a customer created earlier in the stream")
+	}
+	return lc
 }

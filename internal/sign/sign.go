@@ -135,7 +135,7 @@ func New(cfg Config) (Auth, error) {
 	if hdr == "" {
 		hdr = DefaultHeader
 	}
-	if !validHeaderName(hdr) {
+	if !ValidHeaderName(hdr) {
 		return nil, fmt.Errorf("header name %q is not a valid HTTP header name", hdr)
 	}
 	var (
@@ -284,7 +284,10 @@ func matchAny(got []byte, candidates [][]byte) int {
 	return idx
 }
 
-func validHeaderName(s string) bool {
+// ValidHeaderName reports whether s is an RFC 9110 token, what net/http
+// accepts as a header name: the credential header, -H names and the
+// inspector's edited headers are all checked here.
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -152,7 +152,7 @@ func (s *Signature) verify(h http.Header, now time.Time, r *Result) error {
 		// command, run by whoever holds the key) shows it; the error, which
 		// receivers log, does not.
 		first := s.keys[slices.Index(s.keyIDs, keyID)]
-		return r.fail("signature", Sum(first, date), got, fmt.Errorf("%w: signature %q does not match keyId %q over the signing string %q", ErrMismatch, got, keyID, date))
+		return r.fail("signature", Sum(first, date), got, fmt.Errorf("%w: the signature does not match keyId %q over the signing string %q", ErrMismatch, keyID, date))
 	}
 	r.pass("signature", got, "")
 	return nil

@@ -15,6 +15,9 @@ type live struct {
 }
 
 func (l *live) add(r *Record) {
+	if r.Outcome == espf.Superseded { // no attempt was made
+		return
+	}
 	if r.Outcome != espf.Pending {
 		us := max(r.Latency().Microseconds(), 1)
 		_ = l.lat.RecordValue(min(us, l.lat.HighestTrackableValue()))

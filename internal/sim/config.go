@@ -22,6 +22,11 @@ type Delivery struct {
 	DuplicateDelay time.Duration // wait before a duplicate; 0 = the retry interval
 	Drain          time.Duration // bound on the wait for re-sends after the schedule; more than 0 (callers that leave it unset use DefaultDrainFor(Retry))
 	Headers        http.Header   // extra headers on every request
+	// Coalesce models PortaBilling's coalescing (contract §7, since MR115):
+	// for the 11 coalesced types, a newly emitted event supersedes an older
+	// one of the same type for the same account or customer that is still
+	// waiting for a re-send.
+	Coalesce bool
 }
 
 // DefaultDelivery is what send does without delivery flags and a scenario
@@ -30,7 +35,8 @@ type Delivery struct {
 // the retry policy: DefaultDrainFor, so a drain never cuts the re-sends of a
 // retry schedule short).
 func DefaultDelivery() Delivery {
-	return Delivery{Timeout: DefaultTimeout, Retry: DefaultRetry(), MaxInFlight: DefaultMaxInFlight, Drain: DefaultDrainFor(DefaultRetry())}
+	return Delivery{Timeout: DefaultTimeout, Retry: DefaultRetry(), MaxInFlight: DefaultMaxInFlight, Drain: DefaultDrainFor(DefaultRetry()),
+		Coalesce: true}
 }
 
 // DefaultRetry is the re-send policy when none is given: from
@@ -110,7 +116,7 @@ func NewConfig(phases []Phase, d Delivery, seed int64) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 	cfg := Config{Phases: out, Timeout: d.Timeout, Retry: d.Retry, MaxInFlight: d.MaxInFlight, Duplicates: d.Duplicates,
-		DuplicateDelay: d.DuplicateDelay, Drain: d.Drain, Headers: d.Headers, Seed: seed}
+		DuplicateDelay: d.DuplicateDelay, Drain: d.Drain, Headers: d.Headers, Coalesce: d.Coalesce, Seed: seed}
 	return withDefaults(cfg), nil
 }
 

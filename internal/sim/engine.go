@@ -49,6 +49,11 @@ type Config struct {
 	Seed           int64         // poisson gaps, jitter and the choice of duplicates
 	Sink           Sink          // every attempt and the progress; nil = none
 	ProgressEvery  time.Duration // 0 = 1s
+	Coalesce       bool          // coalescing of the 11 types (Delivery.Coalesce)
+	// OnEmit is called with every event at its emission, just before its
+	// first attempt, from the scheduling goroutine: PortaBilling's side
+	// (the API mock) changes the entity before the event can be delivered.
+	OnEmit func(event.Item)
 }
 
 // Stats is what the engine alone knows about a run, beside its records:
@@ -98,6 +103,8 @@ type engine struct {
 
 	slotsMu sync.Mutex
 	slots   []*atomic.Int64 // per worker: UnixNano its request was sent, 0 = idle
+
+	queue coalescing
 }
 
 // Run sends cfg.Events on the schedule of cfg.Phases, reacts to every answer
@@ -212,6 +219,12 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 			if !waitUntil(ctx, timer, intended, wait) {
 				return nil
 			}
+			if e.cfg.OnEmit != nil {
+				e.cfg.OnEmit(it)
+			}
+			if e.cfg.Coalesce {
+				e.queue.emitted(it)
+			}
 			e.work.Add(1)
 			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended, phase: i}) {
 				e.work.Done()
@@ -271,7 +284,8 @@ func (e *engine) attempt(ctx context.Context, slot *atomic.Int64, j job) *Record
 	e.inFlight.Add(1)
 	defer e.inFlight.Add(-1)
 	e.attempts.Add(1)
-	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Phase: j.phase, Duplicate: dup, Intended: j.intended}
+	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Phase: j.phase, Duplicate: dup, Intended: j.intended,
+		Last: it.Last}
 	tctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	slot.Store(time.Now().UnixNano())

@@ -72,35 +72,63 @@ func (e *engine) run(ctx, drainCtx context.Context, slot *atomic.Int64, j job) {
 	switch r.Outcome {
 	case espf.Delivered:
 		if e.cfg.Duplicates > 0 && rng.float() < e.cfg.Duplicates {
-			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase, intended: r.Answered.Add(e.cfg.DuplicateDelay)})
+			go e.later(drainCtx, job{it: j.it, n: j.n + 1, dup: true, phase: j.phase, intended: r.Answered.Add(e.cfg.DuplicateDelay)}, nil, nil)
 			return
 		}
 	case espf.Resent:
 		e.resending.Add(1)
-		go e.later(drainCtx, job{it: j.it, n: j.n + 1, phase: j.phase, intended: r.Answered.Add(e.cfg.Retry.Delay(j.n, rng.float()))})
+		next := job{it: j.it, n: j.n + 1, phase: j.phase, intended: r.Answered.Add(e.cfg.Retry.Delay(j.n, rng.float()))}
+		var superseded <-chan struct{}
+		release := func() {}
+		if e.cfg.Coalesce {
+			superseded, release = e.queue.wait(j.it)
+		}
+		go e.later(drainCtx, next, superseded, release)
 		return
 	}
 	e.work.Done()
 }
 
 // later waits until j's intended time, then submits j; the event is
-// abandoned (still pending) if the drain ends first.
-func (e *engine) later(drainCtx context.Context, j job) {
+// abandoned (still pending) if the drain ends first, and superseded (never
+// sent again) when a newer event of its coalesced type and entity is
+// emitted meanwhile.
+func (e *engine) later(drainCtx context.Context, j job, superseded <-chan struct{}, release func()) {
 	if !j.dup {
 		defer e.resending.Add(-1)
 	}
-	if !sleep(drainCtx, time.Until(j.intended)) || !e.submit(drainCtx, drainCtx, j) {
+	if release != nil {
+		defer release()
+	}
+	switch wait(drainCtx, time.Until(j.intended), superseded) {
+	case waitSuperseded:
+		e.supersede(j)
+		e.work.Done()
+	case waitDone:
+		if !e.submit(drainCtx, drainCtx, j) {
+			e.work.Done()
+		}
+	default:
 		e.work.Done()
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// How a wait ended.
+const (
+	waitDone = iota
+	waitCancelled
+	waitSuperseded
+)
+
+func wait(ctx context.Context, d time.Duration, superseded <-chan struct{}) int {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return false
+		return waitCancelled
+	case <-superseded:
+		return waitSuperseded
 	case <-t.C:
-		return true
+		return waitDone
 	}
 }

@@ -27,6 +27,9 @@ type Record struct {
 	Error     string       `json:"error,omitempty"`  // an espf.ErrorClass: timeout, reset, refused, eof, tls, dns, connection, canceled
 	Detail    string       `json:"detail,omitempty"` // the transport error's own words, e.g. the x509 reason of a tls error
 	Outcome   espf.Outcome `json:"outcome"`
+	// Last marks the attempts of the last event of an entity's history in a
+	// lifecycle stream (event.Item.Last).
+	Last bool `json:"last,omitempty"`
 }
 
 // Latency is measured from the intended send time, so time lost waiting for

@@ -62,9 +62,9 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('rejections_dropped', 0);`
 // prepare adds the missing ones to an older journal, and a read-only
 // journal reads NULL for them.
 var addedColumns = map[string][]string{
-	"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL"},
+	"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL", "entity TEXT"},
 	"rejections": {"remote TEXT", "body BLOB", "body_size INTEGER", "headers TEXT",
-		"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT"},
+		"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT", "entity TEXT"},
 }
 
 // Entry is one delivery as the journal records it. Deliveries answered 200
@@ -81,6 +81,11 @@ type Entry struct {
 	Status     int
 	Reason     string // why it was not answered 200, or catalog flags
 	Flags      string // catalog flags, stored with the event
+	Entity     string // the entity the event is about ("i_account=1000889"), searchable
+	// Replay marks the inspector's replay of a delivery to the Application
+	// (RecordReplay); Source names the row it replayed.
+	Replay bool
+	Source string
 
 	// Raw capture. Remote is the sender's address; Body the bytes received
 	// (for a rejection at most MaxRejectedBody of them, BodySize the whole
@@ -122,6 +127,7 @@ type pending struct {
 
 type result struct {
 	out Outcome
+	id  int64 // the row written: the i_event of a first delivery, else the copy's or rejection's id
 	err error
 }
 
@@ -166,6 +172,8 @@ type Journal struct {
 	rows     atomic.Int64
 	overflow atomic.Int64 // rejections not queued since the last commit
 	dropped  atomic.Int64 // rejections dropped: pruned or not queued (this process)
+	feed     feed         // the committed rows, for live views (Subscribe)
+	tally    tally        // what the journal holds, counted (Counts)
 }
 
 // JournalStats counts the group commits so far.
@@ -248,9 +256,12 @@ func (j *Journal) prepare() error {
 	if err := j.conn.QueryRowContext(ctx, `SELECT count(*) FROM rejections`).Scan(&j.rejCount); err != nil {
 		return err
 	}
+	if err := j.loadCounts(ctx, j.conn); err != nil {
+		return err
+	}
 	j.stmts = map[string]*sql.Stmt{}
 	for name, q := range map[string]string{"add": insertEvent, "rep": repeatEvent, "ins": insertRejection,
-		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT", "prune": pruneRejections, "drop": addDropped} {
+		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT", "prune": pruneRejections, "drop": addDropped, "copy": insertCopy} {
 		if j.stmts[name], err = j.conn.PrepareContext(ctx, q); err != nil {
 			return err
 		}
@@ -276,8 +287,10 @@ func (j *Journal) migrate(ctx context.Context) error {
 		}
 	}
 	// The listing's order, so a page is a range scan, not a sort.
-	_, err := j.conn.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS events_by_first ON events(first_delivery, i_event)`)
-	return err
+	if _, err := j.conn.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS events_by_first ON events(first_delivery, i_event)`); err != nil {
+		return err
+	}
+	return j.migrateRows(ctx)
 }
 
 type querier interface {
@@ -390,6 +403,11 @@ func OpenJournalReadOnly(path string) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: not an espfctl journal", path)
 	}
 	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: map[string]bool{}}
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'copies'`).Scan(&n); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	j.missing["copies"] = n == 0
 	for table, cols := range addedColumns {
 		have, err := columns(context.Background(), db, table)
 		if err != nil {

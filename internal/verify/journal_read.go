@@ -141,10 +141,50 @@ func (j *Journal) cursorOf(ctx context.Context, iEvent int64) (*cursor, error) {
 	return c, err
 }
 
-func (j *Journal) eventPage(ctx context.Context, f Filter, cur *cursor, limit int) ([]Event, error) {
-	q := `SELECT i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags, ` +
+// eventCols is the select list scanEvent reads.
+func (j *Journal) eventCols() string {
+	return `i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags, ` +
 		j.col("events", "body") + `, ` + j.col("events", "headers") + `, ` + j.col("events", "remote") + `, ` +
-		j.col("events", "forward_status") + `, ` + j.col("events", "forward_ms") + ` FROM events WHERE 1=1`
+		j.col("events", "forward_status") + `, ` + j.col("events", "forward_ms")
+}
+
+// scanEvent reads a row of eventCols; size is what it holds in memory.
+func scanEvent(r *sql.Rows) (e Event, size int, err error) {
+	var vars string
+	var first, last int64
+	var hdrs, remote sql.NullString
+	var fs sql.NullInt64
+	var fms sql.NullFloat64
+	if err := r.Scan(&e.IEvent, &e.Type, &vars, &e.Deliveries, &first, &last, &e.AuthScheme, &e.Status, &e.Flags,
+		&e.Body, &hdrs, &remote, &fs, &fms); err != nil {
+		return e, 0, fmt.Errorf("read journal: %w", err)
+	}
+	e.Variables = json.RawMessage(vars)
+	e.first = first
+	e.FirstDelivery = time.Unix(0, first).UTC()
+	e.LastDelivery = time.Unix(0, last).UTC()
+	e.Headers = parseHeaders(hdrs)
+	e.Remote = remote.String
+	e.ForwardStatus, e.ForwardMS = nullInt(fs), nullFloat(fms)
+	return e, len(vars) + len(e.Body) + len(hdrs.String) + 256, nil
+}
+
+// Event reads one event by i_event; ErrNoSuchEvent when it is not there.
+func (j *Journal) Event(ctx context.Context, iEvent int64) (*Event, error) {
+	var out *Event
+	err := j.query(ctx, `SELECT `+j.eventCols()+` FROM events WHERE i_event = ?`, []any{iEvent}, func(r *sql.Rows) error {
+		e, _, err := scanEvent(r)
+		out = &e
+		return err
+	})
+	if err == nil && out == nil {
+		err = fmt.Errorf("i_event %d: %w", iEvent, ErrNoSuchEvent)
+	}
+	return out, err
+}
+
+func (j *Journal) eventPage(ctx context.Context, f Filter, cur *cursor, limit int) ([]Event, error) {
+	q := `SELECT ` + j.eventCols() + ` FROM events WHERE 1=1`
 	var args []any
 	if f.Type != "" {
 		q += ` AND event_type = ?`
@@ -166,24 +206,11 @@ func (j *Journal) eventPage(ctx context.Context, f Filter, cur *cursor, limit in
 		if size > pageBytes {
 			return errPageFull
 		}
-		var e Event
-		var vars string
-		var first, last int64
-		var hdrs, remote sql.NullString
-		var fs sql.NullInt64
-		var fms sql.NullFloat64
-		if err := r.Scan(&e.IEvent, &e.Type, &vars, &e.Deliveries, &first, &last, &e.AuthScheme, &e.Status, &e.Flags,
-			&e.Body, &hdrs, &remote, &fs, &fms); err != nil {
-			return fmt.Errorf("read journal: %w", err)
+		e, n, err := scanEvent(r)
+		if err != nil {
+			return err
 		}
-		e.Variables = json.RawMessage(vars)
-		e.first = first
-		e.FirstDelivery = time.Unix(0, first).UTC()
-		e.LastDelivery = time.Unix(0, last).UTC()
-		e.Headers = parseHeaders(hdrs)
-		e.Remote = remote.String
-		e.ForwardStatus, e.ForwardMS = nullInt(fs), nullFloat(fms)
-		size += len(vars) + len(e.Body) + len(hdrs.String) + 256
+		size += n
 		page = append(page, e)
 		return nil
 	})

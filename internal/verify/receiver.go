@@ -6,6 +6,7 @@ package verify
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,7 @@ type Receiver struct {
 	scheme     string
 	creds      []string // headers whose values are secrets
 	forwardAll bool     // no auth and a Forward: forward every request
+	states     *EntityStates
 }
 
 // NewReceiver builds a Receiver from cfg.
@@ -137,6 +139,15 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	if cfg.Faults.FailFirst > 0 {
 		rc.faults.delivered = rc.journal.delivered
 	}
+	// The entity table starts from what the journal already holds.
+	states, err := rc.journal.EntityStates(context.Background())
+	if err != nil {
+		if rc.owned {
+			_ = rc.journal.Close()
+		}
+		return nil, fmt.Errorf("read the entities from the journal: %w", err)
+	}
+	rc.states = states
 	rc.registerGauges()
 	return rc, nil
 }
@@ -157,6 +168,10 @@ func (rc *Receiver) Close() error {
 
 // ServeHTTP serves the delivery path: every request there is a delivery.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, StatePath) {
+		rc.state(w, r)
+		return
+	}
 	if rc.cfg.Path != "/" && r.URL.Path != rc.cfg.Path {
 		w.Header().Set("Connection", "close")
 		http.NotFound(w, r)
@@ -373,6 +388,7 @@ func (rc *Receiver) commit(c *call) {
 		return
 	}
 	rc.faults.done(*c.d.IEvent)
+	rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
 	c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 	rc.answer(c, http.StatusOK, "OK")
 }
@@ -402,6 +418,7 @@ func (rc *Receiver) forward(c *call) {
 		} else {
 			c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 			rc.faults.done(*c.d.IEvent)
+			rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
 		}
 	case status == http.StatusOK:
 		c.logAnyway = true
@@ -426,7 +443,7 @@ func (rc *Receiver) forward(c *call) {
 func (rc *Receiver) event(c *call) Entry {
 	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
-		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body))}
+		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity}
 	if !rc.journal.scratch { // a scratch journal keeps no raw capture
 		e.Headers = capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)
 	}
@@ -441,7 +458,7 @@ func (rc *Receiver) rejection(c *call) Entry {
 	e := Entry{At: c.d.Time, Type: Clip(Escape(c.d.Type), maxRejectedTypeName), AuthScheme: c.d.AuthScheme,
 		Auth: c.d.Auth, Status: c.d.Status, Reason: Clip(Escape(rejectionReason(&c.d)), maxRejectedReason),
 		Remote: Clip(Escape(c.d.Remote), maxRemote), BodySize: c.r.ContentLength,
-		Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
+		Entity: Clip(Escape(c.d.Entity), maxRejectedTypeName), Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
 	if c.bodyRead {
 		e.BodySize = int64(len(c.body))
 		e.Body = []byte(Clip(string(c.body), MaxRejectedBody))

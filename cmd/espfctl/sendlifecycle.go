@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/spf13/pflag"
+)
+
+// lifecycleFlags are send's entity histories: --lifecycle and its shape.
+type lifecycleFlags struct {
+	On       bool
+	Entities int64
+	Updates  string
+	Deleted  string
+	Active   int
+	Groups   []string
+
+	set []string // the shape flags given, to refuse them without --lifecycle
+}
+
+var lifecycleShape = []string{"entities", "updates", "deleted", "active", "groups"}
+
+func (l *lifecycleFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&l.On, "lifecycle", false, "send entity histories: Created, Updated×(--updates), then Deleted for a share (--deleted)")
+	f.Int64Var(&l.Entities, "entities", 100, "--lifecycle: distinct entities in all")
+	f.StringVar(&l.Updates, "updates", "1-3", "--lifecycle: Updated events per entity, MIN-MAX (or N)")
+	f.StringVar(&l.Deleted, "deleted", "30%", "--lifecycle: share of histories that end with Deleted (30% or 0.3), for groups that have it")
+	f.IntVar(&l.Active, "active", event.DefaultActive, "--lifecycle: entities whose histories are in progress at once (how tightly their events interleave)")
+	f.StringSliceVar(&l.Groups, "groups", []string{"Subscriber", "Customer", "Invoice", "DID"}, "--lifecycle: entity groups (an invoice needs Customer)")
+}
+
+// changed notes which shape flags were given.
+func (l *lifecycleFlags) changed(f *pflag.FlagSet) {
+	l.set = nil
+	for _, n := range lifecycleShape {
+		if f.Changed(n) {
+			l.set = append(l.set, "--"+n)
+		}
+	}
+}
+
+// config is the generator's config, from the flags; problems are usage
+// errors naming the flag.
+func (l *lifecycleFlags) config() (event.LifecycleConfig, error) {
+	var cfg event.LifecycleConfig
+	if l.Entities <= 0 {
+		return cfg, usageErrorf("--entities %d: want at least 1", l.Entities)
+	}
+	lo, hi, err := event.ParseUpdates(l.Updates)
+	if err != nil {
+		return cfg, usageErrorf("--updates: %w", err)
+	}
+	del, err := event.ParseShare(l.Deleted)
+	if err != nil {
+		return cfg, usageErrorf("--deleted: %w", err)
+	}
+	if l.Active < 1 {
+		return cfg, usageErrorf("--active %d: want at least 1", l.Active)
+	}
+	for _, name := range l.Groups {
+		g, err := entity.ParseGroup(strings.TrimSpace(name))
+		if err != nil {
+			return cfg, usageErrorf("--groups: %w", err)
+		}
+		cfg.Groups = append(cfg.Groups, g)
+	}
+	cfg.Entities, cfg.UpdatesMin, cfg.UpdatesMax, cfg.Deleted, cfg.Active = l.Entities, lo, hi, del, l.Active
+	if hi == 0 {
+		cfg.UpdatesMax = -1 // none at all
+	}
+	if del == 0 {
+		cfg.Deleted = -1
+	}
+	return cfg, nil
+}
+
+// checkLifecycleFlags refuses the shape flags without --lifecycle, and
+// --lifecycle with another event source.
+func (o *sendOptions) checkLifecycleFlags() error {
+	l := &o.Lifecycle
+	if !l.On {
+		if len(l.set) > 0 {
+			return usageErrorf("%s shapes entity histories: give --lifecycle too", strings.Join(l.set, ", "))
+		}
+		return nil
+	}
+	switch {
+	case o.Events != "":
+		return usageErrorf("--lifecycle generates its events: it cannot be combined with --events")
+	case len(o.Types) > 0 || o.Mix != "":
+		return usageErrorf("--lifecycle generates its own event types (from --groups): it cannot be combined with --type or --mix")
+	}
+	return nil
+}
+
+// lifecycle is the --lifecycle event source.
+func (o *sendOptions) lifecycle() (event.Source, func(), error) {
+	cfg, err := o.Lifecycle.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi, err := idRange(o.IDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.IDMin, cfg.IDMax, cfg.FirstEvent, cfg.StringIDs, cfg.Seed = lo, hi, o.FirstEvent, o.StringIDs, o.Seed
+	l, err := event.NewLifecycle(cfg)
+	if err != nil {
+		return nil, nil, usageErrorf("--lifecycle: %s", strings.TrimPrefix(err.Error(), "lifecycle: "))
+	}
+	return l, func() {}, nil
+}
+
+// checkState reads every entity back from the Application after the drain
+// (--state-url), with the delivery credentials.
+func (o *sendOptions) checkState(ctx context.Context, cfg sim.Config, ents *sim.Entities) (*entity.FinalState, error) {
+	fmt.Fprintf(o.IO.Err, "espfctl: reading %d entities back from --state-url\n", ents.Len())
+	fs, err := sim.StateCheck{URL: o.StateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
+	if err != nil {
+		return fs, fmt.Errorf("--state-url: %w", err)
+	}
+	return fs, nil
+}
+
+// finalStateError says how many entities the Application holds wrong.
+func finalStateError(f *entity.FinalState) error {
+	msg := fmt.Sprintf("final state: %d of %d entities differ from their delivered events applied in i_event order", f.Mismatch, f.Checked)
+	if f.Errors > 0 {
+		msg += fmt.Sprintf(", %d could not be read", f.Errors)
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,262 @@
+package inspect
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/verify"
+)
+
+// detailPage is one delivery in full.
+type detailPage struct {
+	PageTitle   string
+	Live        bool
+	Head        header
+	Row         rowView
+	Title       string
+	Kind        string
+	Remote      string
+	Reason      string
+	Flags       string
+	Answer      string
+	AnswerCls   string
+	Consequence string
+	App         string
+	AppCls      string
+	AppError    string
+	Source      string
+	SourceHref  string
+	Headers     []headerLine
+	BodyInfo    string
+	Pretty      string // the body as indented JSON, or "" when it is not JSON
+	Raw         string // the body as received (escaped for display)
+	BodyHref    string
+	Attempts    []attemptView
+	Curl        string
+	CurlTarget  string
+	CurlWhy     string // why there is no reproducer
+	SendLine    string
+	SendWhy     string
+	Forward     string // the Application's URL; "" without --forward-to
+	CanRecorded bool   // the recorded body is whole: it can be replayed as is
+	EditHeaders string // the headers to edit, one per line
+	EditBody    string
+	Key         string
+	Date        string // the recorded Date
+}
+
+type headerLine struct {
+	Name, Value string
+	Redacted    bool
+}
+
+type attemptView struct {
+	rowView
+	Current bool
+}
+
+// parseKey reads the row a URL names: /ui/d/{kind}/{id}.
+func parseKey(kind, id string) (verify.RowKind, int64, error) {
+	k, ok := verify.ParseRowKind(kind)
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil {
+		return "", 0, fmt.Errorf("no delivery %s/%s: want /ui/d/KIND/ID (first, duplicate, rejected, replay)", kind, id)
+	}
+	return k, n, nil
+}
+
+func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *verify.RowDetail {
+	k, id, err := parseKey(r.PathValue("kind"), r.PathValue("id"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return nil
+	}
+	d, err := ui.j.RowDetail(r.Context(), k, id)
+	switch {
+	case errors.Is(err, verify.ErrNoSuchRow):
+		msg := err.Error()
+		if k == verify.RowRejected {
+			msg += fmt.Sprintf(" (the journal keeps the newest %d rejected deliveries: --max-rejected)", ui.j.MaxRejected())
+		}
+		http.Error(w, msg, http.StatusNotFound)
+		return nil
+	case err != nil:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return nil
+	}
+	return d
+}
+
+func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
+	d := ui.loadDetail(w, r)
+	if d == nil {
+		return
+	}
+	p := detailPage{Head: ui.header(), Row: newRowView(&d.Row), Kind: string(d.Kind), Remote: esc(d.Remote),
+		Flags: esc(d.Flags), Forward: ui.rc.ForwardURL(), Key: d.Key(), BodyHref: Path + "d/" + d.Key() + "/body"}
+	p.Title = p.Row.Type
+	if p.Row.IEvent != "" {
+		p.Title += " · i_event " + p.Row.IEvent
+	}
+	p.PageTitle = p.Title
+	if d.Status != http.StatusOK || d.Kind == verify.RowReplay {
+		p.Reason = esc(d.Reason)
+	}
+	o := d.Consequence()
+	p.Answer, p.AnswerCls, p.Consequence = statusText(d.Status), consequenceClass(o), consequenceWords(o)
+	p.App, p.AppCls = appView(&d.Row)
+	p.AppError = esc(d.ForwardError)
+	if d.Source != "" {
+		p.Source = esc(d.Source)
+		if k, id, ok := strings.Cut(d.Source, "/"); ok {
+			if _, _, err := parseKey(k, id); err == nil {
+				p.SourceHref = Path + "d/" + d.Source
+			}
+		}
+	}
+	creds := map[string]bool{}
+	for _, c := range ui.rc.CredentialHeaders() {
+		creds[strings.ToLower(c)] = true
+	}
+	var edit strings.Builder
+	for _, name := range d.Headers.Names() {
+		for _, v := range d.Headers[name] {
+			red := strings.Contains(v, verify.Redacted) && creds[strings.ToLower(name)]
+			p.Headers = append(p.Headers, headerLine{Name: esc(name), Value: esc(v), Redacted: red})
+			switch name {
+			case "Host", "Content-Length", "X-Espfctl-Omitted":
+				continue
+			case "Date":
+				p.Date = v
+				continue
+			}
+			edit.WriteString(name + ": " + v + "\n")
+		}
+	}
+	p.EditHeaders = edit.String()
+	p.BodyInfo, p.Raw, p.Pretty = bodyViews(d)
+	p.EditBody = strings.ToValidUTF8(string(d.Body), "\uFFFD")
+	p.CanRecorded = d.Complete()
+	if d.IEvent != nil {
+		att, err := ui.j.Attempts(r.Context(), *d.IEvent)
+		if err == nil {
+			for i := range att {
+				p.Attempts = append(p.Attempts, attemptView{rowView: newRowView(&att[i]), Current: att[i].Key() == d.Key()})
+			}
+		}
+	}
+	p.Curl, p.CurlTarget, p.CurlWhy = ui.curl(d)
+	p.SendLine, p.SendWhy = sendLine(d)
+	ui.render(w, "detail.html", p)
+}
+
+// bodyViews describes the body and gives it raw (escaped) and, when it is
+// JSON, indented.
+func bodyViews(d *verify.RowDetail) (info, raw, pretty string) {
+	switch {
+	case !d.BodyRead:
+		return fmt.Sprintf("not read: serve refused the request from its headers (%d bytes declared)", d.BodySize), "", ""
+	case d.BodySize == 0:
+		return "empty", "", ""
+	}
+	info = plural(d.BodySize, "byte", "bytes")
+	if !d.Complete() {
+		info = fmt.Sprintf("the first %s of %s kept (a rejected delivery's body is kept up to %d bytes)",
+			plural(int64(len(d.Body)), "byte", "bytes"), plural(d.BodySize, "byte", "bytes"), verify.MaxRejectedBody)
+	}
+	if !utf8.Valid(d.Body) {
+		info += ", not valid UTF-8 (bytes shown as \\xNN)"
+	}
+	raw = escBody(d.Body)
+	if js := d.BodyJSON(); js != nil {
+		var buf bytes.Buffer
+		if json.Indent(&buf, js, "", "  ") == nil {
+			pretty = escBody(buf.Bytes())
+		}
+	}
+	return info, raw, pretty
+}
+
+// escBody escapes a body for display, keeping its line breaks.
+func escBody(b []byte) string {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		lines[i] = esc(strings.TrimSuffix(l, "\r"))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// curl is the delivery's reproducer (check's, secrets as $ESPFCTL_*
+// references), to the Application with --forward-to, else to serve.
+func (ui *UI) curl(d *verify.RowDetail) (cmd, target, why string) {
+	if !d.Complete() {
+		return "", "", "the journal does not have the whole body of this delivery"
+	}
+	target = ui.rc.ForwardURL()
+	if target == "" {
+		target = ui.cfg.URL
+	}
+	creds := ui.cfg.Creds
+	if d.Kind == verify.RowReplay && d.Auth != verify.AuthOK {
+		creds.Scheme = "" // the replay carried the user's own header, or none
+	}
+	cmd, err := check.Reproducer(target, creds, http.Header(d.Headers), d.Body, nil)
+	if err != nil {
+		return "", "", err.Error()
+	}
+	return cmd, target, ""
+}
+
+// sendLine is the delivery as a journal --json line, the form
+// `espfctl send --events` replays byte for byte.
+func sendLine(d *verify.RowDetail) (string, string) {
+	var e verify.Event
+	switch {
+	case d.Event != nil:
+		e = *d.Event
+	case !d.Complete():
+		return "", "the journal does not have the whole body of this delivery"
+	default:
+		ev, err := event.Decode(d.Body)
+		if err != nil {
+			return "", "the body is not an ESPF event: " + err.Error()
+		}
+		id, _ := ev.IEvent()
+		e = verify.Event{IEvent: id, Type: ev.Type, Variables: ev.RawVariables, Deliveries: max(d.Deliveries, 1),
+			FirstDelivery: d.Time, LastDelivery: d.Time, AuthScheme: d.AuthScheme, Status: d.Status,
+			Body: d.Body, Headers: d.Headers, Remote: d.Remote}
+		if d.ForwardStatus != nil {
+			e.ForwardStatus, e.ForwardMS = d.ForwardStatus, d.ForwardMS
+		}
+	}
+	b, err := e.MarshalJSON()
+	if err != nil {
+		return "", err.Error()
+	}
+	return string(b), ""
+}
+
+// body writes the body exactly as the journal keeps it.
+func (ui *UI) body(w http.ResponseWriter, r *http.Request) {
+	d := ui.loadDetail(w, r)
+	if d == nil {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	if !utf8.Valid(d.Body) {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Content-Disposition", `inline; filename="`+string(d.Kind)+"-"+strconv.FormatInt(d.ID, 10)+`.body"`)
+	h.Set("Content-Length", strconv.Itoa(len(d.Body)))
+	_, _ = w.Write(d.Body)
+}
