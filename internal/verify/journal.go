@@ -234,8 +234,8 @@ func (j *Journal) prepare() error {
 	if j.memory {
 		// An in-memory database keeps every page in SQLite's page cache,
 		// and with the default 4 KiB pages each commit grew slower with
-		// the journal's size (pcache1Truncate's walk of the cache: about
-		// 17 µs per delivery at 400,000 events, a quarter of the request's
+		// the journal's size (pcache1Truncate's walk of the cache: 12–16
+		// µs per delivery at 400,000 events, a sixth of the request's
 		// CPU). With 16 KiB pages it stays flat (BENCHMARKS.md, issue 14).
 		if _, err := j.conn.ExecContext(ctx, "PRAGMA page_size = 16384"); err != nil {
 			return err
