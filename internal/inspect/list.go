@@ -174,23 +174,15 @@ func (ui *UI) page(ctx context.Context, f verify.RowFilter) (listPage, error) {
 	return p, nil
 }
 
-func (ui *UI) list(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r.URL.Query())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	p, err := ui.page(r.Context(), f)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	ui.render(w, "list.html", p)
-}
+func (ui *UI) list(w http.ResponseWriter, r *http.Request) { ui.renderPage(w, r, "list.html") }
 
 // rows writes the rows of the first page alone, for the live list to
 // catch up after its stream was cut.
-func (ui *UI) rows(w http.ResponseWriter, r *http.Request) {
+func (ui *UI) rows(w http.ResponseWriter, r *http.Request) { ui.renderPage(w, r, "rows") }
+
+// renderPage renders the page the request's filter selects with template
+// name: the whole list, or its rows alone.
+func (ui *UI) renderPage(w http.ResponseWriter, r *http.Request, name string) {
 	f, err := parseFilter(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -201,7 +193,7 @@ func (ui *UI) rows(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	ui.render(w, "rows", p)
+	ui.render(w, name, p)
 }
 
 // render executes a template into a buffer first, so that an error is an

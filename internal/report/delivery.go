@@ -101,18 +101,32 @@ func forwardNote(d *verify.Delivery) string {
 // EventTable writes journal events as a table, one at a time: aligned on
 // a terminal (pad; it then holds the rows until Flush), else plain
 // tab-separated lines written at once.
-type EventTable struct {
+type EventTable struct{ rowTable }
+
+// rowTable is what the journal's tables share: a term.Table with its header
+// on a terminal, and a count of the rows written.
+type rowTable struct {
 	out *term.Table
 	n   int
 }
 
-// NewEventTable starts a table on w.
-func NewEventTable(w io.Writer, pad bool) *EventTable {
-	t := &EventTable{out: term.NewTable(w, pad, term.Palette{})}
+func newRowTable(w io.Writer, pad bool, header string) rowTable {
+	t := rowTable{out: term.NewTable(w, pad, term.Palette{})}
 	if pad {
-		fmt.Fprintln(t.out, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tAPP\tVARIABLES")
+		fmt.Fprintln(t.out, header)
 	}
 	return t
+}
+
+// Count is how many rows were written.
+func (t *rowTable) Count() int { return t.n }
+
+// Flush writes an aligned table out.
+func (t *rowTable) Flush() error { return t.out.Flush() }
+
+// NewEventTable starts a table on w.
+func NewEventTable(w io.Writer, pad bool) *EventTable {
+	return &EventTable{newRowTable(w, pad, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tAPP\tVARIABLES")}
 }
 
 // Write adds one event.
@@ -130,12 +144,6 @@ func (t *EventTable) Write(e *verify.Event) error {
 	return err
 }
 
-// Count is how many events were written.
-func (t *EventTable) Count() int { return t.n }
-
-// Flush writes an aligned table out.
-func (t *EventTable) Flush() error { return t.out.Flush() }
-
 // Events writes journal events as a table: aligned on a terminal (pad),
 // else plain tab-separated lines.
 func Events(w io.Writer, evs []verify.Event, pad bool) error {
@@ -151,18 +159,11 @@ func Events(w io.Writer, evs []verify.Event, pad bool) error {
 // RejectionTable writes rejected deliveries as a table (journal
 // --rejected): time, answer, auth scheme and result, remote address,
 // i_event, event type, the Application's answer, and the reason.
-type RejectionTable struct {
-	out *term.Table
-	n   int
-}
+type RejectionTable struct{ rowTable }
 
 // NewRejectionTable starts a table on w, aligned when pad.
 func NewRejectionTable(w io.Writer, pad bool) *RejectionTable {
-	t := &RejectionTable{out: term.NewTable(w, pad, term.Palette{})}
-	if pad {
-		fmt.Fprintln(t.out, "TIME\tSTATUS\tAUTH\tREMOTE\tI_EVENT\tEVENT_TYPE\tAPP\tREASON")
-	}
-	return t
+	return &RejectionTable{newRowTable(w, pad, "TIME\tSTATUS\tAUTH\tREMOTE\tI_EVENT\tEVENT_TYPE\tAPP\tREASON")}
 }
 
 // Write adds one rejection.
@@ -191,12 +192,6 @@ func rejectionApp(x *verify.Rejection) string {
 	}
 	return "-"
 }
-
-// Count is how many rejections were written.
-func (t *RejectionTable) Count() int { return t.n }
-
-// Flush writes an aligned table out.
-func (t *RejectionTable) Flush() error { return t.out.Flush() }
 
 // RawEvent writes an event's raw capture (journal --raw): a heading, the
 // first delivery's headers as received (credentials redacted) and its
