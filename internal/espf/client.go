@@ -42,6 +42,13 @@ func NewClient(base *http.Client, tlsCfg *tls.Config, idle int, opts ...ClientOp
 		tr.MaxIdleConnsPerHost = idle
 	}
 	tr.DisableCompression = true
+	// Buffers sized for the ESPF's messages: a signed request is under
+	// 2 KiB and an Application's answer a few hundred bytes. Larger ones
+	// still go through, in more than one read or write. Every connection
+	// keeps its buffers for its life, and a stalled Application holds up
+	// to max_in_flight of them: net/http's 4 KiB each cost 5 KiB more per
+	// connection (BENCHMARKS.md, issue 14).
+	tr.WriteBufferSize, tr.ReadBufferSize = clientWriteBuffer, clientReadBuffer
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	if o.http2 {
@@ -53,6 +60,11 @@ func NewClient(base *http.Client, tlsCfg *tls.Config, idle int, opts ...ClientOp
 	tr.Protocols = protocols
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
+
+const (
+	clientWriteBuffer = 2 << 10
+	clientReadBuffer  = 1 << 10
+)
 
 // TLS is the client side of HTTPS to the Application: the target flags
 // (--ca-file, --cert, --cert-key, --insecure-skip-verify) and a scenario's

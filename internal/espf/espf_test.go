@@ -192,3 +192,39 @@ func TestClientSpeaksHTTP1OverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCarriesLargeMessages: the client's buffers are sized for
+// ordinary ESPF messages, so a request body several times larger and an
+// answer with 6 KB of headers must still go through whole.
+func TestClientCarriesLargeMessages(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 6000)
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		w.Header().Set("X-Large", big)
+		fmt.Fprint(w, "OK "+big)
+	}))
+	defer srv.Close()
+	body := []byte(`{"event_type":"Subscriber/Created","variables":{"i_event":1,"note":"` + strings.Repeat("y", 20000) + `"}}`)
+	c := espf.NewClient(nil, nil, 4)
+	for range 3 { // the same connection, reused after each large answer
+		req, err := espf.NewRequest(t.Context(), srv.URL, body, nil, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("X-Large") != big || string(answer) != "OK "+big {
+			t.Fatalf("status %d, header of %d bytes, body of %d bytes (%v); want 200 with the whole header and body",
+				resp.StatusCode, len(resp.Header.Get("X-Large")), len(answer), err)
+		}
+		if string(got) != string(body) {
+			t.Fatalf("the Application got %d bytes, want the %d sent", len(got), len(body))
+		}
+	}
+}

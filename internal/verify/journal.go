@@ -240,6 +240,17 @@ func (j *Journal) prepare() error {
 		if _, err := j.conn.ExecContext(ctx, "PRAGMA page_size = 16384"); err != nil {
 			return err
 		}
+		// No rollback journal: an in-memory database has nothing to
+		// recover after a crash, and its default MEMORY journal copied
+		// every page a commit touched (16 KiB each, four B-trees per
+		// event): 6 µs of a delivery's 44. What it costs: a transaction
+		// that fails half-way (only when memory runs out) keeps what it
+		// wrote. Its deliveries were answered 500, never 200, and a
+		// re-send of one that was written is answered as a repeat: still
+		// one first delivery per i_event.
+		if _, err := j.conn.ExecContext(ctx, "PRAGMA journal_mode = OFF"); err != nil {
+			return err
+		}
 	}
 	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
 		return err
