@@ -98,6 +98,39 @@ func BenchmarkDeliveries(b *testing.B) {
 	}
 }
 
+// BenchmarkRepeats is BenchmarkDeliveries with one i_event delivered over
+// and over, as a load tool replaying one pre-signed request makes it: every
+// delivery after the first is a repeat (a conflict, a count, a copy kept).
+//
+//	go test -run '^$' -bench BenchmarkRepeats -benchtime 20000x ./internal/verify
+func BenchmarkRepeats(b *testing.B) {
+	au := loadAuth(b)
+	targets, _ := loadTargets(b, au)
+	for _, tg := range targets {
+		b.Run(tg.name, func(b *testing.B) {
+			srv := httptest.NewServer(tg.h)
+			defer srv.Close()
+			client := loadClient()
+			defer client.CloseIdleConnections()
+			var failed atomic.Int64
+			jobs, wait := workers(loadConcurrency, func() {
+				if deliverOne(client, au, srv.URL, 7615) != http.StatusOK {
+					failed.Add(1)
+				}
+			})
+			b.ReportAllocs()
+			for b.Loop() {
+				jobs <- struct{}{}
+			}
+			wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			if n := failed.Load(); n > 0 {
+				b.Fatalf("%d deliveries not answered 200", n)
+			}
+		})
+	}
+}
+
 func loadClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadConcurrency, MaxConnsPerHost: loadConcurrency}}
 }
