@@ -142,7 +142,8 @@ type JournalOptions struct {
 	// only after the transaction holding it committed, and the first
 	// delivery of an i_event is still decided by the database. The file
 	// keeps memory flat however many events arrive, where an in-memory
-	// journal grows with each.
+	// journal grows with each. It has no listing indexes either: its
+	// owner reads it only by i_event.
 	Scratch bool
 }
 
@@ -280,7 +281,8 @@ func (j *Journal) prepare() error {
 	return nil
 }
 
-// migrate adds the columns and the index that an older journal lacks.
+// migrate adds the columns, the table and the indexes that an older
+// journal lacks.
 func (j *Journal) migrate(ctx context.Context) error {
 	for table, cols := range addedColumns {
 		have, err := columns(ctx, j.conn, table)
@@ -296,10 +298,6 @@ func (j *Journal) migrate(ctx context.Context) error {
 				return fmt.Errorf("add column %s.%s: %w", table, name, err)
 			}
 		}
-	}
-	// The listing's order, so a page is a range scan, not a sort.
-	if _, err := j.conn.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS events_by_first ON events(first_delivery, i_event)`); err != nil {
-		return err
 	}
 	return j.migrateRows(ctx)
 }
