@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/espfapi"
 )
 
 // Page is what the HTML report shows. It is rendered as one self-contained
@@ -28,6 +31,13 @@ type Page struct {
 	Reasons     []Reason    // why attempts were not answered 200
 	Phases      []PhaseSummary
 	Series      *Series
+	// Lifecycles and the PortaBilling API mock, as the summary has them
+	// (Summary.Reordered, FinalState, APICalls, APIEntities): a nil or
+	// empty one leaves its section out, as in the text report.
+	Reordered   *entity.Reordered
+	FinalState  *entity.FinalState
+	APICalls    []espfapi.MethodCalls
+	APIEntities int
 }
 
 // Bar is one labelled value of a bar chart. Class colors it: ok, warn, bad.
@@ -70,6 +80,7 @@ svg text{font-size:11px;fill:#5b6570}.ok{fill:#2da44e}.warn{fill:#d4a72c}.bad{fi
 .axis{stroke:#8c959f;stroke-width:1}.gridline{stroke:#eaeef2}
 .legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 .sw.ok{background:#2da44e}.sw.warn{background:#d4a72c}.sw.bad{background:#cf222e}
+th.part{padding-left:2em;font-weight:normal}td.badnum{color:#cf222e;font-weight:600}
 </style></head><body>
 {{if .Interrupted}}<p class="banner">INTERRUPTED{{if .Note}}: {{.Note}}{{end}}</p>{{end}}
 <h1>{{.Title}}</h1>
@@ -98,6 +109,29 @@ svg text{font-size:11px;fill:#5b6570}.ok{fill:#2da44e}.warn{fill:#d4a72c}.bad{fi
 <table><tr><th>phase</th><th class="num">events</th><th class="num">target rate</th><th class="num">achieved rate</th><th class="num">delivered</th><th class="num">dropped</th><th class="num">gave up</th><th class="num">pending</th><th class="num">to delivery p50</th><th class="num">p99</th><th class="num">latency p99</th></tr>
 {{range .Phases}}<tr><td>{{phaseName .}}</td><td class="num">{{.Events}}</td><td class="num">{{printf "%.2f/s" .TargetRate}}</td><td class="num">{{printf "%.2f/s" .AchievedRate}}</td><td class="num">{{delivered .Outcomes}}</td><td class="num">{{.Outcomes.DroppedBy4xx}}</td><td class="num">{{.Outcomes.GaveUp}}</td><td class="num">{{.Outcomes.StillPending}}</td><td class="num">{{dur .TimeToDelivery.P50MS}}</td><td class="num">{{dur .TimeToDelivery.P99MS}}</td><td class="num">{{dur .Latency.P99MS}}</td></tr>
 {{end}}</table>{{end}}
+{{with .Reordered}}<h2>Order (entity lifecycles)</h2>
+<p class="sub">events delivered after a later-emitted event of the same entity had been delivered</p>
+<table><tr><th>reordered entities</th><td class="num">{{.Entities}}</td></tr>
+<tr><th>reordered events</th><td class="num">{{.Events}}</td></tr>
+{{range reorderedKinds .}}<tr><th class="part">{{.Words}}</th><td class="num">{{.Events}}</td></tr>
+{{end}}</table>{{end}}
+{{with .FinalState}}<h2>Final state (--state-url)</h2>
+<p class="sub">every entity read back from the Application after the drain, compared with its delivered events applied in i_event order</p>
+<table><tr><th>checked</th><td class="num">{{.Checked}}</td><td></td></tr>
+<tr><th>match</th><td class="num">{{.Match}}</td><td></td></tr>
+<tr><th>mismatch</th><td class="num{{if .Mismatch}} badnum{{end}}">{{.Mismatch}}</td><td></td></tr>
+{{if .Errors}}<tr><th>unreadable</th><td class="num badnum">{{.Errors}}</td><td class="hint">the state URL answered neither 200 {"exists": …} nor 404</td></tr>
+{{end}}<tr><th>unknown</th><td class="num">{{.Unknown}}</td><td class="hint">an event pending, given up or dropped: not compared</td></tr></table>
+{{if .Mismatches}}<table><tr><th>entity</th><th>what happened</th></tr>
+{{range .Mismatches}}<tr><td><span class="sw bad"></span>{{.Entity}}</td><td>{{.Words}}</td></tr>
+{{end}}{{if .Truncated}}<tr><td class="hint" colspan="2">… and {{.Truncated}} more</td></tr>
+{{end}}</table>{{end}}{{end}}
+{{if .APICalls}}<h2>PortaBilling API mock (calls)</h2>
+<p class="sub">the calls the Application made to the API mock, by method; faults are the calls it refused (a fault, or 400/401 on the status routes)</p>
+<table><tr><th>method</th><th class="num">calls</th><th class="num">faults</th></tr>
+{{range .APICalls}}<tr><td>{{.Method}}</td><td class="num">{{.Calls}}</td><td class="num{{if .Faults}} badnum{{end}}">{{.Faults}}</td></tr>
+{{end}}</table>{{if .APIEntities}}
+<table><tr><th>entities held</th><td class="num">{{.APIEntities}}</td></tr></table>{{end}}{{end}}
 <h2>Summary</h2>
 <table>{{range .Stats}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td></tr>{{end}}</table>
 <p class="sub">espfctl · latency is measured from the intended send time, so a stalled Application's queueing delay counts.</p>
@@ -105,9 +139,10 @@ svg text{font-size:11px;fill:#5b6570}.ok{fill:#2da44e}.warn{fill:#d4a72c}.bad{fi
 `))
 
 var tmplFuncs = template.FuncMap{
-	"phaseName": func(p PhaseSummary) string { return phaseLabel(p) },
-	"delivered": func(o Outcomes) int64 { return o.DeliveredFirstTry + o.DeliveredAfterRetry },
-	"dur":       dur,
+	"phaseName":      func(p PhaseSummary) string { return phaseLabel(p) },
+	"delivered":      func(o Outcomes) int64 { return o.DeliveredFirstTry + o.DeliveredAfterRetry },
+	"dur":            dur,
+	"reorderedKinds": reorderedKinds,
 }
 
 func phaseLabel(p PhaseSummary) string {

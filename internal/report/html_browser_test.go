@@ -56,6 +56,60 @@ func browserPage() Page {
 		Phases:   sum.Phases, Series: s, Stats: [][2]string{{"events", "660"}}}
 }
 
+// browser starts headless Chromium for the test (it skips where Chromium
+// is not installed) and returns its context.
+func browser(t *testing.T) context.Context {
+	exe := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1200, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// openPage writes a report with render to a file and opens it in the
+// browser, as a person opens report.html.
+func openPage(t *testing.T, ctx context.Context, render func(*os.File) error) {
+	t.Helper()
+	page := filepath.Join(t.TempDir(), "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := render(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page)); err != nil {
+		t.Fatalf("open the report in Chromium: %v", err)
+	}
+}
+
+// sectionsJS is every h2 of the page with what a person reads under it
+// (innerText: a table's cells tab-separated, its rows one a line), and how
+// many elements the page has that a report never writes (markup smuggled
+// in by hostile text would make them).
+const sectionsJS = `(() => {
+	const sections = {};
+	for (const h of document.querySelectorAll("h2")) {
+		let text = "";
+		for (let e = h.nextElementSibling; e && e.tagName !== "H2"; e = e.nextElementSibling) text += e.innerText + "\n";
+		sections[h.textContent] = text;
+	}
+	return {sections, forged: document.querySelectorAll("b, script, #forged").length, title: document.title};
+})()`
+
+type pageSections struct {
+	Sections map[string]string `json:"sections"`
+	Forged   int               `json:"forged"`
+	Title    string            `json:"title"`
+}
+
 func chromium(t *testing.T) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -72,29 +126,8 @@ func chromium(t *testing.T) string {
 // INTERRUPTED at the top. With ESPFCTL_SCREENSHOT_DIR set it keeps a
 // full-page PNG screenshot there (report.png).
 func TestHTMLInChromium(t *testing.T) {
-	exe := chromium(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	f, err := os.Create(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := HTML(f, browserPage()); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1200, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+page)); err != nil {
-		t.Fatalf("open the report in %s: %v", exe, err)
-	}
+	ctx := browser(t)
+	openPage(t, ctx, func(f *os.File) error { return HTML(f, browserPage()) })
 	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
 		const out = [];
 		for (const svg of document.querySelectorAll("svg")) {
@@ -139,4 +172,76 @@ func TestHTMLInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestHTMLLifecyclesInChromium opens a lifecycle run's report in headless
+// Chromium and reads what a person sees under each heading: the reordered
+// entities and events by kind, the final state with each mismatch in
+// words, the calls per method of the PortaBilling API mock; hostile text in
+// an entity id and a method name shows as text, not as markup. A run
+// without lifecycles or API mock has none of the three sections. With
+// ESPFCTL_SCREENSHOT_DIR set it keeps the page there (lifecycle.png).
+func TestHTMLLifecyclesInChromium(t *testing.T) {
+	ctx := browser(t)
+	read := func(r *Run) pageSections {
+		t.Helper()
+		openPage(t, ctx, func(f *os.File) error { return RunHTML(f, r) })
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[pageSections](sectionsJS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := read(lifecycleRun())
+	if got.Forged != 0 || strings.Contains(got.Title, "owned") {
+		t.Errorf("hostile text became markup: %d smuggled elements, title %q", got.Forged, got.Title)
+	}
+	for heading, want := range map[string][]string{
+		"Order (entity lifecycles)": {"reordered entities\t24\n", "reordered events\t26\n",
+			"Updated delivered before the Created\t12\n", "Created delivered after the Deleted\t1\n",
+			"Updated delivered after the Deleted\t3\n", "older Updated delivered after a newer one\t10\n"},
+		"Final state (--state-url)": {"checked\t60\t", "match\t57\t", "mismatch\t2\t", "unreadable\t1\t", "unknown\t4\tan event pending, given up or dropped: not compared",
+			"customer/1000001\temitted Created 4, Updated 6, Updated 7, Deleted 16; Updated 6 delivered, Updated 7 delivered, Deleted 16 delivered, then Created 4 re-sent and delivered: the Application shows it existing (i_event 4), expected deleted (i_event 16): a deleted entity brought back\n",
+			"did/" + hostile + "\temitted Created 21 " + hostile + ";", "subscriber/1000009\tthe state URL answered 500"},
+		"PortaBilling API mock (calls)": {"method\tcalls\tfaults\n", "Account/get_account_info\t37\t2\n", "Session/login\t1\t0\n",
+			hostile + "\t3\t3\n", "espf/v1 account status\t40\t0\n", "entities held\t40\n"},
+	} {
+		text, ok := got.Sections[heading]
+		if !ok {
+			t.Errorf("the page has no %q section; its headings: %v", heading, keys(got.Sections))
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("section %q does not show %q; it reads:\n%s", heading, w, text)
+			}
+		}
+	}
+	if out := os.Getenv("ESPFCTL_SCREENSHOT_DIR"); out != "" {
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, "lifecycle.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	plain := read(plainRun())
+	if _, ok := plain.Sections["Summary"]; !ok {
+		t.Fatalf("the plain run's page did not load: headings %v", keys(plain.Sections))
+	}
+	for _, heading := range []string{"Order (entity lifecycles)", "Final state (--state-url)", "PortaBilling API mock (calls)"} {
+		if _, ok := plain.Sections[heading]; ok {
+			t.Errorf("a run without lifecycles or API mock shows the %q section", heading)
+		}
+	}
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -19,11 +19,27 @@ func summaryOrder(t *term.Table, s *Summary) {
 	t.Section("Order (entity lifecycles)")
 	fmt.Fprintf(t, "reordered entities\t%d\n", r.Entities)
 	fmt.Fprintf(t, "reordered events\t%d\n", r.Events)
+	for _, k := range reorderedKinds(r) {
+		t.Tagged("reordered", k.Words, fmt.Sprint(k.Events))
+	}
+}
+
+// kindCount is how many events were reordered one way, in words.
+type kindCount struct {
+	Words  string
+	Events int64
+}
+
+// reorderedKinds are the kinds of reordering that happened, in report
+// order (entity.Kinds), as the text and HTML reports list them.
+func reorderedKinds(r *entity.Reordered) []kindCount {
+	var out []kindCount
 	for _, k := range entity.Kinds {
 		if n := r.ByKind[k]; n > 0 {
-			t.Tagged("reordered", k.Words(), fmt.Sprint(n))
+			out = append(out, kindCount{Words: k.Words(), Events: n})
 		}
 	}
+	return out
 }
 
 // summaryFinalState is the final-state check: every entity read back from

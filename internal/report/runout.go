@@ -179,7 +179,8 @@ func (r *Run) Page() Page {
 	o := s.Outcomes
 	p := Page{Title: r.Scenario.Name, Subtitle: r.Scenario.File + " → " + r.URL, Generated: r.Start.Add(r.Elapsed),
 		Pass: r.Pass(), Checks: r.Checks(), Series: r.Series, Headline: Headline(s), Interrupted: r.Interrupted(),
-		Reasons: r.reasons(),
+		Reasons:   r.reasons(),
+		Reordered: s.Reordered, FinalState: s.FinalState, APICalls: s.APICalls, APIEntities: s.APIEntities,
 		Outcomes: []Bar{{Label: "delivered first try", Value: o.DeliveredFirstTry, Class: "ok"},
 			{Label: "delivered after retries", Value: o.DeliveredAfterRetry, Class: "ok"},
 			{Label: "dropped (4xx)", Value: o.DroppedBy4xx, Class: "warn"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/verify"
@@ -285,6 +287,27 @@ expect:
 	}
 	if calls["Session/login"] != 1 || calls["espf/v1 account status"] == 0 || res.Summary.APIEntities != 40 {
 		t.Errorf("calls %v, entities %d: want one login, the statuses, and all 40 entities in the mock", calls, res.Summary.APIEntities)
+	}
+	// report.html shows the same figures as the text and JSON reports
+	var page bytes.Buffer
+	if err := report.RunHTML(&page, res); err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	if sum.Reordered == nil || sum.FinalState == nil {
+		t.Fatalf("a lifecycle run's summary without reordered (%v) or final_state (%v)", sum.Reordered, sum.FinalState)
+	}
+	for _, want := range []string{
+		"<h2>Order (entity lifecycles)</h2>", fmt.Sprintf(`<th>reordered events</th><td class="num">%d</td>`, sum.Reordered.Events),
+		"<h2>Final state (--state-url)</h2>", fmt.Sprintf(`<th>checked</th><td class="num">%d</td>`, sum.FinalState.Checked),
+		fmt.Sprintf(`<th>match</th><td class="num">%d</td>`, sum.FinalState.Match),
+		"<h2>PortaBilling API mock (calls)</h2>", `<td>Session/login</td><td class="num">1</td>`,
+		fmt.Sprintf(`<td>espf/v1 account status</td><td class="num">%d</td>`, calls["espf/v1 account status"]),
+		`<th>entities held</th><td class="num">40</td>`,
+	} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the run's HTML report lacks %q", want)
+		}
 	}
 }
 
