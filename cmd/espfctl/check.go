@@ -67,6 +67,11 @@ One line per case is printed as it finishes, then a curl reproducer for every
 failed case (secrets replaced by $ESPFCTL_PASSWORD, $ESPFCTL_CREDENTIALS or
 $ESPFCTL_KEY) and a summary per section.
 
+check is the sender: it bounds no Date, so it takes no --max-skew (that is
+the receiver's setting: serve and verify). 3.signature/date-hour-old,
+3.signature/date-future and 3.bearer/expired are one hour off, beyond any
+usual bound and any drift between the two clocks.
+
 Exit 0 when no case failed (warnings allowed, unless --strict), 1 when one
 failed, 2 on usage errors, 3 when the Application could not be reached at all,
 130 when interrupted (the cases done so far are printed).`,
@@ -90,7 +95,8 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 		},
 	}
 	f := cmd.Flags()
-	opts.Auth.register(f, withAll)
+	opts.Auth.register(f, withAll&^withSkew) // a sender bounds no Date: see noMaxSkew
+	cmd.SetFlagErrorFunc(noMaxSkew)
 	opts.targetFlags.register(f)
 	f.DurationVar(&opts.Timeout, "timeout", check.DefaultTimeout, "wait this long for each answer (the ESPF waits 300s)")
 	f.DurationVar(&opts.Slow, "slow", check.DefaultSlow, "the p99 bound: 2/burst warns above it, 2/soak fails")
@@ -103,6 +109,16 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	f.BoolVar(&opts.JSON, "json", false, "write every case as one JSON object to stdout (with --list: the cases)")
 	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML file: one testcase per case, classname = section (warn is not a failure)")
 	return cmd
+}
+
+// noMaxSkew is check's flag error: --max-skew, a receiver's flag that the
+// other credential flags would suggest, is refused with the reason.
+func noMaxSkew(_ *cobra.Command, err error) error {
+	if strings.HasPrefix(err.Error(), "unknown flag: --max-skew") {
+		return usageErrorf("%w: check is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew); "+
+			"3.signature/date-hour-old, 3.signature/date-future and 3.bearer/expired are one hour off, beyond any usual bound", err)
+	}
+	return &usageError{err}
 }
 
 func checkRun(ctx context.Context, opts *checkOptions) error {

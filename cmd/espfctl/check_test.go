@@ -321,3 +321,38 @@ func TestCheckInterrupted(t *testing.T) {
 		t.Errorf("stdout:\n%s\nwant the summary of the cases done", out)
 	}
 }
+
+// TestCheckNoMaxSkew: check is a sender and bounds no Date, and its Date
+// cases are a fixed hour off, so it takes no --max-skew: giving it is a
+// usage error that says why and where the bound belongs, before anything
+// is sent; --help says so and does not list the flag.
+func TestCheckNoMaxSkew(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	for _, args := range [][]string{
+		{"check", "--url", srv.URL, "--auth", "signature", "--key-id", "test", "--key", "s3cret", "--max-skew", "1m", "3.signature"},
+		{"check", "--url", srv.URL, "--auth", "bearer", "--key", "s3cret", "--max-skew=0", "3.bearer/expired"},
+	} {
+		ios, out, errb := term.Test()
+		if code := run(t.Context(), args, ios); code != exitUsage {
+			t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, exitUsage, out, errb)
+		}
+		want := "espfctl: unknown flag: --max-skew: check is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew); " +
+			"3.signature/date-hour-old, 3.signature/date-future and 3.bearer/expired are one hour off, beyond any usual bound\n"
+		if errb.String() != want || out.Len() != 0 {
+			t.Errorf("%q:\nstdout:\n%s\nstderr:\n%s\nwant stderr:\n%s", args, out, errb, want)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests sent, want none", n)
+	}
+	ios, out, errb := term.Test()
+	if code := run(t.Context(), []string{"check", "--help"}, ios); code != exitOK {
+		t.Fatalf("--help: exit %d: %s", code, errb)
+	}
+	if strings.Contains(out.String(), "--max-skew duration") || !strings.Contains(out.String(), "takes no --max-skew") {
+		t.Errorf("check --help lists --max-skew, or does not say why it takes none:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -72,7 +73,7 @@ func reportRun(_ context.Context, opts *reportOptions) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if !s.AllDelivered() {
-		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
+		return &failedError{errors.New(s.NotDeliveredText())}
 	}
 	return nil
 }

@@ -237,7 +237,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	case runErr != nil:
 		return fmt.Errorf("send: %w", runErr)
 	case !s.AllDelivered():
-		return &failedError{fmt.Errorf("%d of %d events not delivered", s.NotDelivered(), s.Events)}
+		return &failedError{errors.New(s.NotDeliveredText())}
 	case !s.FinalState.Passed():
 		return &failedError{finalStateError(s.FinalState)}
 	}

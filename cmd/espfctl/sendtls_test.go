@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,6 +41,57 @@ func TestSendTLS(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errb.String(), tt.stderr) {
 				t.Errorf("stdout:\n%s\nstderr:\n%s\nwant %q and %q", out, errb, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
+
+// TestSendTLSLastLine: when no attempt got through the TLS handshake, the
+// last line on stderr says why and what fixes it, in the words of the
+// report's errors (here over real TLS on loopback); --json's errors carry
+// the same reason with its full hint.
+func TestSendTLSLastLine(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes, expected here
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	// httptest's certificate names 127.0.0.1 and example.com, not localhost
+	wrongHost := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	for _, tt := range []struct {
+		name, url string
+		extra     []string
+		last      string
+		hint      string
+	}{
+		{"unknown authority", srv.URL, nil,
+			"espfctl: 2 of 2 events not delivered: tls: certificate signed by unknown authority (use --ca-file FILE, or --insecure-skip-verify to test)",
+			"the Application's certificate is not signed by a CA this machine trusts: pass --ca-file"},
+		{"wrong host", wrongHost, []string{"--ca-file", ca},
+			"espfctl: 2 of 2 events not delivered: tls: certificate is valid for example.com, *.example.com, not localhost (use the host name it was issued for in --url, or --insecure-skip-verify to test)",
+			"the certificate does not name this host: use the host name it was issued for in --url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, out, errb := term.Test()
+			if code := run(t.Context(), sendArgs(tt.url, append([]string{"--count", "2", "--json"}, tt.extra...)...), ios); code != exitFailed {
+				t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+			}
+			lines := strings.Split(strings.TrimRight(errb.String(), "\n"), "\n")
+			if got := lines[len(lines)-1]; got != tt.last {
+				t.Errorf("last stderr line:\n%s\nwant:\n%s", got, tt.last)
+			}
+			var rep struct {
+				Errors []struct{ Class, Example, Hint string }
+			}
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Errors) != 1 || rep.Errors[0].Class != "tls" || !strings.Contains(rep.Errors[0].Example, "x509: ") ||
+				!strings.HasPrefix(rep.Errors[0].Hint, tt.hint) {
+				t.Errorf("--json errors %+v, want one tls error with its x509 reason and the hint %q…", rep.Errors, tt.hint)
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -354,33 +356,114 @@ func (m *Metrics) addError(r *sim.Record) {
 	}
 	e.Count++
 	if e.Example == "" && r.Error == espf.ErrTimeout {
-		e.Example = "no answer within the timeout; the ESPF re-sends after it"
-		e.Hint = "a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)"
+		e.Example = timeoutExample
+		e.Hint = errorFix(r.Error, "").hint
 	}
 	if e.Example == "" && r.Detail != "" {
 		e.Example = r.Detail
-		e.Hint = errorHint(r.Error, r.Detail)
+		e.Hint = errorFix(r.Error, r.Detail).hint
 	}
 }
 
-// errorHint says what fixes a transport error, where the sender's flags can.
-func errorHint(class, detail string) string {
-	if class != espf.ErrTLS {
-		return ""
+const timeoutExample = "no answer within the timeout; the ESPF re-sends after it"
+
+// fix is what fixes a transport error, where the sender's flags can: hint
+// for the report (ErrorReason.Hint), short for one status line.
+type fix struct{ hint, short string }
+
+// errorFix says what fixes a transport error of class whose own words are
+// detail; the zero fix when nothing the sender sets can.
+func errorFix(class, detail string) fix {
+	switch class {
+	case espf.ErrTimeout:
+		return fix{"a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)",
+			"a slow or hung Application; --timeout sets the wait"}
+	case espf.ErrTLS:
+	default:
+		return fix{}
 	}
 	switch {
 	case strings.Contains(detail, "unknown authority"), strings.Contains(detail, "not standards compliant"):
-		return "the Application's certificate is not signed by a CA this machine trusts: pass --ca-file with the CA's PEM (target.tls.ca_file in a scenario), or --insecure-skip-verify to test without checking it"
-	case strings.Contains(detail, "not valid for"), strings.Contains(detail, "doesn't contain any IP SANs"):
-		return "the certificate does not name this host: use the host name it was issued for in --url, or --insecure-skip-verify to test without checking it"
+		return fix{"the Application's certificate is not signed by a CA this machine trusts: pass --ca-file with the CA's PEM (target.tls.ca_file in a scenario), or --insecure-skip-verify to test without checking it",
+			"use --ca-file FILE, or --insecure-skip-verify to test"}
+	// x509.HostnameError: "certificate is valid for a, b, not c", or "…is
+	// not valid for any names…"
+	case strings.Contains(detail, "certificate is valid for"), strings.Contains(detail, "not valid for"), strings.Contains(detail, "doesn't contain any IP SANs"):
+		return fix{"the certificate does not name this host: use the host name it was issued for in --url, or --insecure-skip-verify to test without checking it",
+			"use the host name it was issued for in --url, or --insecure-skip-verify to test"}
 	case strings.Contains(detail, "expired"), strings.Contains(detail, "not yet valid"):
-		return "the certificate is outside its validity period: renew it, or --insecure-skip-verify to test without checking it"
+		return fix{"the certificate is outside its validity period: renew it, or --insecure-skip-verify to test without checking it",
+			"renew it, or --insecure-skip-verify to test"}
 	case strings.Contains(detail, "first record does not look like a TLS handshake"):
-		return "the Application answers plain HTTP: use an http:// --url"
+		return fix{"the Application answers plain HTTP: use an http:// --url", "use an http:// --url"}
 	case strings.Contains(detail, "certificate required"), strings.Contains(detail, "bad certificate"):
-		return "the Application wants a client certificate: pass --cert and --cert-key"
+		return fix{"the Application wants a client certificate: pass --cert and --cert-key", "use --cert FILE --cert-key FILE"}
 	}
-	return "check the Application's certificate; --ca-file trusts a private CA, --insecure-skip-verify skips the check (tests only)"
+	return fix{"check the Application's certificate; --ca-file trusts a private CA, --insecure-skip-verify skips the check (tests only)",
+		"--ca-file FILE trusts a private CA; --insecure-skip-verify to test"}
+}
+
+// maxReasonRunes bounds the error's words in NotDeliveredText: a
+// certificate may name many hosts.
+const maxReasonRunes = 100
+
+// NotDeliveredText is the one line that ends a run whose events were not
+// all delivered: how many, then the most frequent answer other than 200,
+// with its fix in short when it is a transport error the sender's flags
+// can fix, e.g. "2 of 2 events not delivered: tls: certificate signed by
+// unknown authority (use --ca-file FILE, or --insecure-skip-verify to
+// test)" or "2 of 2 events not delivered: answered 503". The reason is
+// the report's own (ByAnswer, Errors), in shorter words.
+func (s *Summary) NotDeliveredText() string {
+	line := fmt.Sprintf("%d of %d events not delivered", s.NotDelivered(), s.Events)
+	var top string
+	for answer, n := range s.ByAnswer {
+		if answer == "200" || answer == "0" || answer == espf.ErrCanceled {
+			continue
+		}
+		if m := s.ByAnswer[top]; top == "" || n > m || n == m && answer < top {
+			top = answer
+		}
+	}
+	if top == "" {
+		return line
+	}
+	for _, e := range s.Errors {
+		if e.Class != top {
+			continue
+		}
+		detail := shortDetail(e.Example)
+		if e.Class == espf.ErrTimeout && e.Example == timeoutExample {
+			detail = "no answer within the timeout"
+		}
+		line += ": " + e.Class
+		if detail != "" {
+			line += ": " + detail
+		}
+		if f := errorFix(e.Class, e.Example); f.short != "" {
+			line += " (" + f.short + ")"
+		}
+		return line
+	}
+	if _, err := strconv.Atoi(top); err == nil {
+		return line + ": answered " + top
+	}
+	return line + ": " + top
+}
+
+// shortDetail is a transport error's innermost words: an x509 reason, else
+// what follows the last ": " (as in "dial tcp …: connect: connection
+// refused"), at most maxReasonRunes.
+func shortDetail(d string) string {
+	if i := strings.LastIndex(d, "x509: "); i >= 0 {
+		d = d[i+len("x509: "):]
+	} else if i := strings.LastIndex(d, ": "); i >= 0 {
+		d = d[i+2:]
+	}
+	if r := []rune(d); len(r) > maxReasonRunes {
+		d = string(r[:maxReasonRunes-1]) + "…"
+	}
+	return d
 }
 
 func record(h *hdrhistogram.Histogram, d time.Duration) {

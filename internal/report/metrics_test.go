@@ -1,6 +1,8 @@
 package report_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,3 +130,45 @@ func BenchmarkMetricsAdd(b *testing.B) {
 }
 
 func near(got, want float64) bool { return got >= want*0.999 && got <= want*1.001 }
+
+// TestNotDeliveredText: the line that ends a run with events not delivered
+// names the most frequent answer other than 200: a transport error in its
+// innermost words with its fix in short, or a status.
+func TestNotDeliveredText(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	many := "tls: failed to verify certificate: x509: certificate is valid for " + strings.Repeat("a.example, ", 20) + "not localhost"
+	for _, tt := range []struct {
+		name    string
+		answers []sim.Record // one attempt each; the last of an event gives up
+		want    string
+	}{
+		{"503 dominates a reset", []sim.Record{{Status: 503}, {Status: 503}, {Error: "reset", Detail: "read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"}},
+			"3 of 3 events not delivered: answered 503"},
+		{"refused", []sim.Record{{Error: "refused", Detail: "dial tcp 127.0.0.1:1: connect: connection refused"}},
+			"1 of 1 events not delivered: refused: connection refused"},
+		{"timeout", []sim.Record{{Error: "timeout"}, {Status: 200}},
+			"1 of 2 events not delivered: timeout: no answer within the timeout (a slow or hung Application; --timeout sets the wait)"},
+		{"plain http", []sim.Record{{Error: "tls", Detail: "tls: first record does not look like a TLS handshake"}},
+			"1 of 1 events not delivered: tls: first record does not look like a TLS handshake (use an http:// --url)"},
+		{"many names cut", []sim.Record{{Error: "tls", Detail: many}},
+			"1 of 1 events not delivered: tls: " + string([]rune(many[len("tls: failed to verify certificate: x509: "):])[:99]) + "… (use the host name it was issued for in --url, or --insecure-skip-verify to test)"},
+	} {
+		m := report.NewMetrics()
+		for i, r := range tt.answers {
+			r.IEvent, r.EventType, r.Attempt = int64(i+1), "A/B", 1
+			r.Intended, r.Sent, r.Answered = t0, t0, t0.Add(time.Millisecond)
+			var failed error
+			if r.Error != "" {
+				failed = errFailed
+			}
+			r.Outcome = espf.Classify(r.Status, failed, true)
+			m.Add(&r)
+		}
+		if got := report.NewSummary(m, report.Inputs{}).NotDeliveredText(); got != tt.want {
+			t.Errorf("%s:\n%s\nwant:\n%s", tt.name, got, tt.want)
+		}
+	}
+}
+
+var errFailed = errors.New("failed")

@@ -45,6 +45,10 @@ func newCustom(cfg Config, hdr string) (*Custom, error) {
 func (c *Custom) Scheme() string { return SchemeCustom }
 func (c *Custom) Header() string { return c.header }
 
+// Name is the scheme name written before the credentials, e.g. Plain. It
+// is configuration, not a secret (the credentials are).
+func (c *Custom) Name() string { return c.name }
+
 // Value is the header value the first credentials produce.
 func (c *Custom) Value() string { return c.name + " " + string(c.credentials[0]) }
 

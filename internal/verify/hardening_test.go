@@ -126,8 +126,8 @@ func TestRejectionsBounded(t *testing.T) {
 			!strings.HasPrefix(x.Remote, "127.0.0.1:") || x.Time.IsZero() {
 			t.Errorf("rejection %+v: want 401, custom/failed, a reason, a time and the remote address", x)
 		}
-		if got := x.Headers["Authorization"]; len(got) != 1 || got[0] != verify.Redacted {
-			t.Errorf("Authorization kept as %q, want %q (the first word may be the secret)", got, verify.Redacted)
+		if got := x.Headers["Authorization"]; len(got) != 1 || got[0] != "Plain "+verify.Redacted {
+			t.Errorf("Authorization kept as %q, want %q (the configured scheme name, the rest redacted)", got, "Plain "+verify.Redacted)
 		}
 		if note := x.Headers["X-Note"]; len(note) != 1 || note[0] != "tab\there \u202eevil \ufffd" {
 			t.Errorf("X-Note %q: the raw capture keeps the text as received (bytes that are not UTF-8 as U+FFFD), escaped only on display", note)

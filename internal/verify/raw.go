@@ -130,21 +130,29 @@ const Redacted = "[redacted]"
 var wellKnownSchemes = []string{"Basic", "Bearer", "Signature", "Digest"}
 
 // redact hides a credential value: "Basic [redacted]", or "[redacted]"
-// when the value does not start with a well-known scheme name.
-func redact(v string) string {
+// when the value does not start with a well-known scheme name. keep is
+// the custom scheme's configured name ("" = none): a value whose first
+// word is that name keeps the word as received ("Plain [redacted]"),
+// since the receiver was told it in the open; any other first word may
+// be the secret itself.
+func redact(v, keep string) string {
 	word, _, _ := strings.Cut(strings.TrimSpace(v), " ")
 	for _, s := range wellKnownSchemes {
 		if strings.EqualFold(word, s) {
 			return s + " " + Redacted
 		}
 	}
+	if keep != "" && strings.EqualFold(word, keep) {
+		return word + " " + Redacted
+	}
 	return Redacted
 }
 
 // capture copies r's headers (and Host) for the journal, with the values
-// of credHeaders redacted, each value cut to valueMax bytes and the whole
-// to totalMax; headers past the limits are counted in X-Espfctl-Omitted.
-func capture(r *http.Request, credHeaders []string, valueMax, totalMax int) Headers {
+// of credHeaders redacted (keeping the custom scheme name keep, see
+// redact), each value cut to valueMax bytes and the whole to totalMax;
+// headers past the limits are counted in X-Espfctl-Omitted.
+func capture(r *http.Request, credHeaders []string, keep string, valueMax, totalMax int) Headers {
 	names := sortedNames(r.Header)
 	n := 1 // values, Host included
 	for _, name := range names {
@@ -170,7 +178,7 @@ func capture(r *http.Request, credHeaders []string, valueMax, totalMax int) Head
 				continue
 			}
 			if secret {
-				v = redact(v)
+				v = redact(v, keep)
 			}
 			v = Clip(v, min(valueMax, totalMax-total))
 			total += len(name) + len(v)

@@ -94,6 +94,7 @@ type Receiver struct {
 	c          *counters
 	scheme     string
 	creds      []string // headers whose values are secrets
+	keepName   string   // a custom scheme's configured name, kept when a credential value starts with it
 	forwardAll bool     // no auth and a Forward: forward every request
 	states     *EntityStates
 }
@@ -128,6 +129,9 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	if cfg.Auth != nil {
 		rc.scheme = cfg.Auth.Scheme()
 		rc.creds = append(rc.creds, cfg.Auth.Header())
+		if c, ok := cfg.Auth.(*sign.Custom); ok {
+			rc.keepName = c.Name()
+		}
 	}
 	if rc.journal == nil {
 		j, err := OpenJournal("")
@@ -445,7 +449,7 @@ func (rc *Receiver) event(c *call) Entry {
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
 		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity}
 	if !rc.journal.scratch { // a scratch journal keeps no raw capture
-		e.Headers = capture(c.r, rc.creds, maxHeaderValue, maxHeadersSize)
+		e.Headers = capture(c.r, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)
 	}
 	rc.forwardFields(c, &e)
 	return e
@@ -458,7 +462,7 @@ func (rc *Receiver) rejection(c *call) Entry {
 	e := Entry{At: c.d.Time, Type: Clip(Escape(c.d.Type), maxRejectedTypeName), AuthScheme: c.d.AuthScheme,
 		Auth: c.d.Auth, Status: c.d.Status, Reason: Clip(Escape(rejectionReason(&c.d)), maxRejectedReason),
 		Remote: Clip(Escape(c.d.Remote), maxRemote), BodySize: c.r.ContentLength,
-		Entity: Clip(Escape(c.d.Entity), maxRejectedTypeName), Headers: capture(c.r, rc.creds, maxRejectedHeader, maxRejectedHeaders)}
+		Entity: Clip(Escape(c.d.Entity), maxRejectedTypeName), Headers: capture(c.r, rc.creds, rc.keepName, maxRejectedHeader, maxRejectedHeaders)}
 	if c.bodyRead {
 		e.BodySize = int64(len(c.body))
 		e.Body = []byte(Clip(string(c.body), MaxRejectedBody))

@@ -105,7 +105,7 @@ func (rc *Receiver) Replay(ctx context.Context, rr ReplayRequest) (*ReplayResult
 	e := Entry{At: rc.cfg.Now().UTC(), Auth: AuthNone, AuthScheme: rc.scheme, Status: res.Answer, Source: rr.Source,
 		Body: rr.Body, BodySize: int64(len(rr.Body)), Remote: "inspector", Forwarded: true, ForwardStatus: x.status,
 		ForwardMS: res.MS, ForwardError: Clip(Escape(res.Error), maxRejectedReason),
-		Headers: capture(req, rc.creds, maxHeaderValue, maxHeadersSize)}
+		Headers: capture(req, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)}
 	switch {
 	case res.Signed:
 		e.Auth = AuthOK
