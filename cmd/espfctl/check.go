@@ -96,7 +96,7 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	}
 	f := cmd.Flags()
 	opts.Auth.register(f, withAll&^withSkew) // a sender bounds no Date: see noMaxSkew
-	cmd.SetFlagErrorFunc(noMaxSkew)
+	cmd.SetFlagErrorFunc(noMaxSkew("3.signature/date-hour-old, 3.signature/date-future and 3.bearer/expired are one hour off, beyond any usual bound"))
 	opts.targetFlags.register(f)
 	f.DurationVar(&opts.Timeout, "timeout", check.DefaultTimeout, "wait this long for each answer (the ESPF waits 300s)")
 	f.DurationVar(&opts.Slow, "slow", check.DefaultSlow, "the p99 bound: 2/burst warns above it, 2/soak fails")
@@ -111,14 +111,21 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	return cmd
 }
 
-// noMaxSkew is check's flag error: --max-skew, a receiver's flag that the
-// other credential flags would suggest, is refused with the reason.
-func noMaxSkew(_ *cobra.Command, err error) error {
-	if strings.HasPrefix(err.Error(), "unknown flag: --max-skew") {
-		return usageErrorf("%w: check is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew); "+
-			"3.signature/date-hour-old, 3.signature/date-future and 3.bearer/expired are one hour off, beyond any usual bound", err)
+// noMaxSkew is the flag error of a command that sends as the ESPF (check,
+// send): --max-skew, a receiver's flag that the other credential flags
+// would suggest, is refused with the reason; why adds what the command
+// does instead.
+func noMaxSkew(why string) func(*cobra.Command, error) error {
+	return func(cmd *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown flag: --max-skew") {
+			msg := "%w: " + cmd.Name() + " is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew)"
+			if why != "" {
+				msg += "; " + why
+			}
+			return usageErrorf(msg, err)
+		}
+		return &usageError{err}
 	}
-	return &usageError{err}
 }
 
 func checkRun(ctx context.Context, opts *checkOptions) error {

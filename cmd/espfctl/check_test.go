@@ -348,7 +348,16 @@ func TestCheckNoMaxSkew(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("%d requests sent, want none", n)
 	}
+	// send signs as the ESPF too, and refuses the flag the same way.
 	ios, out, errb := term.Test()
+	if code := run(t.Context(), []string{"send", "--url", srv.URL, "--auth", "basic", "--user", "u", "--password", "p", "--count", "1", "--max-skew", "1m"}, ios); code != exitUsage ||
+		!strings.Contains(errb.String(), "send is the sender and bounds no Date") {
+		t.Errorf("send --max-skew: exit %d, want %d with the reason\nstderr:\n%s", code, exitUsage, errb)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("send --max-skew: %d requests sent, want none", n)
+	}
+	ios, out, errb = term.Test()
 	if code := run(t.Context(), []string{"check", "--help"}, ios); code != exitOK {
 		t.Fatalf("--help: exit %d: %s", code, errb)
 	}
