@@ -23,6 +23,7 @@ type journalOptions struct {
 	Limit    int
 	JSON     bool
 	Rejected bool
+	Copies   bool
 	Raw      bool
 	Entities bool
 	hasAfter bool // --after was given (0 is an i_event too)
@@ -31,8 +32,8 @@ type journalOptions struct {
 func newJournalCmd(ios *term.IO, runF func(context.Context, *journalOptions) error) *cobra.Command {
 	opts := &journalOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "journal FILE [--json] [--raw] [--rejected] [--type T] [--since T] [--after I_EVENT] [--limit N]",
-		Short: "List the events (or the rejected deliveries) a serve journal received",
+		Use:   "journal FILE [--json] [--raw] [--rejected | --copies] [--type T] [--since T] [--after I_EVENT] [--limit N]",
+		Short: "List the events (or the rejected deliveries, or the later copies) a serve journal received",
 		Long: `List the events in a journal written by espfctl serve --journal FILE, one per
 i_event, in first-delivery order. --json writes JSON lines with i_event,
 event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme,
@@ -46,6 +47,19 @@ faulted, or refused by the Application behind --forward-to): time, answer,
 auth scheme, remote address, i_event, type, the Application's answer and the
 reason; with --raw their headers and what was kept of their body.
 
+--copies lists the later copies of events instead, newest first: the
+repeats of an i_event already answered 200 (duplicate) and the inspector's
+replays to the Application (replay): time, kind, i_event, type, the
+event's deliveries answered 200 at that copy, serve's answer, auth scheme
+and result, remote address, and for a replay the row it replayed and the
+Application's answer. --json lines carry time, kind, id, i_event,
+event_type, entity, deliveries, status, auth_scheme, auth, reason, flags,
+remote, source, forward_status, forward_ms, forward_error, body (or
+body_base64), body_size and headers; --raw shows each copy's headers and
+body. --type, --since and
+--limit (the newest N) apply. A journal written before serve kept copies
+lists none.
+
 --entities lists every entity the events named, as serve keeps it (contract
 §7, design b: only a newer i_event applies, a deleted entity keeps a
 tombstone): entity, state (existing or deleted) and the last i_event applied;
@@ -58,6 +72,7 @@ may be read while serve is running.`,
   espfctl journal events.db --since 15m --raw
   espfctl journal events.db --after 7615 --limit 100 --json
   espfctl journal events.db --rejected --raw --limit 20
+  espfctl journal events.db --copies --type Subscriber/Created --since 1h --limit 50
   espfctl journal events.db --entities --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,11 +86,12 @@ may be read while serve is running.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Type, "type", "", "only this event type, e.g. Subscriber/Created")
-	fs.StringVar(&opts.Since, "since", "", "only events first delivered (rejections made) since: RFC3339, or a duration ago such as 15m")
+	fs.StringVar(&opts.Since, "since", "", "only events first delivered (rejections, copies made) since: RFC3339, or a duration ago such as 15m")
 	fs.Int64Var(&opts.After, "after", 0, "only events after this i_event in first-delivery order (the last one of the previous page)")
-	fs.IntVar(&opts.Limit, "limit", 0, "at most N events (with --rejected: the newest N); 0 = all")
+	fs.IntVar(&opts.Limit, "limit", 0, "at most N events (with --rejected or --copies: the newest N); 0 = all")
 	fs.BoolVar(&opts.JSON, "json", false, "write JSON lines")
 	fs.BoolVar(&opts.Rejected, "rejected", false, "list the deliveries not answered 200 instead of the events")
+	fs.BoolVar(&opts.Copies, "copies", false, "list the later copies instead of the events, newest first: duplicates answered 200 and the inspector's replays")
 	fs.BoolVar(&opts.Raw, "raw", false, "show each delivery's headers (credentials redacted) and body")
 	fs.BoolVar(&opts.Entities, "entities", false, "list the entities the events named and their state (design b), instead of the events")
 	return cmd
@@ -101,10 +117,14 @@ func (o *journalOptions) validate() error {
 		return usageErrorf("--limit %d: want 0 (all) or a positive number", o.Limit)
 	case o.JSON && o.Raw:
 		return usageErrorf("--json and --raw: give one (--json lines already carry body and headers)")
-	case o.Entities && (o.Rejected || o.Raw || o.Type != "" || o.hasAfter || o.Since != "" || o.Limit != 0):
+	case o.Entities && (o.Rejected || o.Copies || o.Raw || o.Type != "" || o.hasAfter || o.Since != "" || o.Limit != 0):
 		return usageErrorf("--entities lists every entity's state: it takes only --json")
+	case o.Rejected && o.Copies:
+		return usageErrorf("--rejected and --copies: give one")
 	case o.Rejected && (o.Type != "" || o.hasAfter):
 		return usageErrorf("--rejected lists every rejection: --type and --after apply to events only")
+	case o.Copies && o.hasAfter:
+		return usageErrorf("--copies lists the newest copies first: --after applies to events only (use --since or --limit)")
 	}
 	return nil
 }
@@ -127,6 +147,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	defer j.Close()
 	if opts.Rejected {
 		return listRejections(ctx, opts, j, since)
+	}
+	if opts.Copies {
+		return listCopies(ctx, opts, j, since)
 	}
 	if opts.Entities {
 		return listEntities(ctx, opts, j)
@@ -196,6 +219,48 @@ func listRejections(ctx context.Context, opts *journalOptions, j *verify.Journal
 	}
 	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
 		fmt.Fprintf(opts.IO.Err, "%d rejected deliveries\n", n)
+	}
+	return nil
+}
+
+// listCopies lists the copies table's rows, newest first, through the
+// inspector's listing; --json and --raw read each row's raw capture.
+func listCopies(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
+	var each func(*verify.Row) error
+	flush := func() error { return nil }
+	detail := func(r *verify.Row, fn func(*verify.RowDetail) error) error {
+		d, err := j.RowDetail(ctx, r.Kind, r.ID)
+		if err != nil {
+			return err
+		}
+		return fn(d)
+	}
+	switch {
+	case opts.JSON:
+		enc := verify.NewJSONL(opts.IO.Out)
+		each = func(r *verify.Row) error { return detail(r, func(d *verify.RowDetail) error { return enc.Encode(d) }) }
+	case opts.Raw:
+		each = func(r *verify.Row) error {
+			return detail(r, func(d *verify.RowDetail) error { return report.RawCopy(opts.IO.Out, d) })
+		}
+	default:
+		t := report.NewCopyTable(opts.IO.Out, opts.IO.IsTTY)
+		each, flush = t.Write, t.Flush
+	}
+	n := 0
+	f := verify.RowFilter{Kinds: []verify.RowKind{verify.RowDuplicate, verify.RowReplay}, Type: opts.Type, Since: since}
+	err := j.EachRow(ctx, f, opts.Limit, func(r *verify.Row) error { n++; return each(r) })
+	if ferr := flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if !j.KeepsCopies() {
+		fmt.Fprintf(opts.IO.Err, "note: %s was written before serve kept copies: its events' deliveries are counted, their duplicates not kept\n", term.Escape(opts.File))
+	}
+	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
+		fmt.Fprintf(opts.IO.Err, "%d copies\n", n)
 	}
 	return nil
 }

@@ -187,7 +187,7 @@ func withUserInfo(raw, password string) string {
 // user:password@), send (delivered, refused with wrong credentials, gave
 // up; URLs with user:password@; the API mock called with a right and a
 // wrong token), serve with a journal for every scheme (text and --json
-// lines, the admin endpoints), journal (table, --json, --raw, --rejected),
+// lines, the admin endpoints), journal (table, --json, --raw, --rejected, --copies),
 // check against a broken Application for every scheme (text with curl
 // reproducers, --json, --junit) and verify's mismatch explanations, all with
 // distinctive secrets, and searches every output stream and every file
@@ -401,7 +401,8 @@ expect: {delivered: 100%}
 		o.add("serve "+sc+" stdout", s.out.String())
 		o.add("serve "+sc+" stderr", s.err.String())
 		db := o2(sc + ".db")
-		for _, extra := range [][]string{{}, {"--json"}, {"--raw"}, {"--rejected"}, {"--rejected", "--json"}, {"--rejected", "--raw"}} {
+		for _, extra := range [][]string{{}, {"--json"}, {"--raw"}, {"--rejected"}, {"--rejected", "--json"}, {"--rejected", "--raw"},
+			{"--copies"}, {"--copies", "--json"}, {"--copies", "--raw"}} {
 			o.cli(t, "journal "+sc+" "+strings.Join(extra, " "), exitOK, append([]string{"journal", db}, extra...)...)
 		}
 	}

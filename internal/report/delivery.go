@@ -193,6 +193,96 @@ func rejectionApp(x *verify.Rejection) string {
 	return "-"
 }
 
+// CopyTable writes the journal's later copies of events as a table
+// (journal --copies): time, kind (duplicate or replay), i_event, event
+// type, the event's delivery count at that copy, serve's answer, auth
+// scheme and result, remote address, and for a replay the row it replayed
+// and the Application's answer; then the notes: the reason (a replay's
+// notes, why an answer was not 200) and the catalog's flags.
+type CopyTable struct{ rowTable }
+
+// NewCopyTable starts a table on w, aligned when pad.
+func NewCopyTable(w io.Writer, pad bool) *CopyTable {
+	return &CopyTable{newRowTable(w, pad, "TIME\tKIND\tI_EVENT\tEVENT_TYPE\tDELIVERIES\tSTATUS\tAUTH\tREMOTE\tSOURCE\tAPP\tNOTES")}
+}
+
+// Write adds one copy.
+func (t *CopyTable) Write(r *verify.Row) error {
+	t.n++
+	id := "-"
+	if r.IEvent != nil {
+		id = strconv.FormatInt(*r.IEvent, 10)
+	}
+	n := "-"
+	if r.Deliveries > 0 {
+		n = strconv.FormatInt(r.Deliveries, 10)
+	}
+	status := "none"
+	if r.Status != 0 {
+		status = strconv.Itoa(r.Status)
+	}
+	_, err := fmt.Fprintf(t.out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.Format(time.RFC3339Nano), r.Kind, id,
+		dash(esc(r.Type)), n, status, esc(r.AuthScheme)+"/"+esc(r.Auth), dash(esc(r.Remote)), dash(esc(r.Source)),
+		appAnswer(r.ForwardStatus, r.ForwardMS, r.ForwardError), dash(esc(copyNotes(r))))
+	return err
+}
+
+func copyNotes(r *verify.Row) string {
+	var notes []string
+	for _, s := range []string{r.Reason, r.Flags} {
+		if s != "" {
+			notes = append(notes, s)
+		}
+	}
+	return strings.Join(notes, "; ")
+}
+
+// appAnswer is the Application's answer to a forwarded delivery: "200
+// 3.1ms", the error's class ("timeout", "unreachable"), or "-".
+func appAnswer(status *int, ms *float64, ferr string) string {
+	switch {
+	case status != nil && ferr == "":
+		s := strconv.Itoa(*status)
+		if ms != nil {
+			s += " " + strconv.FormatFloat(*ms, 'f', 1, 64) + "ms"
+		}
+		return s
+	case ferr != "":
+		kind, _, _ := strings.Cut(ferr, ":")
+		return esc(kind)
+	}
+	return "-"
+}
+
+// RawCopy writes a copy's raw capture (journal --copies --raw): a heading,
+// the headers as received (credentials redacted) and the body, escaped.
+func RawCopy(w io.Writer, d *verify.RowDetail) error {
+	id := "no i_event"
+	if d.IEvent != nil {
+		id = "i_event " + strconv.FormatInt(*d.IEvent, 10)
+	}
+	status := "no answer"
+	if d.Status != 0 {
+		status = "answered " + strconv.Itoa(d.Status)
+	}
+	var head string
+	switch d.Kind {
+	case verify.RowReplay:
+		head = fmt.Sprintf("== replay of %s (%s %s) at %s, %s; the Application: %s", dash(esc(d.Source)), id, dash(esc(d.Type)),
+			d.Time.Format(time.RFC3339Nano), status, appAnswer(d.ForwardStatus, d.ForwardMS, d.ForwardError))
+	default:
+		head = fmt.Sprintf("== %s of %s %s at %s", d.Kind, id, dash(esc(d.Type)), d.Time.Format(time.RFC3339Nano))
+		if d.Remote != "" {
+			head += " from " + esc(d.Remote)
+		}
+		head += fmt.Sprintf(", delivery %d, %s", d.Deliveries, status)
+	}
+	if notes := copyNotes(&d.Row); notes != "" {
+		head += ": " + esc(notes)
+	}
+	return rawBlock(w, head, d.Headers, rawBody(d.Body, d.BodySize, d.BodyRead))
+}
+
 // RawEvent writes an event's raw capture (journal --raw): a heading, the
 // first delivery's headers as received (credentials redacted) and its
 // body, escaped so that it cannot drive the terminal.

@@ -196,17 +196,22 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 		e.pool.Add(1)
 		go e.worker(drainCtx, e.slot())
 	}
+	// Each phase starts where the previous one ended on the schedule, not
+	// when its last event happened to go out: intended times stay exact
+	// across phases, and a phase with a duration lasts all of it.
+	start := time.Now()
 	for i, ph := range e.cfg.Phases {
 		pacer := NewPacer(ph, e.cfg.Seed+int64(i))
-		start := time.Now()
 		var sent int64
+		var last time.Duration // the last event's due time, from start
 		for {
 			elapsed := time.Since(start)
 			wait, stop := pacer.Pace(elapsed, sent)
 			if stop {
 				break
 			}
-			intended := start.Add(elapsed + wait)
+			last = elapsed + wait
+			intended := start.Add(last)
 			// Build the event before waiting, so its cost is not part of
 			// the send-time error.
 			it, err := e.cfg.Events.Next()
@@ -232,7 +237,10 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 			}
 			sent++
 		}
+		start = start.Add(ph.end(sent, last))
 	}
+	// The last phase lasts its whole duration too.
+	waitUntil(ctx, timer, start, time.Until(start))
 	return nil
 }
 

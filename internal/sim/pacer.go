@@ -28,7 +28,11 @@ func ParseArrival(s string) (Arrival, error) {
 
 // Phase is one stretch of the schedule. A phase ends after Duration or
 // after Count events, whichever comes first; with neither it runs until
-// the events or the context run out.
+// the events or the context run out. A phase that ends by its Duration
+// lasts all of it, however early its last event was due: the next phase
+// starts exactly Duration after it started. A phase that ends by its Count
+// ends with its last event: the next one starts at that event's intended
+// send time.
 type Phase struct {
 	Name     string // for people (a scenario's phase name); the engine does not read it
 	Rate     Rate   // zero = DefaultRate
@@ -74,6 +78,17 @@ type limits struct {
 
 func (l limits) over(sent int64, due time.Duration) bool {
 	return (l.count > 0 && sent >= l.count) || (l.dur > 0 && due >= l.dur)
+}
+
+// end is when the phase is over, from its start, once its pacer stopped
+// after sent events, the last of them due at last: Count events first
+// end it with the last one, otherwise it lasts its Duration. (A phase with
+// neither never stops by itself; when it ends, the schedule does.)
+func (p Phase) end(sent int64, last time.Duration) time.Duration {
+	if p.Duration > 0 && (p.Count <= 0 || sent < p.Count) {
+		return p.Duration
+	}
+	return last
 }
 
 // ConstantPacer spaces events evenly: event n is due at n·Per/Freq. It is a

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -129,6 +130,92 @@ func TestPhasesRunInOrder(t *testing.T) {
 		}, func(time.Duration) time.Duration { return time.Millisecond })
 		if s.Events != 70 {
 			t.Errorf("sent %d, want 20 + 50", s.Events)
+		}
+	})
+}
+
+// firstSends are the intended times of each phase's first attempts, as
+// offsets from start, in order.
+func firstSends(recs []sim.Record, start time.Time) map[int][]time.Duration {
+	out := map[int][]time.Duration{}
+	for _, r := range recs {
+		if r.Attempt == 1 && !r.Duplicate {
+			out[r.Phase] = append(out[r.Phase], r.Intended.Sub(start))
+		}
+	}
+	for _, at := range out {
+		slices.Sort(at)
+	}
+	return out
+}
+
+// TestPhaseLastsItsDuration is scenarios/backlog-flush.yaml: a phase with a
+// duration lasts all of it, so the next phase's first event is due exactly
+// one duration after the previous phase started, not right after its last
+// event (which would run the sender at twice the rate across the boundary).
+func TestPhaseLastsItsDuration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		_, recs := fakeRun(t, []sim.Phase{
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Duration: 3 * time.Second},
+			{Rate: sim.Rate{Freq: 200, Per: time.Second}, Duration: 3 * time.Second},
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Duration: 3 * time.Second},
+		}, func(time.Duration) time.Duration { return 20 * time.Millisecond })
+		ended := time.Since(start)
+		at := firstSends(recs, start)
+		for i, want := range []struct {
+			n           int
+			first, last time.Duration
+		}{
+			{30, 0, 2900 * time.Millisecond},
+			{600, 3 * time.Second, 5995 * time.Millisecond},
+			{30, 6 * time.Second, 8900 * time.Millisecond},
+		} {
+			got := at[i]
+			if len(got) != want.n || got[0] != want.first || got[len(got)-1] != want.last {
+				t.Errorf("phase %d: %d events intended from %v to %v; want %d from %v to %v",
+					i, len(got), got[0], got[len(got)-1], want.n, want.first, want.last)
+			}
+		}
+		if ended < 9*time.Second {
+			t.Errorf("the run ended %v after its start; the last phase lasts its 3s too (9s in all)", ended)
+		}
+	})
+}
+
+// TestPoissonPhaseLastsItsDuration: a poisson phase too lasts its duration
+// whenever its last gap ends; a count phase ends with its last event; a
+// phase with both a count and a duration ends at whichever comes first.
+func TestPoissonPhaseLastsItsDuration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		_, recs := fakeRun(t, []sim.Phase{
+			{Rate: sim.Rate{Freq: 20, Per: time.Second}, Arrival: sim.Poisson, Duration: 2 * time.Second},
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Count: 5},                          // 2.0 … 2.4s
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Count: 3, Duration: time.Second},   // the count first: 2.4 … 2.6s
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Count: 100, Duration: time.Second}, // the duration first: 2.6 … 3.5s
+			{Rate: sim.Rate{Freq: 10, Per: time.Second}, Count: 1},                          // 3.6s
+		}, func(time.Duration) time.Duration { return time.Millisecond })
+		at := firstSends(recs, start)
+		poisson := at[0]
+		if len(poisson) < 20 || poisson[len(poisson)-1] >= 2*time.Second {
+			t.Fatalf("poisson phase: %d events, the last at %v; want about 40 before 2s", len(poisson), poisson[len(poisson)-1])
+		}
+		if gap := 2*time.Second - poisson[len(poisson)-1]; gap < time.Microsecond {
+			t.Fatalf("the poisson phase's last event is due %v before 2s; the test needs a gap to see", gap)
+		}
+		ms := time.Millisecond
+		for i, want := range [][]time.Duration{
+			1: {2000 * ms, 2100 * ms, 2200 * ms, 2300 * ms, 2400 * ms},
+			2: {2400 * ms, 2500 * ms, 2600 * ms},
+			4: {3600 * ms},
+		} {
+			if want != nil && !slices.Equal(at[i], want) {
+				t.Errorf("phase %d intended at %v, want %v", i, at[i], want)
+			}
+		}
+		if got := at[3]; len(got) != 10 || got[0] != 2600*ms || got[9] != 3500*ms {
+			t.Errorf("phase 3: %d events from %v, want 10 from 2.6s to 3.5s", len(got), got)
 		}
 	})
 }

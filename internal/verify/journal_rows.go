@@ -233,6 +233,8 @@ func (c RowCursor) less(d RowCursor) bool {
 type RowFilter struct {
 	Type  string       // exact event_type
 	Kind  RowKind      // only this kind; "" any
+	Kinds []RowKind    // only these kinds (and Kind, when given); empty: any
+	Since time.Time    // only rows at or after this time; zero: any
 	Class espf.Outcome // only answers with this consequence (Delivered, Dropped, Resent); "" any
 	// Search is an i_event or an entity id: "1000889" matches i_event
 	// 1000889 and i_account=1000889, number=1000889, …; "i_account=5"
@@ -249,11 +251,17 @@ const (
 	MaxRowLimit     = 500
 )
 
+// wants reports whether the filter selects rows of kind k.
+func (f *RowFilter) wants(k RowKind) bool {
+	return (f.Kind == "" || f.Kind == k) && (len(f.Kinds) == 0 || slices.Contains(f.Kinds, k))
+}
+
 // Match reports whether r passes the filter's selection (not its place).
 func (f *RowFilter) Match(r *Row) bool {
 	switch {
 	case f.Type != "" && r.Type != f.Type,
-		f.Kind != "" && r.Kind != f.Kind,
+		!f.wants(r.Kind),
+		!f.Since.IsZero() && r.at < f.Since.UnixNano(),
 		f.Class != "" && r.Consequence() != f.Class:
 		return false
 	case f.Search == "":
@@ -355,7 +363,7 @@ func classCond(class espf.Outcome) string {
 // query builds one source's part of a page: its rows before (or after) the
 // cursor in the listing's order, at most limit of them, in that order.
 func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (string, []any, bool) {
-	if f.Kind != "" && f.Kind != s.kind {
+	if !f.wants(s.kind) {
 		return "", nil, false
 	}
 	if f.Class != "" && f.Class != espf.Delivered && (s.kind == RowFirst || s.kind == RowDuplicate) {
@@ -375,6 +383,10 @@ func (s *source) query(f *RowFilter, cur *RowCursor, newer bool, limit int) (str
 	if f.Type != "" {
 		conds = append(conds, "event_type = ?")
 		args = append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, s.at+" >= ?")
+		args = append(args, f.Since.UnixNano())
 	}
 	if f.Class != "" && s.kind != RowFirst && s.kind != RowDuplicate {
 		conds = append(conds, classCond(f.Class))
@@ -501,6 +513,38 @@ func (j *Journal) Rows(ctx context.Context, f RowFilter) (RowPage, error) {
 	return p, nil
 }
 
+// EachRow calls fn for each row f selects, newest first, at most limit of
+// them (0: all), reading the listing a page of MaxRowLimit at a time
+// (f.Before, f.After and f.Limit are the pages' own). Rows written while
+// it reads are newer than its first page: it does not list them.
+func (j *Journal) EachRow(ctx context.Context, f RowFilter, limit int, fn func(*Row) error) error {
+	f.Before, f.After = nil, nil
+	for n := 0; ; {
+		f.Limit = MaxRowLimit
+		if limit > 0 {
+			f.Limit = min(MaxRowLimit, limit-n)
+		}
+		p, err := j.Rows(ctx, f)
+		if err != nil {
+			return err
+		}
+		for i := range p.Rows {
+			if err := fn(&p.Rows[i]); err != nil {
+				return err
+			}
+		}
+		n += len(p.Rows)
+		if p.Older == nil || (limit > 0 && n >= limit) {
+			return nil
+		}
+		f.Before = p.Older
+	}
+}
+
+// KeepsCopies reports whether the journal has the copies table: a journal
+// written before it counts an event's duplicates but keeps none of them.
+func (j *Journal) KeepsCopies() bool { return !j.missing["copies"] }
+
 // RowDetail is one row with what the journal keeps of its request.
 type RowDetail struct {
 	Row
@@ -599,6 +643,46 @@ func (j *Journal) Attempts(ctx context.Context, iEvent int64) ([]Row, error) {
 		return 1
 	})
 	return out, nil
+}
+
+// rowJSON is a RowDetail's JSON form (journal --copies --json): the
+// field names of the journal's event and rejection lines, with kind.
+type rowJSON struct {
+	Time          time.Time           `json:"time"`
+	Kind          RowKind             `json:"kind"`
+	ID            int64               `json:"id"`
+	IEvent        *int64              `json:"i_event"`
+	Type          string              `json:"event_type,omitempty"`
+	Entity        string              `json:"entity,omitempty"`
+	Deliveries    int64               `json:"deliveries"`
+	Status        int                 `json:"status"`
+	AuthScheme    string              `json:"auth_scheme"`
+	Auth          string              `json:"auth"`
+	Reason        string              `json:"reason,omitempty"`
+	Flags         string              `json:"flags,omitempty"`
+	Remote        string              `json:"remote,omitempty"`
+	Source        string              `json:"source,omitempty"`
+	ForwardStatus *int                `json:"forward_status,omitempty"`
+	ForwardMS     *float64            `json:"forward_ms,omitempty"`
+	ForwardError  string              `json:"forward_error,omitempty"`
+	Body          *string             `json:"body,omitempty"`
+	BodyBase64    []byte              `json:"body_base64,omitempty"`
+	BodySize      int64               `json:"body_size"`
+	BodyTruncated bool                `json:"body_truncated,omitempty"`
+	Headers       map[string][]string `json:"headers,omitempty"`
+}
+
+// MarshalJSON writes the row and its raw capture as valid UTF-8 JSON:
+// the body as a string when it is valid UTF-8, else as body_base64.
+// Forwarded rows carry the Application's answer (forward_status, or
+// forward_error when it gave none).
+func (d RowDetail) MarshalJSON() ([]byte, error) {
+	x := rowJSON{Time: d.Time, Kind: d.Kind, ID: d.ID, IEvent: d.IEvent, Type: d.Type, Entity: d.Entity,
+		Deliveries: d.Deliveries, Status: d.Status, AuthScheme: d.AuthScheme, Auth: d.Auth, Reason: d.Reason,
+		Flags: d.Flags, Remote: d.Remote, Source: d.Source, ForwardStatus: d.ForwardStatus, ForwardMS: d.ForwardMS,
+		ForwardError: d.ForwardError, BodySize: d.BodySize, BodyTruncated: !d.Complete(), Headers: d.Headers}
+	x.Body, x.BodyBase64 = bodyFields(d.Body)
+	return marshalNoHTML(x)
 }
 
 // BodyJSON is the body as received when it is JSON, else nil.

@@ -415,3 +415,67 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestEachRowCopies: EachRow walks the copies (duplicates and replays, not
+// first deliveries or rejections) newest first across pages, exactly once
+// each, stops at its limit, and keeps to Since and Type.
+func TestEachRowCopies(t *testing.T) {
+	j, err := verify.OpenJournal(filepath.Join(t.TempDir(), "espf.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const n = verify.MaxRowLimit*2 + 7 // three pages
+	for i := range n + 1 {             // a first delivery and n duplicates
+		body := `{"event_type":"Subscriber/Created","variables":{"i_event":5,"i_account":1005}}`
+		if _, err := j.Record(verify.Entry{At: t0.Add(time.Duration(i) * time.Millisecond), IEvent: 5, HasEvent: true, Type: "Subscriber/Created",
+			Variables: json.RawMessage(`{"i_event":5,"i_account":1005}`), AuthScheme: "basic", Auth: "ok", Status: 200, Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := j.Subscribe(16)
+	defer sub.Close()
+	j.Log(verify.Entry{At: t0.Add(time.Hour), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: "mismatch"})
+	// The rejection is journaled after its answer: wait for its commit.
+	select {
+	case <-sub.C:
+	case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
+		t.Fatal("the rejection was not committed")
+	}
+	if _, err := j.RecordReplay(verify.Entry{At: t0.Add(2 * time.Hour), IEvent: 5, HasEvent: true, Type: "Subscriber/Updated",
+		Status: 200, Forwarded: true, ForwardStatus: 200, Source: "first/5", Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	copies := verify.RowFilter{Kinds: []verify.RowKind{verify.RowDuplicate, verify.RowReplay}}
+	list := func(f verify.RowFilter, limit int) []verify.Row {
+		t.Helper()
+		var out []verify.Row
+		if err := j.EachRow(context.Background(), f, limit, func(r *verify.Row) error { out = append(out, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := list(copies, 0)
+	if len(all) != n+1 || all[0].Kind != verify.RowReplay || all[0].Source != "first/5" {
+		t.Fatalf("%d copies, the first %+v; want the replay and %d duplicates", len(all), all[0], n)
+	}
+	for i, r := range all[1:] {
+		if want := int64(n + 1 - i); r.Kind != verify.RowDuplicate || r.Deliveries != want {
+			t.Fatalf("copy %d: %s with count %d, want the duplicate with count %d (newest first, each once)", i+1, r.Key(), r.Deliveries, want)
+		}
+	}
+	if got := list(copies, verify.MaxRowLimit+3); len(got) != verify.MaxRowLimit+3 || got[len(got)-1].Key() != all[verify.MaxRowLimit+2].Key() {
+		t.Errorf("limit %d: %d rows", verify.MaxRowLimit+3, len(got))
+	}
+	since := copies
+	since.Since = t0.Add(time.Duration(n-2) * time.Millisecond) // the last three duplicates and the replay
+	if got := keys(list(since, 0)); len(got) != 4 || got[0] != all[0].Key() || got[3] != all[3].Key() {
+		t.Errorf("since: %v", got)
+	}
+	typed := copies
+	typed.Type = "Subscriber/Updated"
+	if got := keys(list(typed, 0)); len(got) != 1 || got[0] != all[0].Key() {
+		t.Errorf("type: %v, want the replay only", got)
+	}
+}
