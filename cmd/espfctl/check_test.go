@@ -352,7 +352,7 @@ func TestCheckNoMaxSkew(t *testing.T) {
 	ios, out, errb := term.Test()
 	if code := run(t.Context(), []string{"send", "--url", srv.URL, "--auth", "basic", "--user", "u", "--password", "p", "--count", "1", "--max-skew", "1m"}, ios); code != exitUsage ||
 		!strings.Contains(errb.String(), "send is the sender and bounds no Date") {
-		t.Errorf("send --max-skew: exit %d, want %d with the reason\nstderr:\n%s", code, exitUsage, errb)
+		t.Errorf("send --max-skew: exit %d, want %d with the reason\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errb)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("send --max-skew: %d requests sent, want none", n)
