@@ -48,11 +48,20 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 // ServeAdmin serves the admin handler (Receiver.Admin) on ln until ctx is
 // done, with at most adminMaxConns connections. A reader of /events gets
 // adminWriteWindow for each chunk; other answers must be written in 60 s.
+//
+// A reader that stopped reading (a stuck browser tab, a stalled /events)
+// can hold its connection past the second of grace that shutdown gives:
+// it is closed then, and that is no error, since the admin listener only
+// answers reads and nothing is lost (serve still exits 0).
 func ServeAdmin(ctx context.Context, ln net.Listener, h http.Handler) error {
-	return serve(ctx, NewLimitListener(ln, adminMaxConns), &http.Server{Handler: h,
+	err := serve(ctx, NewLimitListener(ln, adminMaxConns), &http.Server{Handler: h,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
 	}, time.Second)
+	if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 func serve(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Duration) error {

@@ -64,3 +64,54 @@ func serveOn(t *testing.T, h http.Handler, wrap func(net.Listener) net.Listener)
 	go func() { served <- verify.Serve(ctx, ln, h, time.Minute) }()
 	return addr, func() error { cancel(); return <-served }
 }
+
+// TestServeAdminStuckReader: a reader of the admin listener that never
+// reads holds a handler blocked in its write; stopping the admin listener
+// closes that connection after the grace and is no error (serve exits 0).
+func TestServeAdminStuckReader(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writing := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Now().Add(time.Minute)) // as /events and the inspector's stream do
+		chunk := make([]byte, 64<<10)
+		once := false
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+			if !once {
+				once = true
+				close(writing)
+			}
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- verify.ServeAdmin(ctx, ln, h) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	if _, err := conn.Write([]byte("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-writing // the handler is writing into a connection nobody reads
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("ServeAdmin with a stuck reader = %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second): // a bound on a hang, not a timing assertion
+		t.Fatal("ServeAdmin did not return after its grace with a stuck reader")
+	}
+}
