@@ -6,12 +6,15 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"text/template/parse"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/espfapi"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // Page is what the HTML report shows. It is rendered as one self-contained
@@ -38,6 +41,12 @@ type Page struct {
 	FinalState  *entity.FinalState
 	APICalls    []espfapi.MethodCalls
 	APIEntities int
+	// Accounts and APICallsFailed are the provisioning statuses the
+	// Application reported through the ESPF API mock and the status calls
+	// it refused (Summary.Accounts, APICallsFailed): with neither, the
+	// section is left out, as in the text report.
+	Accounts       []espfapi.AccountStatus
+	APICallsFailed int64
 }
 
 // Bar is one labelled value of a bar chart. Class colors it: ok, warn, bad.
@@ -57,7 +66,10 @@ type Reason struct {
 	Class  string // warn (dropped) or bad (re-sent)
 }
 
-var pageTmpl = template.Must(template.New("page").Funcs(tmplFuncs).Parse(`<!DOCTYPE html>
+// pageTmpl prints every value through outside (printOutside): whatever
+// field it shows, now or later, its text is neutralised as the text
+// report's is.
+var pageTmpl = printOutside(template.Must(template.New("page").Funcs(tmplFuncs).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{if .Interrupted}}INTERRUPTED: {{end}}{{.Title}} — espfctl report</title>
@@ -126,6 +138,12 @@ th.part{padding-left:2em;font-weight:normal}td.badnum{color:#cf222e;font-weight:
 {{range .Mismatches}}<tr><td><span class="sw bad"></span>{{.Entity}}</td><td>{{.Words}}</td></tr>
 {{end}}{{if .Truncated}}<tr><td class="hint" colspan="2">… and {{.Truncated}} more</td></tr>
 {{end}}</table>{{end}}{{end}}
+{{if or .Accounts .APICallsFailed}}<h2>Provisioning status (ESPF API)</h2>
+<p class="sub">each account's latest status as the Application reported it to the ESPF API mock, and how long after its event's delivery the final one (OK or FAILED) came</p>
+{{if .Accounts}}<table><tr><th>account</th><th>status</th><th>group</th><th class="num">calls</th><th class="num">after delivery</th></tr>
+{{range accountRows .Accounts}}<tr><td>{{.Account}}</td><td{{if eq .Status "FAILED"}} class="badnum"{{end}}>{{.Status}}</td><td>{{.Group}}</td><td class="num">{{.Calls}}</td><td class="num">{{.Since}}</td></tr>
+{{end}}</table>{{end}}{{if .APICallsFailed}}
+<table><tr><th>api calls rejected</th><td class="num badnum">{{.APICallsFailed}}</td><td class="hint">status calls the mock refused: wrong credentials or bad parameters</td></tr></table>{{end}}{{end}}
 {{if .APICalls}}<h2>PortaBilling API mock (calls)</h2>
 <p class="sub">the calls the Application made to the API mock, by method; faults are the calls it refused (a fault, or 400/401 on the status routes)</p>
 <table><tr><th>method</th><th class="num">calls</th><th class="num">faults</th></tr>
@@ -136,14 +154,89 @@ th.part{padding-left:2em;font-weight:normal}td.badnum{color:#cf222e;font-weight:
 <table>{{range .Stats}}<tr><th>{{index . 0}}</th><td class="num">{{index . 1}}</td></tr>{{end}}</table>
 <p class="sub">espfctl · latency is measured from the intended send time, so a stalled Application's queueing delay counts.</p>
 </body></html>
-`))
+`)))
 
 var tmplFuncs = template.FuncMap{
 	"phaseName":      func(p PhaseSummary) string { return phaseLabel(p) },
 	"delivered":      func(o Outcomes) int64 { return o.DeliveredFirstTry + o.DeliveredAfterRetry },
 	"dur":            dur,
 	"reorderedKinds": reorderedKinds,
+	"accountRows":    accountRows,
+	"outside":        outside,
 }
+
+// outside is what the page prints of one value: text from outside (an
+// event type, an entity id, a mismatch's words, an API method, a reason, a
+// URL) may carry control characters, line separators and bidirectional
+// overrides (U+202E) that would reorder or hide what the page shows; they
+// become the visible escapes of term.Escape, as in the text report
+// (\u202e, \n, \x1b). html/template then escapes the markup, once: the
+// escapes are plain ASCII. Markup the report drew itself (the charts) is
+// kept; its text went through markupText.
+func outside(v any) any {
+	if h, ok := v.(template.HTML); ok {
+		return h
+	}
+	// as html/template prints a value: through pointers, down to one that
+	// says itself (a Stringer, an error)
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer && !rv.IsNil() && !rv.Type().Implements(stringerType) && !rv.Type().Implements(errorType) {
+		rv = rv.Elem()
+	}
+	if rv.IsValid() {
+		v = rv.Interface()
+	}
+	return term.Escape(fmt.Sprint(v)) // a number prints as it would have
+}
+
+var (
+	stringerType = reflect.TypeFor[fmt.Stringer]()
+	errorType    = reflect.TypeFor[error]()
+)
+
+// printOutside ends the pipeline of every action of t that prints (every
+// {{…}} but the declarations) with outside, before html/template adds its
+// escapers at the first Execute. It is the one place the page neutralises
+// text: no field is escaped by hand, and a field added to the template
+// later is covered without a word.
+func printOutside(t *template.Template) *template.Template {
+	var walk func(tree *parse.Tree, n parse.Node)
+	walk = func(tree *parse.Tree, n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(tree, c)
+			}
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) == 0 {
+				id := parse.NewIdentifier("outside").SetTree(tree).SetPos(n.Pos)
+				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: n.Pos, Args: []parse.Node{id}})
+			}
+		case *parse.IfNode:
+			walk(tree, n.List)
+			walk(tree, n.ElseList)
+		case *parse.RangeNode:
+			walk(tree, n.List)
+			walk(tree, n.ElseList)
+		case *parse.WithNode:
+			walk(tree, n.List)
+			walk(tree, n.ElseList)
+		}
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			walk(tt.Tree, tt.Tree.Root)
+		}
+	}
+	return t
+}
+
+// markupText is text from outside as markup the report writes by hand
+// (the charts' labels): neutralised as outside does, then HTML-escaped.
+func markupText(s string) string { return html.EscapeString(term.Escape(s)) }
 
 func phaseLabel(p PhaseSummary) string {
 	if p.Name != "" {
@@ -198,7 +291,7 @@ func (c chart) xAt(i int) float64 {
 }
 
 func emptyChart(msg string) template.HTML {
-	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 %d 60" role="img"><text x="10" y="35">%s</text></svg>`, chartW, html.EscapeString(msg)))
+	return template.HTML(fmt.Sprintf(`<svg viewBox="0 0 %d 60" role="img"><text x="10" y="35">%s</text></svg>`, chartW, markupText(msg)))
 }
 
 // niceStep is the step of about n ticks from 0 to top: 1, 2 or 5 times a
@@ -238,7 +331,7 @@ func (c chart) axes(b *strings.Builder, y yScale, label func(float64) string) {
 	for v := 0.0; v <= y.top*(1+1e-9); v += y.step {
 		yy := y.at(v)
 		fmt.Fprintf(b, `<line class="gridline" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/><text x="%d" y="%.1f" text-anchor="end">%s</text>`,
-			plotX0, yy, plotX1, yy, plotX0-5, yy+4, html.EscapeString(label(v)))
+			plotX0, yy, plotX1, yy, plotX0-5, yy+4, markupText(label(v)))
 	}
 	fmt.Fprintf(b, `<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/><line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>`,
 		plotX0, plotY0, plotX1, plotY0, plotX0, plotY0, plotX0, plotY1)
@@ -297,7 +390,7 @@ func (c chart) phaseMarkers(b *strings.Builder) {
 		if x > float64(chartW-4*labelMargin) {
 			anchor, tx = "end", x-phaseLabelGap
 		}
-		fmt.Fprintf(b, `<text class="phase" x="%.1f" y="%d" text-anchor="%s">%s</text>`, tx, plotY1-8, anchor, html.EscapeString(phaseLabel(p)))
+		fmt.Fprintf(b, `<text class="phase" x="%.1f" y="%d" text-anchor="%s">%s</text>`, tx, plotY1-8, anchor, markupText(phaseLabel(p)))
 	}
 }
 
@@ -336,7 +429,7 @@ func (c chart) lines(name string, values func(Bucket) (n int64, mean, p99, mx fl
 	}
 	y := newYScale(top, false)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, html.EscapeString(name))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartW, chartH, markupText(name))
 	c.axes(&b, y, msLabel(y))
 	var mean, p99, mx strings.Builder
 	for i, bk := range c.s.Buckets {
@@ -460,7 +553,7 @@ func barChart(bars []Bar) template.HTML {
 			class = "ok"
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text><rect class="%s" x="%d" y="%d" width="%.1f" height="%d"/><text x="%.1f" y="%d">%d</text>`,
-			labelW-6, y+16, html.EscapeString(bar.Label), class, labelW, y+3, bw, rowH-8, float64(labelW)+bw+5, y+16, bar.Value)
+			labelW-6, y+16, markupText(bar.Label), markupText(class), labelW, y+3, bw, rowH-8, float64(labelW)+bw+5, y+16, bar.Value)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -181,6 +181,7 @@ func (r *Run) Page() Page {
 		Pass: r.Pass(), Checks: r.Checks(), Series: r.Series, Headline: Headline(s), Interrupted: r.Interrupted(),
 		Reasons:   r.reasons(),
 		Reordered: s.Reordered, FinalState: s.FinalState, APICalls: s.APICalls, APIEntities: s.APIEntities,
+		Accounts: s.Accounts, APICallsFailed: s.APICallsFailed,
 		Outcomes: []Bar{{Label: "delivered first try", Value: o.DeliveredFirstTry, Class: "ok"},
 			{Label: "delivered after retries", Value: o.DeliveredAfterRetry, Class: "ok"},
 			{Label: "dropped (4xx)", Value: o.DroppedBy4xx, Class: "warn"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 )
@@ -242,17 +243,35 @@ func summaryDropped(t *term.Table, s *Summary) {
 func summaryAccounts(t *term.Table, s *Summary) {
 	if len(s.Accounts) > 0 {
 		t.Section("Provisioning status (ESPF API)")
-		for _, a := range s.Accounts {
-			since := "-"
-			if a.SinceDeliveryMS != nil {
-				since = ms(*a.SinceDeliveryMS) + "ms"
-			}
-			t.Tagged("account", esc(a.Account), esc(a.Status), esc(a.Group), fmt.Sprintf("%d calls", a.Calls), since+" after delivery")
+		for _, a := range accountRows(s.Accounts) {
+			t.Tagged("account", esc(a.Account), esc(a.Status), esc(a.Group), fmt.Sprintf("%d calls", a.Calls), a.Since+" after delivery")
 		}
 	}
 	if s.APICallsFailed > 0 {
 		fmt.Fprintf(t, "api calls rejected\t%s\n", t.Palette().Bad(fmt.Sprint(s.APICallsFailed)))
 	}
+}
+
+// accountRow is one account's latest provisioning status as the text and
+// HTML reports show it.
+type accountRow struct {
+	Account, Status, Group string
+	Calls                  int
+	Since                  string // from the delivery to the final status (OK or FAILED): "20.6ms"; "-" without one
+}
+
+// accountRows are the accounts the ESPF API mock saw, in the summary's
+// order (by account).
+func accountRows(accts []espfapi.AccountStatus) []accountRow {
+	out := make([]accountRow, 0, len(accts))
+	for _, a := range accts {
+		since := "-"
+		if a.SinceDeliveryMS != nil {
+			since = ms(*a.SinceDeliveryMS) + "ms"
+		}
+		out = append(out, accountRow{Account: a.Account, Status: a.Status, Group: a.Group, Calls: a.Calls, Since: since})
+	}
+	return out
 }
 
 func ratio(s *Summary) string {

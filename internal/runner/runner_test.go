@@ -15,6 +15,7 @@ import (
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -308,6 +309,53 @@ expect:
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("the run's HTML report lacks %q", want)
 		}
+	}
+}
+
+// TestProvisioningStatusReport runs scenarios/provisioning-status.yaml:
+// report.html shows every account's status, group, calls and time after
+// delivery as the text report prints them.
+func TestProvisioningStatusReport(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../../scenarios/provisioning-status.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := load(t, "provisioning-status.yaml", src)
+	s.Report = scenario.Report{}
+	res, err := Run(context.Background(), s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page, text bytes.Buffer
+	if err := report.RunHTML(&page, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.RunText(&text, res, term.Layout{}); err != nil {
+		t.Fatal(err)
+	}
+	accts := res.Summary.Accounts
+	if len(accts) != 40 || !strings.Contains(page.String(), "<h2>Provisioning status (ESPF API)</h2>") {
+		t.Fatalf("%d accounts reported, want 40 and the page's provisioning-status section", len(accts))
+	}
+	for _, a := range accts {
+		if a.SinceDeliveryMS == nil {
+			t.Fatalf("account %s: no time after delivery", a.Account)
+		}
+		// the figure as the text report prints it: "20.604ms after delivery"
+		line := fmt.Sprintf("account\t%s\t%s\t%s\t%d calls\t", a.Account, a.Status, a.Group, a.Calls)
+		i := strings.Index(text.String(), line)
+		if i < 0 {
+			t.Fatalf("the text report lacks %q", line)
+		}
+		since, _, _ := strings.Cut(text.String()[i+len(line):], " after delivery")
+		row := fmt.Sprintf(`<tr><td>%s</td><td>%s</td><td>%s</td><td class="num">%d</td><td class="num">%s</td></tr>`, a.Account, a.Status, a.Group, a.Calls, since)
+		if !strings.Contains(page.String(), row) {
+			t.Errorf("the run's HTML report lacks %q", row)
+		}
+	}
+	if strings.Contains(page.String(), "api calls rejected") {
+		t.Error("no status call was refused, yet the page shows api calls rejected")
 	}
 }
 
