@@ -196,7 +196,7 @@ func TestHTMLLifecyclesInChromium(t *testing.T) {
 	if got.Forged != 0 || strings.Contains(got.Title, "owned") {
 		t.Errorf("hostile text became markup: %d smuggled elements, title %q", got.Forged, got.Title)
 	}
-	for heading, want := range map[string][]string{
+	wantSections(t, got.Sections, map[string][]string{
 		"Order (entity lifecycles)": {"reordered entities\t24\n", "reordered events\t26\n",
 			"Updated delivered before the Created\t12\n", "Created delivered after the Deleted\t1\n",
 			"Updated delivered after the Deleted\t3\n", "older Updated delivered after a newer one\t10\n"},
@@ -205,18 +205,7 @@ func TestHTMLLifecyclesInChromium(t *testing.T) {
 			"did/" + hostile + "\temitted Created 21 " + hostile + ";", "subscriber/1000009\tthe state URL answered 500"},
 		"PortaBilling API mock (calls)": {"method\tcalls\tfaults\n", "Account/get_account_info\t37\t2\n", "Session/login\t1\t0\n",
 			hostile + "\t3\t3\n", "espf/v1 account status\t40\t0\n", "entities held\t40\n"},
-	} {
-		text, ok := got.Sections[heading]
-		if !ok {
-			t.Errorf("the page has no %q section; its headings: %v", heading, keys(got.Sections))
-			continue
-		}
-		for _, w := range want {
-			if !strings.Contains(text, w) {
-				t.Errorf("section %q does not show %q; it reads:\n%s", heading, w, text)
-			}
-		}
-	}
+	})
 	if out := os.Getenv("ESPFCTL_SCREENSHOT_DIR"); out != "" {
 		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -244,4 +233,22 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// wantSections checks that each heading's section of a page read back from
+// the browser shows every one of its wanted lines.
+func wantSections(t *testing.T, sections map[string]string, want map[string][]string) {
+	t.Helper()
+	for heading, lines := range want {
+		text, ok := sections[heading]
+		if !ok {
+			t.Errorf("the page has no %q section; its headings: %v", heading, keys(sections))
+			continue
+		}
+		for _, w := range lines {
+			if !strings.Contains(text, w) {
+				t.Errorf("section %q does not show %q; it reads:\n%s", heading, w, text)
+			}
+		}
+	}
 }
