@@ -19,6 +19,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 const copiesPassword = "c0pies-s3cret"
@@ -250,10 +251,7 @@ func TestJournalCopiesOfAnOldJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`CREATE TABLE events (i_event INTEGER PRIMARY KEY, event_type TEXT NOT NULL, variables TEXT NOT NULL, deliveries INTEGER NOT NULL,
-			first_delivery INTEGER NOT NULL, last_delivery INTEGER NOT NULL, auth_scheme TEXT NOT NULL, status INTEGER NOT NULL, flags TEXT NOT NULL DEFAULT '');
-		CREATE TABLE rejections (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, i_event INTEGER, event_type TEXT NOT NULL, status INTEGER NOT NULL,
-			auth_scheme TEXT NOT NULL, auth TEXT NOT NULL, reason TEXT NOT NULL);
+	if _, err := db.Exec(testutil.FirstJournalSchema + `
 		INSERT INTO events VALUES(7, 'Subscriber/Created', '{"i_event":7,"i_account":3}', 3, 1000, 2000, 'basic', 200, '');`); err != nil {
 		t.Fatal(err)
 	}

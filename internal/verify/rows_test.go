@@ -16,6 +16,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -315,10 +316,7 @@ func TestRowsOfTheFirstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`CREATE TABLE events (i_event INTEGER PRIMARY KEY, event_type TEXT NOT NULL, variables TEXT NOT NULL, deliveries INTEGER NOT NULL,
-			first_delivery INTEGER NOT NULL, last_delivery INTEGER NOT NULL, auth_scheme TEXT NOT NULL, status INTEGER NOT NULL, flags TEXT NOT NULL DEFAULT '');
-		CREATE TABLE rejections (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, i_event INTEGER, event_type TEXT NOT NULL, status INTEGER NOT NULL,
-			auth_scheme TEXT NOT NULL, auth TEXT NOT NULL, reason TEXT NOT NULL);
+	if _, err := db.Exec(testutil.FirstJournalSchema + `
 		INSERT INTO events VALUES(7, 'Subscriber/Created', '{"i_event":7,"i_account":3}', 2, 1000, 2000, 'basic', 200, '');
 		INSERT INTO events VALUES(8, 'Subscriber/Updated', '{"i_event":8,"i_account":3}', 1, 3000, 3000, 'basic', 200, '');
 		INSERT INTO rejections VALUES(1, 2500, 8, 'Subscriber/Updated', 500, 'basic', 'ok', 'fault: fail-first');`); err != nil {
