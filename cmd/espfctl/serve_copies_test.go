@@ -62,9 +62,9 @@ func inspectorCounters(t *testing.T, admin string) (page, stream string) {
 // usage error.
 //
 // The prunes are exact (CopySlack(100) = 64): one delivery at a time,
-// every copy its own commit, the 165th copy held deletes the oldest 65.
-// 999 copies: 13 prunes drop 845 and keep 154 (the deliveries 847 to
-// 1,000); 11 more after the restart make 165 again: 910 dropped, 100 kept.
+// every copy its own commit, the 164th copy held deletes the oldest 64.
+// 999 copies: 14 prunes drop 896 and keep 103 (the deliveries 898 to
+// 1,000); 61 more after the restart make 164 again: 960 dropped, 100 kept.
 func TestServeMaxCopies(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	t.Cleanup(app.Close)
@@ -142,18 +142,18 @@ func TestServeMaxCopies(t *testing.T) {
 	deliverN(srv, 1)
 	replayFromInspector(t, srv.admin, "first/7615")
 	deliverN(srv, 999)
-	check(1000, 154, 845, 845, srv)
+	check(1000, 103, 896, 896, srv)
 	srv.stop()
-	if want := "note: 845 duplicate copies were not kept in the journal (--max-copies 100 keeps the newest; the events' deliveries count them all)\n"; !strings.Contains(srv.err.String(), want) {
+	if want := "note: 896 duplicate copies were not kept in the journal (--max-copies 100 keeps the newest; the events' deliveries count them all)\n"; !strings.Contains(srv.err.String(), want) {
 		t.Errorf("serve's exit lines %q, want %q", srv.err, want)
 	}
 
 	// Restarted on the same journal: the count is the journal's; /metrics
 	// counts this process's (a Prometheus counter starts at 0).
 	srv = startInServe(t, args...)
-	check(1000, 154, 845, 0, srv)
-	deliverN(srv, 11)
-	check(1011, 100, 910, 65, srv)
+	check(1000, 103, 896, 0, srv)
+	deliverN(srv, 61)
+	check(1061, 100, 960, 64, srv)
 	srv.stop()
 
 	code, _, errb := runIO(t, false, "serve", "--no-auth", "--max-copies", "0")

@@ -86,7 +86,9 @@ VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// It walks the table in id order from its start (NOT INDEXED: the
 	// kind index is in time order and would sort every copy kept), so
 	// it reads the rows it deletes and the few replays older than them.
-	pruneCopies      = `DELETE FROM copies WHERE id IN (SELECT id FROM copies NOT INDEXED WHERE kind = 'duplicate' ORDER BY id LIMIT ?) RETURNING status`
+	// Counts needs no statuses of them (every copy was answered 200 and
+	// stays counted in its event's deliveries).
+	pruneCopies      = `DELETE FROM copies WHERE id IN (SELECT id FROM copies NOT INDEXED WHERE kind = 'duplicate' ORDER BY id LIMIT ?)`
 	addCopiesDropped = `UPDATE meta SET value = value + ? WHERE key = 'copies_dropped'`
 )
 
@@ -132,19 +134,19 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 			}
 		}
 	}
-	pruned, err := j.prune(ctx, &j.rej, rejected, lost)
+	nrej, pruned, err := j.prune(ctx, &j.rej, rejected, lost)
 	if err != nil {
 		return nil, err
 	}
-	prunedCopies, err := j.prune(ctx, &j.dup, copies, 0)
+	ncopies, _, err := j.prune(ctx, &j.dup, copies, 0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := j.stmts["commit"].ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
-	j.rej.committed(rejected, len(pruned))
-	j.dup.committed(copies, len(prunedCopies))
+	j.rej.committed(rejected, nrej)
+	j.dup.committed(copies, ncopies)
 	j.commits.Add(1)
 	j.rows.Add(int64(len(batch)))
 	j.committed(batch, results, pruned)
@@ -207,53 +209,70 @@ func (j *Journal) insertRejection(ctx context.Context, e *Entry) (int64, error) 
 
 // bounded is a kind of row the journal keeps a bounded number of: the
 // rejections (--max-rejected) and the duplicate copies (--max-copies).
-// Once the rows held are more than slack past keep, the oldest are
-// deleted back down to keep in the transaction that added the last, and
-// counted: in the meta table (count), over the journal's life, and in
-// dropped, for this process. slack 0 deletes at every commit past keep.
+// Once the rows held reach keep + slack (with slack 0: pass keep), the
+// oldest are deleted back down to keep in the transaction that added the
+// last, and counted: in the meta table (count), over the journal's life,
+// and in dropped, for this process.
 type bounded struct {
 	what         string // for errors: "rejections"
 	keep, slack  int64
-	prune, count string       // the statements: delete the oldest ? rows RETURNING status; add ? to the meta count
+	prune, count string       // the statements: delete the oldest ? rows; add ? to the meta count
+	statuses     bool         // prune returns the statuses of the rows it deletes
 	rows         int64        // rows held (the writer's)
 	dropped      atomic.Int64 // rows deleted, or never written, by this process
 }
 
+// due reports whether over rows past keep are to be deleted.
+func (b *bounded) due(over int64) bool { return over > 0 && over >= b.slack }
+
 // committed counts a committed transaction's rows added and deleted.
-func (b *bounded) committed(added int64, pruned int) {
-	b.rows += added - int64(pruned)
-	b.dropped.Add(int64(pruned))
+func (b *bounded) committed(added, pruned int64) {
+	b.rows += added - pruned
+	b.dropped.Add(pruned)
 }
 
-// prune deletes b's oldest rows past b.keep once they are more than
-// b.slack past it, and adds them and lost (rows never written) to b's
-// persistent count. added are the rows this transaction wrote. It
-// returns the statuses of the rows deleted.
-func (j *Journal) prune(ctx context.Context, b *bounded, added, lost int64) ([]int, error) {
-	var pruned []int
-	if over := b.rows + added - b.keep; over > b.slack {
+// prune deletes b's oldest rows past b.keep once they are b.slack past it
+// (any past it with slack 0), and adds them and lost (rows never written)
+// to b's persistent count. added are the rows this transaction wrote. It
+// returns how many rows it deleted and, when b.statuses, their statuses.
+func (j *Journal) prune(ctx context.Context, b *bounded, added, lost int64) (int64, []int, error) {
+	var n int64
+	var statuses []int
+	over := b.rows + added - b.keep
+	switch {
+	case !b.due(over):
+	case b.statuses:
 		rows, err := j.stmts[b.prune].QueryContext(ctx, over)
 		if err != nil {
-			return nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 		}
 		for rows.Next() {
 			var st int
 			if err := rows.Scan(&st); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
+				return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 			}
-			pruned = append(pruned, st)
+			statuses = append(statuses, st)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
+		}
+		n = int64(len(statuses))
+	default:
+		res, err := j.stmts[b.prune].ExecContext(ctx, over)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 		}
 	}
-	if n := int64(len(pruned)) + lost; n > 0 {
-		if _, err := j.stmts[b.count].ExecContext(ctx, n); err != nil {
-			return nil, fmt.Errorf("journal: count dropped %s: %w", b.what, err)
+	if n+lost > 0 {
+		if _, err := j.stmts[b.count].ExecContext(ctx, n+lost); err != nil {
+			return 0, nil, fmt.Errorf("journal: count dropped %s: %w", b.what, err)
 		}
 	}
-	return pruned, nil
+	return n, statuses, nil
 }
 
 // countBounded counts the rows the bounds hold.
@@ -272,7 +291,7 @@ func (j *Journal) countBounded(ctx context.Context) error {
 // pruneAtOpen cuts a journal opened with smaller bounds than it was
 // written with down to them, in one transaction, before it serves.
 func (j *Journal) pruneAtOpen(ctx context.Context) (err error) {
-	if j.rej.rows <= j.rej.keep+j.rej.slack && j.dup.rows <= j.dup.keep+j.dup.slack {
+	if !j.rej.due(j.rej.rows-j.rej.keep) && !j.dup.due(j.dup.rows-j.dup.keep) {
 		return nil
 	}
 	if _, err := j.stmts["begin"].ExecContext(ctx); err != nil {
@@ -284,19 +303,19 @@ func (j *Journal) pruneAtOpen(ctx context.Context) (err error) {
 			j.countBounded(ctx)
 		}
 	}()
-	pruned, err := j.prune(ctx, &j.rej, 0, 0)
+	nrej, _, err := j.prune(ctx, &j.rej, 0, 0)
 	if err != nil {
 		return err
 	}
-	prunedCopies, err := j.prune(ctx, &j.dup, 0, 0)
+	ncopies, _, err := j.prune(ctx, &j.dup, 0, 0)
 	if err != nil {
 		return err
 	}
 	if _, err := j.stmts["commit"].ExecContext(ctx); err != nil {
 		return fmt.Errorf("journal: commit: %w", err)
 	}
-	j.rej.committed(0, len(pruned))
-	j.dup.committed(0, len(prunedCopies))
+	j.rej.committed(0, nrej)
+	j.dup.committed(0, ncopies)
 	return nil
 }
 

@@ -36,12 +36,12 @@ const DefaultMaxRejected = 1000
 // events' deliveries count every 200 answer, kept or not.
 const DefaultMaxCopies = 10000
 
-// CopySlack is how many duplicate copies past n (JournalOptions.MaxCopies)
-// the journal may hold: once they are more, the oldest are deleted back
-// down to n in the transaction that added the last. It is max(n/16, 64):
-// a flood of repeats pays one DELETE of that many rows every that many
-// copies instead of one per commit, and the journal never holds more
-// than n + CopySlack(n) of them.
+// CopySlack is the chunk in which duplicate copies are deleted: once the
+// journal holds n (JournalOptions.MaxCopies) + CopySlack(n) of them, the
+// oldest are deleted back down to n in the transaction that added the
+// last. It is max(n/16, 64): a flood of repeats pays one DELETE of that
+// many rows every that many copies instead of one per commit, and between
+// commits the journal holds n to n + CopySlack(n) - 1 of them.
 func CopySlack(n int) int { return max(n/16, 64) }
 
 const schema = `
@@ -239,7 +239,7 @@ func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 		o.MaxCopies = DefaultMaxCopies
 	}
 	j := &Journal{db: db, path: path, memory: path == "", scratch: o.Scratch && path != "",
-		rej: bounded{what: "rejections", keep: int64(o.MaxRejected), prune: "prune", count: "drop"},
+		rej: bounded{what: "rejections", keep: int64(o.MaxRejected), prune: "prune", count: "drop", statuses: true},
 		dup: bounded{what: "duplicate copies", keep: int64(o.MaxCopies), slack: int64(CopySlack(o.MaxCopies)),
 			prune: "prune copies", count: "drop copies"},
 		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
