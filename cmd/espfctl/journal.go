@@ -57,8 +57,10 @@ event_type, entity, deliveries, status, auth_scheme, auth, reason, flags,
 remote, source, forward_status, forward_ms, forward_error, body (or
 body_base64), body_size and headers; --raw shows each copy's headers and
 body. --type, --since and
---limit (the newest N) apply. A journal written before serve kept copies
-lists none.
+--limit (the newest N) apply. serve keeps the newest duplicates
+(--max-copies) and every replay; a note on stderr says how many older
+duplicates it did not keep (each event's deliveries still counts them). A
+journal written before serve kept copies lists none.
 
 --entities lists every entity the events named, as serve keeps it (contract
 §7, design b: only a newer i_event applies, a deleted entity keeps a
@@ -258,6 +260,13 @@ func listCopies(ctx context.Context, opts *journalOptions, j *verify.Journal, si
 	}
 	if !j.KeepsCopies() {
 		fmt.Fprintf(opts.IO.Err, "note: %s was written before serve kept copies: its events' deliveries are counted, their duplicates not kept\n", term.Escape(opts.File))
+	}
+	dropped, err := j.CopiesDropped(ctx)
+	if err != nil {
+		return err
+	}
+	if dropped > 0 {
+		fmt.Fprintf(opts.IO.Err, "note: %d older duplicate copies were not kept (serve --max-copies keeps the newest; the events' deliveries count them all)\n", dropped)
 	}
 	if !opts.JSON && (opts.IO.ErrTTY || opts.IO.IsTTY) {
 		fmt.Fprintf(opts.IO.Err, "%d copies\n", n)

@@ -36,6 +36,7 @@ type serveOptions struct {
 	MaxBody       int64
 	MaxConns      int
 	MaxRejected   int
+	MaxCopies     int
 	Strict        bool
 	Journal       string
 	Faults        verify.Faults
@@ -76,7 +77,7 @@ with the inspector at /ui/: every delivery live in a browser, its headers and
 body, and a replay to the --forward-to Application ("inspect at …" on stderr).
 SIGINT or SIGTERM drains and exits 0.`,
 		Example: `  espfctl serve --listen :8443 --tls-self-signed --auth signature --key-id test --key-file key.txt
-  espfctl serve --listen 127.0.0.1:0 --ready-file addr --auth basic --user u --password p --journal events.db
+  espfctl serve --listen 127.0.0.1:0 --ready-file addr --auth basic --user u --password p --journal events.db --max-copies 1000
   espfctl serve --listen :8080 --auth basic --user pb --password-file pw.txt --forward-to http://127.0.0.1:3000/espf --journal espf.db
   espfctl serve --no-auth --fail-first 2 --delay 10ms-200ms --seed 7 --json --admin-listen 127.0.0.1:9090`,
 		Args: cobra.NoArgs,
@@ -96,6 +97,7 @@ SIGINT or SIGTERM drains and exits 0.`,
 	fs.Int64Var(&opts.MaxBody, "max-body", verify.DefaultMaxBody, "largest body accepted, in bytes (else 413)")
 	fs.IntVar(&opts.MaxConns, "max-conns", verify.DefaultMaxConns, "delivery connections open at once; more wait for a free slot")
 	fs.IntVar(&opts.MaxRejected, "max-rejected", verify.DefaultMaxRejected, "rejected deliveries the journal keeps; older ones are dropped and counted")
+	fs.IntVar(&opts.MaxCopies, "max-copies", verify.DefaultMaxCopies, "duplicate copies (repeats answered 200, with body and headers) the journal keeps; older ones are dropped and counted, in chunks of max(N/16, 64)")
 	fs.BoolVar(&opts.Strict, "strict", false, "answer 400 to event types not in the catalog and to missing documented variables")
 	fs.StringVar(&opts.Journal, "journal", "", "SQLite journal file (WAL); default in memory, lost on exit")
 	fs.StringVar(&opts.ForwardTo, "forward-to", "", "forward each delivery that passes the checks to your Application at this URL and answer what it answers")
@@ -134,6 +136,8 @@ func (o *serveOptions) validate() error {
 		return usageErrorf("--max-conns %d: want a positive number of connections", o.MaxConns)
 	case o.MaxRejected <= 0:
 		return usageErrorf("--max-rejected %d: want a positive number of rows", o.MaxRejected)
+	case o.MaxCopies <= 0:
+		return usageErrorf("--max-copies %d: want a positive number of rows", o.MaxCopies)
 	case o.ForwardWait <= 0:
 		return usageErrorf("--forward-timeout %s: want a positive duration", o.ForwardWait)
 	case o.ForwardTo == "" && (o.ForwardTLS != espf.TLS{}):
@@ -237,7 +241,7 @@ func (s *serveSide) setup() error {
 	if err != nil {
 		return err
 	}
-	if s.journal, err = verify.OpenJournalWith(o.Journal, verify.JournalOptions{MaxRejected: o.MaxRejected}); err != nil {
+	if s.journal, err = verify.OpenJournalWith(o.Journal, verify.JournalOptions{MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies}); err != nil {
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)
@@ -440,6 +444,9 @@ func (s *serveSide) finish() error {
 	}
 	if n := j.Stats().RejectionsDropped; n > 0 {
 		fmt.Fprintf(w, "note: %d rejected deliveries were not kept in the journal (--max-rejected %d keeps the newest)\n", n, s.opts.MaxRejected)
+	}
+	if n := j.Stats().CopiesDropped; n > 0 {
+		fmt.Fprintf(w, "note: %d duplicate copies were not kept in the journal (--max-copies %d keeps the newest; the events' deliveries count them all)\n", n, s.opts.MaxCopies)
 	}
 	return nil
 }

@@ -83,8 +83,11 @@ func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *verify.RowDeta
 	switch {
 	case errors.Is(err, verify.ErrNoSuchRow):
 		msg := err.Error()
-		if k == verify.RowRejected {
+		switch k {
+		case verify.RowRejected:
 			msg += fmt.Sprintf(" (the journal keeps the newest %d rejected deliveries: --max-rejected)", ui.j.MaxRejected())
+		case verify.RowDuplicate:
+			msg += fmt.Sprintf(" (the journal keeps the newest %d duplicate copies: --max-copies)", ui.j.MaxCopies())
 		}
 		http.Error(w, msg, http.StatusNotFound)
 		return nil

@@ -135,7 +135,8 @@ func (ui *UI) page(ctx context.Context, f verify.RowFilter) (listPage, error) {
 		return p, err
 	}
 	notKept, _ := ui.j.RejectionsDropped(ctx)
-	p.Counts = newCountsView(c, notKept)
+	copiesNotKept, _ := ui.j.CopiesDropped(ctx)
+	p.Counts = newCountsView(c, notKept, copiesNotKept)
 	p.Filter = ui.filterView(f, c)
 	p.Filtered = f.Type != "" || f.Class != "" || f.Kind != "" || f.Search != ""
 	p.First = f.Before == nil && f.After == nil

@@ -167,8 +167,9 @@ func (s *streamer) counts() bool {
 		return false
 	}
 	notKept, _ := s.ui.j.RejectionsDropped(s.ctx)
+	copiesNotKept, _ := s.ui.j.CopiesDropped(s.ctx)
 	s.buf.Reset()
-	if err := s.ui.tmpl.ExecuteTemplate(&s.buf, "counters", newCountsView(c, notKept)); err != nil {
+	if err := s.ui.tmpl.ExecuteTemplate(&s.buf, "counters", newCountsView(c, notKept, copiesNotKept)); err != nil {
 		return false
 	}
 	return s.event("counts", map[string]any{"html": s.buf.String()})

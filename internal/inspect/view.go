@@ -203,6 +203,7 @@ func newRowView(r *verify.Row) rowView {
 type countsView struct {
 	Delivered, Duplicates, Rejected, Replays int64
 	NotKept                                  int64 // rejections the journal did not keep
+	CopiesNotKept                            int64 // duplicate copies it did not keep (counted in Duplicates)
 	ByAnswer                                 []chip
 	ByType                                   []chip // the most frequent first
 	MoreTypes                                []chip
@@ -215,8 +216,9 @@ type chip struct {
 	Href  string
 }
 
-func newCountsView(c verify.Counts, notKept int64) countsView {
-	v := countsView{Delivered: c.Events, Duplicates: c.Duplicates, Rejected: c.Rejected, Replays: c.Replays, NotKept: notKept}
+func newCountsView(c verify.Counts, notKept, copiesNotKept int64) countsView {
+	v := countsView{Delivered: c.Events, Duplicates: c.Duplicates, Rejected: c.Rejected, Replays: c.Replays, NotKept: notKept,
+		CopiesNotKept: copiesNotKept}
 	for st, n := range c.ByAnswer {
 		o := espf.Consequence(st, st == 0)
 		v.ByAnswer = append(v.ByAnswer, chip{Label: statusText(st), N: n, Cls: consequenceClass(o),

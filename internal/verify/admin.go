@@ -59,6 +59,8 @@ func (rc *Receiver) registerGauges() {
 	j := rc.journal
 	rc.c.counter("espf_rejections_dropped_total", "Rejected deliveries not kept in the journal: the oldest beyond --max-rejected, or not queued in a flood.",
 		func() float64 { return float64(j.Stats().RejectionsDropped) })
+	rc.c.counter("espf_copies_dropped_total", "Duplicate copies (later deliveries answered 200, with their raw capture) deleted from the journal beyond --max-copies; the events' deliveries still count them.",
+		func() float64 { return float64(j.Stats().CopiesDropped) })
 	rc.c.gauge("espf_fail_first_counters", "Events whose --fail-first failures are being counted (bounded).",
 		func() float64 { return float64(rc.faults.counters()) })
 	if l := rc.cfg.Log; l != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // writer is the journal's only writer: it takes what is pending (up to
@@ -77,10 +78,18 @@ RETURNING deliveries`
 	insertRejection = `INSERT INTO rejections(at, i_event, event_type, status, auth_scheme, auth, reason,
 	remote, body, body_size, headers, forward_status, forward_ms, forward_error, entity)
 VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	// pruneRejections keeps the newest ? rejections; the statuses of the
-	// deleted ones keep Counts exact.
-	pruneRejections = `DELETE FROM rejections WHERE id < (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?) RETURNING status`
+	// pruneRejections deletes the oldest ? rejections; the statuses of
+	// the deleted ones keep Counts exact.
+	pruneRejections = `DELETE FROM rejections WHERE id IN (SELECT id FROM rejections ORDER BY id LIMIT ?) RETURNING status`
 	addDropped      = `UPDATE meta SET value = value + ? WHERE key = 'rejections_dropped'`
+	// pruneCopies deletes the oldest ? duplicate copies, never a replay.
+	// It walks the table in id order from its start (NOT INDEXED: the
+	// kind index is in time order and would sort every copy kept), so
+	// it reads the rows it deletes and the few replays older than them.
+	// Counts needs no statuses of them (every copy was answered 200 and
+	// stays counted in its event's deliveries).
+	pruneCopies      = `DELETE FROM copies WHERE id IN (SELECT id FROM copies NOT INDEXED WHERE kind = 'duplicate' ORDER BY id LIMIT ?)`
+	addCopiesDropped = `UPDATE meta SET value = value + ? WHERE key = 'copies_dropped'`
 )
 
 // write commits one batch in one transaction. The uniqueness of i_event
@@ -90,13 +99,21 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 	if _, err := j.stmts["begin"].ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: begin: %w", err)
 	}
+	// The rejections never queued are counted in this transaction; given
+	// back when it fails.
+	lost := j.overflow.Swap(0)
 	defer func() {
 		if err != nil {
 			j.conn.ExecContext(ctx, "ROLLBACK")
+			j.overflow.Add(lost)
+			// An in-memory journal has no rollback journal: what the
+			// transaction did before it failed stays, so the rows held
+			// are counted again.
+			j.countBounded(ctx)
 		}
 	}()
 	results := make([]result, len(batch))
-	var rejected int64
+	var rejected, copies int64
 	for i, p := range batch {
 		switch {
 		case p.e.Replay:
@@ -112,17 +129,24 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 			if results[i], err = j.recordEvent(ctx, &p.e); err != nil {
 				return nil, err
 			}
+			if !results[i].out.First {
+				copies++
+			}
 		}
 	}
-	pruned, err := j.prune(ctx, rejected)
+	nrej, pruned, err := j.prune(ctx, &j.rej, rejected, lost)
+	if err != nil {
+		return nil, err
+	}
+	ncopies, _, err := j.prune(ctx, &j.dup, copies, 0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := j.stmts["commit"].ExecContext(ctx); err != nil {
 		return nil, fmt.Errorf("journal: commit: %w", err)
 	}
-	j.rejCount += rejected - int64(len(pruned))
-	j.dropped.Add(int64(len(pruned)))
+	j.rej.committed(rejected, nrej)
+	j.dup.committed(copies, ncopies)
 	j.commits.Add(1)
 	j.rows.Add(int64(len(batch)))
 	j.committed(batch, results, pruned)
@@ -183,36 +207,116 @@ func (j *Journal) insertRejection(ctx context.Context, e *Entry) (int64, error) 
 	return res.LastInsertId()
 }
 
-// prune deletes the oldest rejections beyond the limit and adds them, with
-// the rejections that were never queued, to the persistent drop count.
-// It returns the statuses of the deleted rows.
-func (j *Journal) prune(ctx context.Context, added int64) ([]int, error) {
-	var pruned []int
-	if j.rejCount+added > int64(j.maxRej) {
-		rows, err := j.stmts["prune"].QueryContext(ctx, j.maxRej-1)
+// bounded is a kind of row the journal keeps a bounded number of: the
+// rejections (--max-rejected) and the duplicate copies (--max-copies).
+// Once the rows held reach keep + slack (with slack 0: pass keep), the
+// oldest are deleted back down to keep in the transaction that added the
+// last, and counted: in the meta table (count), over the journal's life,
+// and in dropped, for this process.
+type bounded struct {
+	what         string // for errors: "rejections"
+	keep, slack  int64
+	prune, count string       // the statements: delete the oldest ? rows; add ? to the meta count
+	statuses     bool         // prune returns the statuses of the rows it deletes
+	rows         int64        // rows held (the writer's)
+	dropped      atomic.Int64 // rows deleted, or never written, by this process
+}
+
+// due reports whether over rows past keep are to be deleted.
+func (b *bounded) due(over int64) bool { return over > 0 && over >= b.slack }
+
+// committed counts a committed transaction's rows added and deleted.
+func (b *bounded) committed(added, pruned int64) {
+	b.rows += added - pruned
+	b.dropped.Add(pruned)
+}
+
+// prune deletes b's oldest rows past b.keep once they are b.slack past it
+// (any past it with slack 0), and adds them and lost (rows never written)
+// to b's persistent count. added are the rows this transaction wrote. It
+// returns how many rows it deleted and, when b.statuses, their statuses.
+func (j *Journal) prune(ctx context.Context, b *bounded, added, lost int64) (int64, []int, error) {
+	var n int64
+	var statuses []int
+	over := b.rows + added - b.keep
+	switch {
+	case !b.due(over):
+	case b.statuses:
+		rows, err := j.stmts[b.prune].QueryContext(ctx, over)
 		if err != nil {
-			return nil, fmt.Errorf("journal: prune rejections: %w", err)
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 		}
 		for rows.Next() {
 			var st int
 			if err := rows.Scan(&st); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("journal: prune rejections: %w", err)
+				return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 			}
-			pruned = append(pruned, st)
+			statuses = append(statuses, st)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, fmt.Errorf("journal: prune rejections: %w", err)
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
+		}
+		n = int64(len(statuses))
+	default:
+		res, err := j.stmts[b.prune].ExecContext(ctx, over)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("journal: prune %s: %w", b.what, err)
 		}
 	}
-	lost := j.overflow.Swap(0)
-	if n := int64(len(pruned)) + lost; n > 0 {
-		if _, err := j.stmts["drop"].ExecContext(ctx, n); err != nil {
-			j.overflow.Add(lost)
-			return nil, fmt.Errorf("journal: count dropped rejections: %w", err)
+	if n+lost > 0 {
+		if _, err := j.stmts[b.count].ExecContext(ctx, n+lost); err != nil {
+			return 0, nil, fmt.Errorf("journal: count dropped %s: %w", b.what, err)
 		}
 	}
-	return pruned, nil
+	return n, statuses, nil
+}
+
+// countBounded counts the rows the bounds hold.
+func (j *Journal) countBounded(ctx context.Context) error {
+	for _, c := range []struct {
+		b *bounded
+		q string
+	}{{&j.rej, `SELECT count(*) FROM rejections`}, {&j.dup, `SELECT count(*) FROM copies WHERE kind = 'duplicate'`}} {
+		if err := j.conn.QueryRowContext(ctx, c.q).Scan(&c.b.rows); err != nil {
+			return fmt.Errorf("journal: count %s: %w", c.b.what, err)
+		}
+	}
+	return nil
+}
+
+// pruneAtOpen cuts a journal opened with smaller bounds than it was
+// written with down to them, in one transaction, before it serves.
+func (j *Journal) pruneAtOpen(ctx context.Context) (err error) {
+	if !j.rej.due(j.rej.rows-j.rej.keep) && !j.dup.due(j.dup.rows-j.dup.keep) {
+		return nil
+	}
+	if _, err := j.stmts["begin"].ExecContext(ctx); err != nil {
+		return fmt.Errorf("journal: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			j.conn.ExecContext(ctx, "ROLLBACK")
+			j.countBounded(ctx)
+		}
+	}()
+	nrej, _, err := j.prune(ctx, &j.rej, 0, 0)
+	if err != nil {
+		return err
+	}
+	ncopies, _, err := j.prune(ctx, &j.dup, 0, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := j.stmts["commit"].ExecContext(ctx); err != nil {
+		return fmt.Errorf("journal: commit: %w", err)
+	}
+	j.rej.committed(0, nrej)
+	j.dup.committed(0, ncopies)
+	return nil
 }
 
 func forwardCols(e *Entry) (status, ms any) {

@@ -30,6 +30,20 @@ const rejectQueue = 1024
 // JournalOptions.MaxRejected is 0; older ones are deleted and counted.
 const DefaultMaxRejected = 1000
 
+// DefaultMaxCopies is how many duplicate copies (the later deliveries of an
+// event answered 200, each with its raw capture) the journal keeps when
+// JournalOptions.MaxCopies is 0; older ones are deleted and counted. The
+// events' deliveries count every 200 answer, kept or not.
+const DefaultMaxCopies = 10000
+
+// CopySlack is the chunk in which duplicate copies are deleted: once the
+// journal holds n (JournalOptions.MaxCopies) + CopySlack(n) of them, the
+// oldest are deleted back down to n in the transaction that added the
+// last. It is max(n/16, 64): a flood of repeats pays one DELETE of that
+// many rows every that many copies instead of one per commit, and between
+// commits the journal holds n to n + CopySlack(n) - 1 of them.
+func CopySlack(n int) int { return max(n/16, 64) }
+
 const schema = `
 CREATE TABLE IF NOT EXISTS events (
 	i_event        INTEGER PRIMARY KEY,
@@ -56,7 +70,8 @@ CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
 	value INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO meta(key, value) VALUES('rejections_dropped', 0);`
+INSERT OR IGNORE INTO meta(key, value) VALUES('rejections_dropped', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES('copies_dropped', 0);`
 
 // addedColumns are the columns later versions added to the first schema;
 // prepare adds the missing ones to an older journal, and a read-only
@@ -134,6 +149,10 @@ type result struct {
 // JournalOptions tunes OpenJournalWith; the zero value is the defaults.
 type JournalOptions struct {
 	MaxRejected int // rejected deliveries kept; 0 = DefaultMaxRejected
+	// MaxCopies is how many duplicate copies are kept (0 =
+	// DefaultMaxCopies), give or take CopySlack: the oldest beyond it
+	// are deleted and counted. The inspector's replays are never deleted.
+	MaxCopies int
 	// Scratch marks a file journal that its owner deletes when it is done
 	// (run's built-in receiver): commits are not flushed to the disk
 	// (synchronous=OFF), since no crash can leave anything to recover in a
@@ -167,12 +186,11 @@ type Journal struct {
 	once     sync.Once
 	err      error
 	missing  map[string]bool // columns an older read-only journal lacks
-	maxRej   int
-	rejCount int64 // rows in rejections (the writer's)
+	rej      bounded         // the rejections
+	dup      bounded         // the duplicate copies
 	commits  atomic.Int64
 	rows     atomic.Int64
 	overflow atomic.Int64 // rejections not queued since the last commit
-	dropped  atomic.Int64 // rejections dropped: pruned or not queued (this process)
 	feed     feed         // the committed rows, for live views (Subscribe)
 	tally    tally        // what the journal holds, counted (Counts)
 }
@@ -184,11 +202,15 @@ type JournalStats struct {
 	// RejectionsDropped counts rejected deliveries this process did not
 	// keep: pruned beyond MaxRejected, or not queued in a flood.
 	RejectionsDropped int64 `json:"rejections_dropped"`
+	// CopiesDropped counts the duplicate copies this process deleted
+	// beyond MaxCopies.
+	CopiesDropped int64 `json:"copies_dropped"`
 }
 
 // Stats returns how many transactions and deliveries were committed.
 func (j *Journal) Stats() JournalStats {
-	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load(), RejectionsDropped: j.dropped.Load()}
+	return JournalStats{Commits: j.commits.Load(), Rows: j.rows.Load(), RejectionsDropped: j.rej.dropped.Load(),
+		CopiesDropped: j.dup.dropped.Load()}
 }
 
 // OpenJournal opens (creating if needed) the journal at path in WAL mode
@@ -213,7 +235,13 @@ func OpenJournalWith(path string, o JournalOptions) (*Journal, error) {
 	if o.MaxRejected <= 0 {
 		o.MaxRejected = DefaultMaxRejected
 	}
-	j := &Journal{db: db, path: path, memory: path == "", scratch: o.Scratch && path != "", maxRej: o.MaxRejected,
+	if o.MaxCopies <= 0 {
+		o.MaxCopies = DefaultMaxCopies
+	}
+	j := &Journal{db: db, path: path, memory: path == "", scratch: o.Scratch && path != "",
+		rej: bounded{what: "rejections", keep: int64(o.MaxRejected), prune: "prune", count: "drop", statuses: true},
+		dup: bounded{what: "duplicate copies", keep: int64(o.MaxCopies), slack: int64(CopySlack(o.MaxCopies)),
+			prune: "prune copies", count: "drop copies"},
 		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
@@ -265,20 +293,23 @@ func (j *Journal) prepare() error {
 	if err := j.migrate(ctx); err != nil {
 		return err
 	}
-	if err := j.conn.QueryRowContext(ctx, `SELECT count(*) FROM rejections`).Scan(&j.rejCount); err != nil {
-		return err
-	}
-	if err := j.loadCounts(ctx, j.conn); err != nil {
-		return err
-	}
 	j.stmts = map[string]*sql.Stmt{}
 	for name, q := range map[string]string{"add": insertEvent, "rep": repeatEvent, "ins": insertRejection,
-		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT", "prune": pruneRejections, "drop": addDropped, "copy": insertCopy} {
+		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT", "prune": pruneRejections, "drop": addDropped, "copy": insertCopy,
+		"prune copies": pruneCopies, "drop copies": addCopiesDropped} {
 		if j.stmts[name], err = j.conn.PrepareContext(ctx, q); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := j.countBounded(ctx); err != nil {
+		return err
+	}
+	// A journal written with a larger bound (or before there was one) is
+	// cut down now, before the first delivery waits on it.
+	if err := j.pruneAtOpen(ctx); err != nil {
+		return err
+	}
+	return j.loadCounts(ctx, j.conn)
 }
 
 // migrate adds the columns, the table and the indexes that an older
@@ -345,7 +376,11 @@ func display(path string) string {
 func (j *Journal) Path() string { return j.path }
 
 // MaxRejected is how many rejected deliveries the journal keeps.
-func (j *Journal) MaxRejected() int { return j.maxRej }
+func (j *Journal) MaxRejected() int { return int(j.rej.keep) }
+
+// MaxCopies is how many duplicate copies the journal keeps (give or take
+// CopySlack).
+func (j *Journal) MaxCopies() int { return int(j.dup.keep) }
 
 // Record commits a delivery answered 200 and reports whether it was the
 // event's first. It returns only after the commit (or its failure).
@@ -376,7 +411,7 @@ func (j *Journal) Log(e Entry) {
 	case j.rejects <- pending{e: e}:
 	default:
 		j.overflow.Add(1)
-		j.dropped.Add(1)
+		j.rej.dropped.Add(1)
 	}
 }
 
@@ -492,8 +527,20 @@ func (j *Journal) delivered(iEvent int64) bool {
 // RejectionsDropped is how many rejected deliveries the journal did not
 // keep, over its whole life (pruned beyond the limit, or not queued).
 func (j *Journal) RejectionsDropped(ctx context.Context) (int64, error) {
+	return j.metaCount(ctx, "rejections_dropped")
+}
+
+// CopiesDropped is how many duplicate copies the journal deleted beyond
+// its limit, over its whole life. Their events' deliveries still count
+// them.
+func (j *Journal) CopiesDropped(ctx context.Context) (int64, error) {
+	return j.metaCount(ctx, "copies_dropped")
+}
+
+// metaCount reads a count of the meta table; 0 when it has none.
+func (j *Journal) metaCount(ctx context.Context, key string) (int64, error) {
 	var n int64
-	err := j.query(ctx, `SELECT value FROM meta WHERE key = 'rejections_dropped'`, nil, func(r *sql.Rows) error {
+	err := j.query(ctx, `SELECT value FROM meta WHERE key = ?`, []any{key}, func(r *sql.Rows) error {
 		return r.Scan(&n)
 	})
 	if err != nil && j.conn == nil && strings.Contains(err.Error(), "no such table") {

@@ -89,8 +89,12 @@ func (j *Journal) insertCopy(ctx context.Context, e *Entry, kind RowKind, delive
 	if e.Forwarded && e.ForwardError != "" {
 		ferr = e.ForwardError
 	}
+	var body, headers any // a scratch journal keeps no raw capture
+	if !j.scratch {
+		body, headers = e.Body, e.Headers.text()
+	}
 	res, err := j.stmts["copy"].ExecContext(ctx, string(kind), e.At.UnixNano(), iev, e.Type, nullString(e.Entity), deliveries,
-		e.AuthScheme, e.Auth, e.Status, e.Reason, e.Flags, nullString(e.Remote), e.Body, e.Headers.text(), fs, fms, ferr,
+		e.AuthScheme, e.Auth, e.Status, e.Reason, e.Flags, nullString(e.Remote), body, headers, fs, fms, ferr,
 		nullString(e.Source))
 	if err != nil {
 		return 0, fmt.Errorf("journal: record %s: %w", kind, err)

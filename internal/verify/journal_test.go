@@ -121,6 +121,18 @@ func TestScratchJournal(t *testing.T) {
 	if err != nil || len(evs) != 1 || evs[0].Deliveries != 2 || evs[0].Body != nil || evs[0].Headers != nil {
 		t.Fatalf("Events = %+v, %v; want i_event 7 delivered twice, without body or headers", evs, err)
 	}
+	// The repeat's copy is kept without its raw capture, and bounded as
+	// serve's are by default.
+	page, err := j.Rows(t.Context(), verify.RowFilter{Kind: verify.RowDuplicate})
+	if err != nil || len(page.Rows) != 1 {
+		t.Fatalf("duplicates: %+v, %v; want the repeat's copy", page.Rows, err)
+	}
+	if d, err := j.RowDetail(t.Context(), verify.RowDuplicate, page.Rows[0].ID); err != nil || d.Body != nil || d.Headers != nil {
+		t.Errorf("the copy: %+v, %v; want no body or headers", d, err)
+	}
+	if j.MaxCopies() != verify.DefaultMaxCopies {
+		t.Errorf("a scratch journal keeps %d copies, want serve's default %d", j.MaxCopies(), verify.DefaultMaxCopies)
+	}
 
 	// More i_events than one page of EachIEvent, recorded out of order.
 	const n = 5000
