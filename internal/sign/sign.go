@@ -263,12 +263,21 @@ var wellKnownSchemes = []string{"Basic", "Bearer", "Signature", "Digest", "Negot
 
 // wellKnownScheme reports whether name is a scheme name a message may quote.
 func wellKnownScheme(name string) bool {
+	_, ok := WellKnownScheme(name)
+	return ok
+}
+
+// WellKnownScheme reports whether name (in any case) is one of the
+// authorization scheme names that messages and serve's raw capture may
+// show, and returns it as registered ("basic" gives "Basic"). Any other
+// word in a credential header may be the secret itself.
+func WellKnownScheme(name string) (string, bool) {
 	for _, k := range wellKnownSchemes {
 		if strings.EqualFold(name, k) {
-			return true
+			return k, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // matchAny compares got with every candidate in constant time (no early

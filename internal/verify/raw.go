@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/term"
+
+	"github.com/espfctl/espfctl/internal/sign"
 )
 
 // Raw capture limits. An accepted delivery passed authorization, so its
@@ -124,26 +126,21 @@ func (h Headers) Names() []string {
 // Redacted is what the journal keeps of a credential header's value.
 const Redacted = "[redacted]"
 
-// wellKnownSchemes are the authorization scheme names a redacted value
-// keeps, so that a wrong scheme can still be seen; any other first word
-// may be the secret itself.
-var wellKnownSchemes = []string{"Basic", "Bearer", "Signature", "Digest"}
-
 // redact hides a credential value: "Basic [redacted]", or "[redacted]"
-// when the value does not start with a well-known scheme name. keep is
+// when the value does not start with a well-known scheme name (the list
+// sign's messages may quote, sign.WellKnownScheme), so that a wrong scheme
+// can still be seen. keep is
 // the custom scheme's configured name ("" = none): a value whose first
 // word is that name keeps the word as received ("Plain [redacted]"),
 // since the receiver was told it in the open; any other first word may
 // be the secret itself.
 func redact(v, keep string) string {
 	word, _, _ := strings.Cut(strings.TrimSpace(v), " ")
-	for _, s := range wellKnownSchemes {
-		if strings.EqualFold(word, s) {
-			return s + " " + Redacted
-		}
-	}
 	if keep != "" && strings.EqualFold(word, keep) {
 		return word + " " + Redacted
+	}
+	if s, ok := sign.WellKnownScheme(word); ok {
+		return s + " " + Redacted
 	}
 	return Redacted
 }
