@@ -108,8 +108,8 @@ func listen(t testing.TB) net.Listener {
 	return ln
 }
 
-// serveOn runs srv until the test ends.
-func serveOn(t testing.TB, run func(ctx context.Context) error) {
+// serveOn runs the server called name until the test ends.
+func serveOn(t testing.TB, name string, run func(ctx context.Context) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -117,7 +117,7 @@ func serveOn(t testing.TB, run func(ctx context.Context) error) {
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
+			t.Errorf("%s server: %v", name, err)
 		}
 	})
 }
@@ -144,7 +144,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if !o.noForward {
 		appLn := listen(t)
 		r.app.url = "http://" + appLn.Addr().String() + "/espf"
-		serveOn(t, func(ctx context.Context) error { return verify.Serve(ctx, appLn, r.app, time.Second) })
+		serveOn(t, "Application", func(ctx context.Context) error { return verify.Serve(ctx, appLn, r.app, time.Second) })
 		cfg.Forward = &verify.Forward{URL: r.app.url, Timeout: o.timeout}
 	}
 	if r.rc, err = verify.NewReceiver(cfg); err != nil {
@@ -152,14 +152,14 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	}
 	dl := listen(t)
 	r.delivery = "http://" + dl.Addr().String() + "/"
-	serveOn(t, func(ctx context.Context) error { return verify.Serve(ctx, dl, r.rc, time.Second) })
+	serveOn(t, "delivery", func(ctx context.Context) error { return verify.Serve(ctx, dl, r.rc, time.Second) })
 	if r.ui, err = inspect.New(inspect.Config{Receiver: r.rc, Creds: basic, URL: r.delivery, Journal: "espf.db", Tick: o.tick}); err != nil {
 		t.Fatal(err)
 	}
 	al := listen(t)
 	r.admin = "http://" + al.Addr().String()
 	h := inspect.Mount(r.ui, r.rc.Admin())
-	serveOn(t, func(ctx context.Context) error { return verify.ServeAdmin(ctx, al, h) })
+	serveOn(t, "admin", func(ctx context.Context) error { return verify.ServeAdmin(ctx, al, h) })
 	return r
 }
 

@@ -71,6 +71,8 @@ func serve(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Du
 	base, stopBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBase()
 	srv.BaseContext = func(net.Listener) context.Context { return base }
+	closeFresh := trackFresh(srv)
+	srv.RegisterOnShutdown(closeFresh)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -89,6 +91,33 @@ func serve(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Du
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// trackFresh follows srv's connections that have not sent a byte yet and
+// returns what closes them. Shutdown closes idle keep-alive connections at
+// once but waits 5 s for a fresh one (a client's transport may dial one
+// and use another), longer than a short grace: such a connection carries
+// no request, so closing it at shutdown loses nothing, exactly as closing
+// an idle one does.
+func trackFresh(srv *http.Server) func() {
+	var mu sync.Mutex
+	fresh := map[net.Conn]struct{}{}
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if st == http.StateNew {
+			fresh[c] = struct{}{}
+		} else {
+			delete(fresh, c)
+		}
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for c := range fresh {
+			c.Close()
+		}
+	}
 }
 
 // LimitListener accepts at most max connections open at once; Accept

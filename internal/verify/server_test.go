@@ -115,3 +115,42 @@ func TestServeAdminStuckReader(t *testing.T) {
 		t.Fatal("ServeAdmin did not return after its grace with a stuck reader")
 	}
 }
+
+// TestServeFreshConnectionAtShutdown: a connection that sent no byte yet
+// (a transport dials one and uses another) is closed at shutdown like an
+// idle one; net/http alone would wait 5 s for it, past a short grace, and
+// the stop would end in an error.
+func TestServeFreshConnectionAtShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := verify.NewReceiver(verify.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- verify.Serve(ctx, ln, rc, 500*time.Millisecond) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A delivery on another connection makes sure the server runs and has
+	// accepted the fresh one (connections are accepted in order).
+	resp, err := http.Post("http://"+ln.Addr().String()+"/", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve with a fresh connection open = %v, want nil", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a timing assertion
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Error("the fresh connection is still open after the stop")
+	}
+}
