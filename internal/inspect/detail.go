@@ -40,6 +40,8 @@ type detailPage struct {
 	Raw         string // the body as received (escaped for display)
 	BodyHref    string
 	Attempts    []attemptView
+	NotListed   int64 // 200 answers not among Attempts: copies past --max-copies, or past the list's limit
+	ListLimit   int   // the most rows of each kind Attempts shows
 	Curl        string
 	CurlTarget  string
 	CurlWhy     string // why there is no reproducer
@@ -151,6 +153,7 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 	if d.IEvent != nil {
 		att, err := ui.j.Attempts(r.Context(), *d.IEvent)
 		if err == nil {
+			p.NotListed, p.ListLimit = notListed(att), verify.MaxRowLimit
 			for i := range att {
 				p.Attempts = append(p.Attempts, attemptView{rowView: newRowView(&att[i]), Current: att[i].Key() == d.Key()})
 			}
@@ -159,6 +162,23 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 	p.Curl, p.CurlTarget, p.CurlWhy = ui.curl(d)
 	p.SendLine, p.SendWhy = sendLine(d)
 	ui.render(w, "detail.html", p)
+}
+
+// notListed is how many of an event's 200 answers are not among its
+// attempts: the first delivery counts them all, but the journal keeps only
+// the newest --max-copies copies and Attempts lists at most MaxRowLimit.
+func notListed(att []verify.Row) int64 {
+	var total, listed int64
+	for i := range att {
+		switch att[i].Kind {
+		case verify.RowFirst:
+			total = att[i].Deliveries
+			listed++
+		case verify.RowDuplicate:
+			listed++
+		}
+	}
+	return max(total-listed, 0)
 }
 
 // bodyViews describes the body and gives it raw (escaped) and, when it is

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,6 +340,9 @@ func TestDetailPages(t *testing.T) {
 	if strings.Contains(page, "s3cret-pw") {
 		t.Error("the detail holds the password")
 	}
+	if strings.Contains(page, `id="notlisted"`) {
+		t.Error("every delivery is listed, yet the detail says some are not")
+	}
 	m := regexp.MustCompile(`(?s)<pre class="code wrap" id="sendline">(.*?)</pre>`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatal("no send --events line")
@@ -351,6 +356,37 @@ func TestDetailPages(t *testing.T) {
 		if st, _ := get(t, r.admin+path); st != 404 {
 			t.Errorf("GET %s: %d, want 404", path, st)
 		}
+	}
+}
+
+// TestDetailSaysWhatIsNotKept: past --max-copies the journal no longer
+// keeps the oldest copies of an event; its page lists the kept ones and
+// says how many answers 200 it does not show.
+func TestDetailSaysWhatIsNotKept(t *testing.T) {
+	j, err := verify.OpenJournalWith(filepath.Join(t.TempDir(), "espf.db"), verify.JournalOptions{MaxCopies: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	r := newRig(t, rigOptions{noForward: true, journal: j})
+	body := eventBody("Subscriber/Created", 41, 1000889)
+	const n = 200
+	for range n {
+		if st := deliver(t, r.delivery, r.auth, body); st != 200 {
+			t.Fatalf("delivery answered %d", st)
+		}
+	}
+	_, page := get(t, r.admin+"/ui/d/first/41")
+	rows := strings.Count(page, "/ui/d/duplicate/")
+	m := regexp.MustCompile(`id="notlisted">and (\d+) more deliveries answered 200, not listed`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the detail of an event answered 200 %d times, %d copies listed, does not say the rest are not kept:\n%s", n, rows, page)
+	}
+	if rows == 0 || rows > 10+64 {
+		t.Errorf("%d copies listed, want the ones kept (at most --max-copies 10 + 64)", rows)
+	}
+	if got, want := m[1], strconv.Itoa(n-1-rows); got != want {
+		t.Errorf("the detail says %s not listed, want %s (%d answered 200, the first and %d copies listed)", got, want, n, rows)
 	}
 }
 
