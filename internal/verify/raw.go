@@ -10,9 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/espfctl/espfctl/internal/term"
-
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/term"
 )
 
 // Raw capture limits. An accepted delivery passed authorization, so its
@@ -129,11 +128,10 @@ const Redacted = "[redacted]"
 // redact hides a credential value: "Basic [redacted]", or "[redacted]"
 // when the value does not start with a well-known scheme name (the list
 // sign's messages may quote, sign.WellKnownScheme), so that a wrong scheme
-// can still be seen. keep is
-// the custom scheme's configured name ("" = none): a value whose first
-// word is that name keeps the word as received ("Plain [redacted]"),
-// since the receiver was told it in the open; any other first word may
-// be the secret itself.
+// can still be seen. keep is the custom scheme's configured name ("" =
+// none): a value whose first word is that name keeps the word as received
+// ("Plain [redacted]"), since the receiver was told it in the open. Any
+// other first word may be the secret itself.
 func redact(v, keep string) string {
 	word, _, _ := strings.Cut(strings.TrimSpace(v), " ")
 	if keep != "" && strings.EqualFold(word, keep) {
