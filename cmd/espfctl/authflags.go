@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -215,4 +216,21 @@ func secrets(values, files []string, fileFlag, env string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// noMaxSkew is the flag error of a command that sends as the ESPF (check,
+// send): --max-skew, a receiver's flag that the other credential flags
+// would suggest, is refused with the reason; why adds what the command
+// does instead.
+func noMaxSkew(why string) func(*cobra.Command, error) error {
+	return func(cmd *cobra.Command, err error) error {
+		if strings.HasPrefix(err.Error(), "unknown flag: --max-skew") {
+			msg := "%w: " + cmd.Name() + " is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew)"
+			if why != "" {
+				msg += "; " + why
+			}
+			return usageErrorf(msg, err)
+		}
+		return &usageError{err}
+	}
 }

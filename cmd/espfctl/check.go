@@ -111,23 +111,6 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	return cmd
 }
 
-// noMaxSkew is the flag error of a command that sends as the ESPF (check,
-// send): --max-skew, a receiver's flag that the other credential flags
-// would suggest, is refused with the reason; why adds what the command
-// does instead.
-func noMaxSkew(why string) func(*cobra.Command, error) error {
-	return func(cmd *cobra.Command, err error) error {
-		if strings.HasPrefix(err.Error(), "unknown flag: --max-skew") {
-			msg := "%w: " + cmd.Name() + " is the sender and bounds no Date (the bound is the receiver's: serve --max-skew, verify --max-skew)"
-			if why != "" {
-				msg += "; " + why
-			}
-			return usageErrorf(msg, err)
-		}
-		return &usageError{err}
-	}
-}
-
 func checkRun(ctx context.Context, opts *checkOptions) error {
 	if opts.List {
 		return checkList(opts)

@@ -103,6 +103,9 @@ func trackFresh(srv *http.Server) func() {
 	var mu sync.Mutex
 	fresh := map[net.Conn]struct{}{}
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateIdle {
+			return // a connection is idle only after a request: never fresh
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if st == http.StateNew {
