@@ -43,9 +43,10 @@ redacted); the same as GET /events on serve's admin listener, ready for send
 --events to replay byte for byte. --raw shows each event's headers and body.
 
 --rejected lists the deliveries not answered 200 instead (refused by serve,
-faulted, or refused by the Application behind --forward-to): time, answer,
-auth scheme, remote address, i_event, type, the Application's answer and the
-reason; with --raw their headers and what was kept of their body.
+faulted, or refused by the Application behind --forward-to), oldest first
+(with --limit N: the newest N, oldest first, as tail shows them): time,
+answer, auth scheme, remote address, i_event, type, the Application's answer
+and the reason; with --raw their headers and what was kept of their body.
 
 --copies lists the later copies of events instead, newest first: the
 repeats of an i_event already answered 200 (duplicate) and the inspector's
