@@ -346,8 +346,22 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 		io.WriteString(w, "fine")
 	}))
 	defer app.Close()
-	var ds []verify.Delivery
-	rc, srv := startReceiver(t, verify.Config{Forward: &verify.Forward{URL: app.URL}, OnDelivery: func(d verify.Delivery) { ds = append(ds, d) }})
+	// serve journals a rejection and reports the delivery after the
+	// answer has gone out: the test waits for both.
+	delivered := make(chan verify.Delivery, 8)
+	rc, srv := startReceiver(t, verify.Config{Forward: &verify.Forward{URL: app.URL}, OnDelivery: func(d verify.Delivery) { delivered <- d }})
+	sub := rc.Journal().Subscribe(16)
+	defer sub.Close()
+	next := func() verify.Delivery {
+		t.Helper()
+		select {
+		case d := <-delivered:
+			return d
+		case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
+			t.Fatal("a delivery was answered but never reported")
+			return verify.Delivery{}
+		}
+	}
 	resp, err := http.Get(srv.URL + "/anything")
 	if err != nil {
 		t.Fatal(err)
@@ -363,10 +377,12 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 	if len(got) != 2 || got[0] != "GET " || got[1] != "POST not json" {
 		t.Errorf("the Application got %q, want the GET and the POST as sent", got)
 	}
-	if len(ds) != 2 || !strings.Contains(strings.Join(ds[0].Flags, ";"), "serve would answer 405") ||
-		!strings.Contains(strings.Join(ds[1].Flags, ";"), "serve would answer 400") {
-		t.Errorf("deliveries %+v: want serve's own findings as flags", ds)
+	ds := []verify.Delivery{next(), next()}
+	if !strings.Contains(strings.Join(ds[0].Flags, ";"), "serve would answer 405") ||
+		!strings.Contains(strings.Join(ds[1].Flags, ";"), "serve would answer 400") || len(delivered) != 0 {
+		t.Errorf("deliveries %+v (and %d more): want two, with serve's own findings as flags", ds, len(delivered))
 	}
+	awaitRows(t, sub, 2)
 	rej, _ := rc.Journal().Rejections(t.Context(), verify.RejectFilter{})
 	if len(rej) != 2 || rej[1].Status != 200 || string(rej[1].Body) != "not json" {
 		t.Errorf("rejections %+v: non-events the Application accepted are journaled with their body", rej)
@@ -378,7 +394,7 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 	}
 	// A new connection is refused; a kept-alive one the closed Application
 	// cut may end in EOF instead. Either is "unreachable": 502, re-sent.
-	if last := ds[len(ds)-1]; last.ForwardStatus != nil || !strings.Contains(last.ForwardError, "refused") && !strings.Contains(last.ForwardError, "eof") ||
+	if last := next(); last.ForwardStatus != nil || !strings.Contains(last.ForwardError, "refused") && !strings.Contains(last.ForwardError, "eof") ||
 		last.Consequence != "resent" {
 		t.Errorf("delivery %+v: want no Application status, a refused (or cut) connection, and a re-send", last)
 	}

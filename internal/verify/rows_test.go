@@ -68,6 +68,12 @@ func fill(t *testing.T, j *verify.Journal) []verify.Row {
 		t.Fatal(err)
 	}
 	want++
+	return awaitRows(t, sub, want)
+}
+
+// awaitRows reads sub until want rows are committed, and returns them.
+func awaitRows(t *testing.T, sub *verify.Subscription, want int) []verify.Row {
+	t.Helper()
 	var rows []verify.Row
 	for len(rows) < want {
 		select {
