@@ -102,13 +102,16 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 	// The rejections never queued are counted in this transaction; given
 	// back when it fails.
 	lost := j.overflow.Swap(0)
+	counted := false // the rejections' prune added lost to the count
 	defer func() {
 		if err != nil {
 			j.conn.ExecContext(ctx, "ROLLBACK")
-			j.overflow.Add(lost)
 			// An in-memory journal has no rollback journal: what the
-			// transaction did before it failed stays, so the rows held
-			// are counted again.
+			// transaction did before it failed stays (lost among it, once
+			// counted), so the rows held are counted again.
+			if !j.memory || !counted {
+				j.overflow.Add(lost)
+			}
 			j.countBounded(ctx)
 		}
 	}()
@@ -138,6 +141,7 @@ func (j *Journal) write(batch []pending) (_ []result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	counted = true
 	ncopies, _, err := j.prune(ctx, &j.dup, copies, 0)
 	if err != nil {
 		return nil, err
