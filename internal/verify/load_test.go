@@ -141,6 +141,12 @@ func deliverOne(client *http.Client, au sign.Auth, url string, iEvent int64) int
 // when ESPFCTL_LOAD is set to the number of rounds:
 //
 //	ESPFCTL_LOAD=6 go test -count=1 -run TestLoadRatios -v ./internal/verify
+//
+// ESPFCTL_LOAD_CUTS=1 adds two in-memory receivers cut short, which answer
+// 200 without journaling: after every check and the decoding ("checks"),
+// and after the header checks and the body read ("body"); what separates
+// them from the whole receiver is the journal's cost, and from each other
+// the decoding's.
 func TestLoadRatios(t *testing.T) {
 	rounds, _ := strconv.Atoi(os.Getenv("ESPFCTL_LOAD"))
 	if rounds <= 0 {
@@ -149,6 +155,17 @@ func TestLoadRatios(t *testing.T) {
 	const perRound = 20000
 	au := loadAuth(t)
 	targets, j := loadTargets(t, au)
+	if os.Getenv("ESPFCTL_LOAD_CUTS") != "" {
+		for _, after := range []string{"checks", "body"} {
+			rc, err := verify.NewReceiver(verify.Config{Auth: au})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { rc.Close() })
+			verify.CutShort(rc, after)
+			targets = append(targets, target{"cut after " + after, rc})
+		}
+	}
 	var seq atomic.Int64
 	total := make([]time.Duration, len(targets))
 	cpu := make([]time.Duration, len(targets))
@@ -169,7 +186,7 @@ func TestLoadRatios(t *testing.T) {
 	base := n / total[0].Seconds()
 	for i, tg := range targets {
 		rate := n / total[i].Seconds()
-		t.Logf("%-15s %8.0f deliveries/s  ratio %.2f   CPU %5.1f µs/delivery  CPU ratio %.2f",
+		t.Logf("%-18s %8.0f deliveries/s  ratio %.2f   CPU %5.1f µs/delivery  CPU ratio %.2f",
 			tg.name, rate, rate/base, cpu[i].Seconds()*1e6/n, cpu[0].Seconds()/cpu[i].Seconds())
 	}
 	js := j.Stats()
@@ -204,4 +221,53 @@ func cpuTime(t *testing.T) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestCutShortVariants: the load test's cut-short receivers still make the
+// checks before their cut (a bad signature is refused; a body that is not
+// an event too, when the cut is after the decoding) and answer 200 without
+// journaling.
+func TestCutShortVariants(t *testing.T) {
+	au := loadAuth(t)
+	client := loadClient()
+	do := func(url, auth string, payload []byte) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(payload)))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+			req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		} else if err := au.Sign(req.Header, payload, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	notAnEvent := []byte(`{"event_type":"Account/Created"}`) // no variables
+	for after, wantNotAnEvent := range map[string]int{"checks": http.StatusBadRequest, "body": http.StatusOK} {
+		rc, err := verify.NewReceiver(verify.Config{Auth: au})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		verify.CutShort(rc, after)
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		if c := deliverOne(client, au, srv.URL, 7); c != http.StatusOK {
+			t.Errorf("cut after %s: a signed event answered %d, want 200", after, c)
+		}
+		if c := do(srv.URL, "Signature nope", notAnEvent); c != http.StatusUnauthorized {
+			t.Errorf("cut after %s: a bad signature answered %d, want 401", after, c)
+		}
+		if c := do(srv.URL, "", notAnEvent); c != wantNotAnEvent {
+			t.Errorf("cut after %s: a signed body without variables answered %d, want %d", after, c, wantNotAnEvent)
+		}
+		if evs, err := rc.Journal().Events(t.Context(), verify.Filter{}); err != nil || len(evs) != 0 {
+			t.Errorf("cut after %s: journal holds %d events (%v), want none", after, len(evs), err)
+		}
+	}
 }

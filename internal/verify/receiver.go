@@ -97,6 +97,26 @@ type Receiver struct {
 	keepName   string   // a custom scheme's configured name, kept when a credential value starts with it
 	forwardAll bool     // no auth and a Forward: forward every request
 	states     *EntityStates
+	cut        cutPoint // where a measurement cuts the pipeline short (cutNone in use)
+}
+
+// cutPoint is where the load test's variants answer 200 early, to measure
+// what the rest of the pipeline costs (BENCHMARKS.md, issue 14).
+type cutPoint uint8
+
+const (
+	cutNone        cutPoint = iota
+	cutAfterBody            // only the header checks and the body read
+	cutAfterChecks          // every check and the decoding, but no journal
+)
+
+// cutShort answers 200 without journaling when the pipeline is cut at at.
+func (rc *Receiver) cutShort(c *call, at cutPoint) bool {
+	if rc.cut != at {
+		return false
+	}
+	rc.answer(c, http.StatusOK, "OK")
+	return true
 }
 
 // NewReceiver builds a Receiver from cfg.
@@ -204,7 +224,8 @@ func (rc *Receiver) deliver(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, start: time.Now(), now: rc.cfg.Now(), label: "-"}
 	c.d = Delivery{Time: c.now.UTC(), Auth: AuthSkip, AuthScheme: rc.scheme, Remote: r.RemoteAddr}
 	defer rc.end(c)
-	if !rc.checkHeaders(c) || !rc.readBody(c) || !rc.checkEvent(c) || !rc.inject(c) {
+	if !rc.checkHeaders(c) || !rc.readBody(c) || rc.cutShort(c, cutAfterBody) ||
+		!rc.checkEvent(c) || !rc.inject(c) || rc.cutShort(c, cutAfterChecks) {
 		return
 	}
 	if rc.cfg.Forward != nil {
