@@ -230,24 +230,8 @@ func cpuTime(t *testing.T) time.Duration {
 func TestCutShortVariants(t *testing.T) {
 	au := loadAuth(t)
 	client := loadClient()
-	do := func(url, auth string, payload []byte) int {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(payload)))
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-			req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-		} else if err := au.Sign(req.Header, payload, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	notAnEvent := []byte(`{"event_type":"Account/Created"}`) // no variables
+	const notAnEvent = `{"event_type":"Account/Created"}` // no variables
+	badSignature := func(h http.Header) { h.Set("Authorization", "Signature nope") }
 	for after, wantNotAnEvent := range map[string]int{"checks": http.StatusBadRequest, "body": http.StatusOK} {
 		rc, err := verify.NewReceiver(verify.Config{Auth: au})
 		if err != nil {
@@ -260,10 +244,10 @@ func TestCutShortVariants(t *testing.T) {
 		if c := deliverOne(client, au, srv.URL, 7); c != http.StatusOK {
 			t.Errorf("cut after %s: a signed event answered %d, want 200", after, c)
 		}
-		if c := do(srv.URL, "Signature nope", notAnEvent); c != http.StatusUnauthorized {
+		if c := post(t, srv.URL, nil, time.Now(), notAnEvent, badSignature); c != http.StatusUnauthorized {
 			t.Errorf("cut after %s: a bad signature answered %d, want 401", after, c)
 		}
-		if c := do(srv.URL, "", notAnEvent); c != wantNotAnEvent {
+		if c := post(t, srv.URL, au, time.Now(), notAnEvent, nil); c != wantNotAnEvent {
 			t.Errorf("cut after %s: a signed body without variables answered %d, want %d", after, c, wantNotAnEvent)
 		}
 		if evs, err := rc.Journal().Events(t.Context(), verify.Filter{}); err != nil || len(evs) != 0 {
