@@ -127,7 +127,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	f.StringArrayVar(&opts.Types, "type", nil, "event type from the ESPF catalog (repeatable; default "+event.DefaultType+")")
 	f.BoolVar(&opts.AllowType, "allow-unknown-type", false, "send --type/--mix types that are not in the ESPF catalog")
 	f.StringVar(&opts.Mix, "mix", "", "weighted event types, e.g. Subscriber/Created=5,Customer/Updated=1")
-	f.StringVar(&opts.IDs, "ids", "1000000-1999999", "entity ids (i_account, i_customer…) are drawn from this range MIN-MAX")
+	f.StringVar(&opts.IDs, "ids", fmt.Sprintf("%d-%d", event.DefaultIDMin, event.DefaultIDMax), "entity ids (i_account, i_customer…) are drawn from this range MIN-MAX")
 	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
 	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
 	f.StringVar(&opts.Events, "events", "", "replay this JSONL file in order (- = standard input): recorded bodies byte for byte, or {event_type, variables}")

@@ -91,6 +91,22 @@ type Generator struct {
 // DefaultType is what send generates when no type is given.
 const DefaultType = "Subscriber/Created"
 
+// DefaultIDMin and DefaultIDMax are the entity id range when none is
+// given (send --ids, the lifecycle's id range).
+const DefaultIDMin, DefaultIDMax = 1000000, 1999999
+
+// idRange fills in the default entity id range when both ends are 0, and
+// checks it.
+func idRange(lo, hi *int64) error {
+	if *lo == 0 && *hi == 0 {
+		*lo, *hi = DefaultIDMin, DefaultIDMax
+	}
+	if *lo < 0 || *hi < *lo {
+		return fmt.Errorf("entity id range %d-%d: want 0 <= min <= max", *lo, *hi)
+	}
+	return nil
+}
+
 // NewGenerator checks cfg and fills in defaults.
 func NewGenerator(cfg GenConfig) (*Generator, error) {
 	if len(cfg.Types) == 0 {
@@ -99,11 +115,8 @@ func NewGenerator(cfg GenConfig) (*Generator, error) {
 	if cfg.FirstEvent <= 0 {
 		cfg.FirstEvent = 1
 	}
-	if cfg.IDMin == 0 && cfg.IDMax == 0 {
-		cfg.IDMin, cfg.IDMax = 1000000, 1999999
-	}
-	if cfg.IDMin < 0 || cfg.IDMax < cfg.IDMin {
-		return nil, fmt.Errorf("entity id range %d-%d: want 0 <= min <= max", cfg.IDMin, cfg.IDMax)
+	if err := idRange(&cfg.IDMin, &cfg.IDMax); err != nil {
+		return nil, err
 	}
 	if cfg.Catalog == nil {
 		cfg.Catalog = Default()

@@ -107,11 +107,8 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	if cfg.FirstEvent <= 0 {
 		cfg.FirstEvent = 1
 	}
-	if cfg.IDMin == 0 && cfg.IDMax == 0 {
-		cfg.IDMin, cfg.IDMax = 1000000, 1999999
-	}
-	if cfg.IDMin < 0 || cfg.IDMax < cfg.IDMin {
-		return nil, fmt.Errorf("lifecycle: entity id range %d-%d: want 0 <= min <= max", cfg.IDMin, cfg.IDMax)
+	if err := idRange(&cfg.IDMin, &cfg.IDMax); err != nil {
+		return nil, fmt.Errorf("lifecycle: %w", err)
 	}
 	if room := cfg.IDMax - cfg.IDMin + 1; room < cfg.Entities {
 		return nil, fmt.Errorf("lifecycle: the id range %d-%d holds %d ids per group, fewer than the %d entities", cfg.IDMin, cfg.IDMax, room, cfg.Entities)
