@@ -483,3 +483,47 @@ func TestEachRowCopies(t *testing.T) {
 		t.Errorf("type: %v, want the replay only", got)
 	}
 }
+
+// TestRejectionsLimitNewestOldestFirst: the rejections list oldest first;
+// with a limit, the newest N, still oldest first (journal --rejected
+// --limit N); with since, only those at or after it.
+func TestRejectionsLimitNewestOldestFirst(t *testing.T) {
+	j, err := verify.OpenJournal("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	sub := j.Subscribe(16)
+	defer sub.Close()
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		j.Log(verify.Entry{At: t0.Add(time.Duration(i) * time.Second), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: fmt.Sprintf("r%d", i)})
+	}
+	awaitRows(t, sub, 5)
+	reasons := func(f verify.RejectFilter) string {
+		t.Helper()
+		rej, err := j.Rejections(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rej {
+			out = append(out, r.Reason)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct {
+		f    verify.RejectFilter
+		want string
+	}{
+		{verify.RejectFilter{}, "r0,r1,r2,r3,r4"},
+		{verify.RejectFilter{Limit: 2}, "r3,r4"},
+		{verify.RejectFilter{Limit: 9}, "r0,r1,r2,r3,r4"},
+		{verify.RejectFilter{Since: t0.Add(2 * time.Second)}, "r2,r3,r4"},
+		{verify.RejectFilter{Since: t0.Add(2 * time.Second), Limit: 1}, "r4"},
+	} {
+		if got := reasons(tt.f); got != tt.want {
+			t.Errorf("limit %d since %s: %s, want %s", tt.f.Limit, tt.f.Since.Format(time.TimeOnly), got, tt.want)
+		}
+	}
+}
