@@ -85,7 +85,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		where = espf.RedactURL(s.Target.URL)
 	}
 	fmt.Fprintf(opts.IO.Err, "running %s: %d phase(s) to %s\n", term.Escape(s.Name), len(s.Phases), term.Escape(where))
-	ro := runner.Options{Seed: opts.Seed}
+	ro := runner.Options{Seed: opts.Seed, Stdin: opts.IO.In, Log: opts.IO.Err}
 	if !opts.NoProgress {
 		ro.Progress, ro.ProgressEvery = progress(opts.IO)
 	}

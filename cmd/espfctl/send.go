@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/runner"
+	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -51,9 +51,8 @@ type sendOptions struct {
 	Results    string
 	NoProgress bool
 
-	resultsFile *os.File // opened by config
-	drainSet    bool     // --drain was given
-	JSON        bool
+	drainSet bool // --drain was given
+	JSON     bool
 
 	API        apiFlags
 	Lifecycle  lifecycleFlags
@@ -153,96 +152,74 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 
 func sendRun(ctx context.Context, opts *sendOptions) error {
 	ios := opts.IO
-	cfg, closeFn, err := opts.config()
+	s, err := opts.scenario()
 	if err != nil {
 		return err
 	}
-	defer closeFn()
 	opts.warnInsecure(ios.Err)
 	opts.Auth.warn(ios.Err, true)
-	metrics := report.NewMetrics()
-	sinks := sim.Sinks{metrics}
+	opts.API.warnOpen(ios.Err)
+	ro := runner.Options{Seed: opts.Seed, Stdin: ios.In, Log: ios.Err}
 	if !opts.NoProgress {
-		show, every := progress(ios)
-		sinks = append(sinks, sim.ProgressFunc(show))
-		cfg.ProgressEvery = every
+		ro.Progress, ro.ProgressEvery = progress(ios)
 	}
-	var results *sim.RecordWriter
-	if opts.resultsFile != nil {
-		results = sim.NewRecordWriter(opts.resultsFile)
-		sinks = append(sinks, results)
+	res, runErr := runner.Run(ctx, s, ro)
+	if res == nil {
+		return sendError(runErr)
 	}
-	api, err := opts.startAPI()
-	if err != nil {
-		return err
-	}
-	var mockEmitted func(event.Item)
-	if api != nil {
-		defer func() { _ = api.srv.Close(context.Background()) }() // when the run could not finish
-		sinks = append(sinks, api.sink)
-		mockEmitted = api.mock.Emitted
-	}
-	// Entity histories are followed when the events have them: a
-	// lifecycle, a replay, or a final-state check.
-	var ents *sim.Entities
-	if opts.Lifecycle.On || opts.Events != "" || opts.StateURL != "" {
-		ents = sim.NewEntities(opts.StateURL != "")
-		sinks = append(sinks, ents)
-		cfg.OnEmit = sim.Emits(mockEmitted, ents.Emitted)
-	} else {
-		cfg.OnEmit = mockEmitted
-	}
-	cfg.Sink = sinks
-	stats, runErr := sim.Run(ctx, cfg)
-	if results != nil {
-		if err := results.Flush(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("--results: %w", err)
-		}
-	}
-	if stats == nil {
-		return fmt.Errorf("send: %w", runErr)
-	}
-	in := report.Inputs{Run: stats}
-	if ents != nil {
-		r := ents.Reordered()
-		in.Reordered = &r
-	}
-	if opts.StateURL != "" && ctx.Err() == nil {
-		fs, err := opts.checkState(ctx, cfg, ents)
-		if err != nil && runErr == nil {
-			runErr = err
-		}
-		in.FinalState = fs
-	}
-	if api != nil {
-		in.Accounts, in.APIRejected, in.APICalls, in.APIEntities = api.finish(ctx, opts.API.Wait, func(err error) {
-			fmt.Fprintf(ios.Err, "espfctl: API mock: %s\n", term.Escape(err.Error()))
-		})
-	}
-	s := report.NewSummary(metrics, in)
+	sum := res.Summary
 	if ios.ErrTTY && !opts.NoProgress {
 		fmt.Fprintln(ios.Err)
 	}
-	if err := renderSummary(ios, s, opts.JSON); err != nil {
+	if err := renderSummary(ios, sum, opts.JSON); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if s.Outcomes.DroppedBy4xx > 0 {
-		fmt.Fprintf(ios.Err, "espfctl: warning: %d events answered 4xx were dropped: the ESPF would never provision them\n", s.Outcomes.DroppedBy4xx)
+	if sum.Outcomes.DroppedBy4xx > 0 {
+		fmt.Fprintf(ios.Err, "espfctl: warning: %d events answered 4xx were dropped: the ESPF would never provision them\n", sum.Outcomes.DroppedBy4xx)
 	}
-	if s.CapBound > 0 {
-		fmt.Fprintf(ios.Err, "espfctl: warning: --max-in-flight %d bound %d times: sends waited for a free slot\n", s.MaxInFlight, s.CapBound)
+	if sum.CapBound > 0 {
+		fmt.Fprintf(ios.Err, "espfctl: warning: --max-in-flight %d bound %d times: sends waited for a free slot\n", sum.MaxInFlight, sum.CapBound)
 	}
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return errors.New("send interrupted; the report covers what was sent until then")
 	case runErr != nil:
-		return fmt.Errorf("send: %w", runErr)
-	case !s.AllDelivered():
-		return &failedError{errors.New(s.NotDeliveredText())}
-	case !s.FinalState.Passed():
-		return &failedError{finalStateError(s.FinalState)}
+		return sendError(runErr)
+	case !sum.AllDelivered():
+		return &failedError{errors.New(sum.NotDeliveredText())}
+	case !sum.FinalState.Passed():
+		return &failedError{errors.New(sum.FinalState.Failure())}
 	}
 	return nil
+}
+
+// sendKeys names the run description's keys as send's flags, for the
+// problems the run finds in what the flags name (a file, a certificate).
+var sendKeys = map[string]string{
+	"auth":             "the credential flags",
+	"events":           "--type, --mix",
+	"events.file":      "--events",
+	"events.lifecycle": "--lifecycle",
+	"target.tls":       "TLS flags (--ca-file, --cert, --cert-key)",
+	"api.tls":          "--api-tls-self-signed, --api-ca-out, --api-tls-cert, --api-tls-key",
+	"report.results":   "--results",
+}
+
+// sendError says what the run could not do in send's words: a problem
+// with what a flag names is a usage error naming the flag.
+func sendError(err error) error {
+	var in *runner.InputError
+	if !errors.As(err, &in) {
+		return fmt.Errorf("send: %w", err)
+	}
+	if in.Key == "delivery" {
+		return settingsUsage(in.Err)
+	}
+	name, ok := sendKeys[in.Key]
+	if !ok {
+		name = in.Key
+	}
+	return usageErrorf("%s: %s", name, strings.TrimPrefix(in.Err.Error(), "lifecycle: "))
 }
 
 func renderSummary(ios *term.IO, s *report.Summary, asJSON bool) error {
@@ -265,44 +242,34 @@ func progress(ios *term.IO) (func(sim.Snapshot), time.Duration) {
 	}, map[bool]time.Duration{true: time.Second, false: 10 * time.Second}[ios.ErrTTY]
 }
 
-// config turns the flags into a sim.Config through sim.NewConfig, the
-// function a scenario goes through too; problems are usage errors.
-func (o *sendOptions) config() (sim.Config, func(), error) {
-	nop := func() {}
-	hdr, tlsCfg, err := o.target()
+// scenario translates the flags into the run description that a
+// scenario file decodes to: send and run hand the same value to the one
+// orchestrator (runner.Run). Problems are usage errors naming the flag.
+func (o *sendOptions) scenario() (*scenario.Scenario, error) {
+	hdr, _, err := o.target()
 	if err != nil {
-		return sim.Config{}, nop, err
+		return nil, err
 	}
-	au, err := o.Auth.auth("")
-	if err != nil {
-		return sim.Config{}, nop, err
+	if _, err := o.Auth.auth(""); err != nil {
+		return nil, err
 	}
 	if err := o.checkLifecycleFlags(); err != nil {
-		return sim.Config{}, nop, err
+		return nil, err
 	}
-	if _, _, err := o.API.config(); err != nil {
-		return sim.Config{}, nop, err
-	}
-	cfg, err := sim.NewConfig(o.phases(), o.delivery(hdr), o.Seed)
+	api, err := o.API.scenario()
 	if err != nil {
-		return sim.Config{}, nop, settingsUsage(err)
+		return nil, err
 	}
-	src, closeFn, err := o.source(o.Auth.last.IEnv)
-	if err != nil {
-		return sim.Config{}, nop, err
+	s := &scenario.Scenario{Name: "send", Auth: o.Auth.last, Phases: o.phases(), Delivery: o.delivery(hdr), API: api,
+		Target: &scenario.Target{URL: o.URL, TLS: o.TLS.TLS, StateURL: o.StateURL, HTTP2: o.HTTP2}}
+	if _, err := sim.NewConfig(s.Phases, s.Delivery, o.Seed); err != nil {
+		return nil, settingsUsage(err)
 	}
-	cfg.URL, cfg.Auth, cfg.TLS, cfg.HTTP2, cfg.Events = o.URL, au, tlsCfg, o.HTTP2, src
-	if o.Results != "" {
-		f, err := os.Create(o.Results)
-		if err != nil {
-			closeFn()
-			return cfg, nop, fmt.Errorf("--results: %w", err)
-		}
-		o.resultsFile = f
-		prev := closeFn
-		closeFn = func() { _ = f.Close(); prev() }
+	if s.Events, err = o.events(o.Auth.last.IEnv); err != nil {
+		return nil, err
 	}
-	return cfg, closeFn, nil
+	s.Report.Results = o.Results
+	return s, nil
 }
 
 // phases is the one phase the flags describe.
@@ -347,51 +314,53 @@ func settingsUsage(err error) error {
 	return usageErrorf("%s", strings.Join(msgs, "; "))
 }
 
-// source is the event source: a checked --events replay, or the generator
-// (iEnv: the bearer token's i_env claim, for the bodies that carry one).
-func (o *sendOptions) source(iEnv *int64) (event.Source, func(), error) {
-	if o.Lifecycle.On {
-		return o.lifecycle()
+// events is the event source the flags describe: an --events replay
+// (checked line by line before the first request), a --lifecycle, or the
+// generator (iEnv: the bearer token's i_env claim, for the bodies that
+// carry one).
+func (o *sendOptions) events(iEnv *int64) (scenario.Events, error) {
+	lo, hi, err := idRange(o.IDs)
+	if err != nil {
+		return scenario.Events{}, err
 	}
-	if o.Events != "" {
-		if len(o.Types) > 0 || o.Mix != "" {
-			return nil, nil, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")
+	ev := scenario.Events{Gen: event.GenConfig{FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi, StringIDs: o.StringIDs, IEnv: iEnv},
+		AllowUnknown: o.AllowType}
+	switch {
+	case o.Lifecycle.On:
+		lc, err := o.Lifecycle.config()
+		if err != nil {
+			return ev, err
 		}
-		return o.replay()
+		ev.Lifecycle = &lc
+		return ev, nil
+	case o.Events != "":
+		if len(o.Types) > 0 || o.Mix != "" {
+			return ev, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")
+		}
+		ev.File, ev.Renumber = o.Events, o.Renumber
+		return ev, nil
+	case o.Renumber:
+		return ev, usageErrorf("--renumber renumbers an --events replay: give --events")
 	}
-	if o.Renumber {
-		return nil, nil, usageErrorf("--renumber renumbers an --events replay: give --events")
-	}
-	var types []event.Weighted
 	for _, t := range o.Types {
-		types = append(types, event.Weighted{Type: t, Weight: 1})
+		ev.Gen.Types = append(ev.Gen.Types, event.Weighted{Type: t, Weight: 1})
 	}
 	flag := "--type"
 	if o.Mix != "" {
-		if len(types) > 0 {
-			return nil, nil, usageErrorf("give --type or --mix, not both")
+		if len(ev.Gen.Types) > 0 {
+			return ev, usageErrorf("give --type or --mix, not both")
 		}
-		var err error
-		if types, err = event.ParseMix(o.Mix); err != nil {
-			return nil, nil, usageErrorf("--mix: %w", err)
+		if ev.Gen.Types, err = event.ParseMix(o.Mix); err != nil {
+			return ev, usageErrorf("--mix: %w", err)
 		}
 		flag = "--mix"
 	}
-	for _, t := range types {
+	for _, t := range ev.Gen.Types {
 		if err := checkType(flag, t.Type, o.AllowType); err != nil {
-			return nil, nil, err
+			return ev, err
 		}
 	}
-	lo, hi, err := idRange(o.IDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	g, err := event.NewGenerator(event.GenConfig{Types: types, FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi,
-		StringIDs: o.StringIDs, Seed: o.Seed, IEnv: iEnv})
-	if err != nil {
-		return nil, nil, usageErrorf("%w", err)
-	}
-	return g, func() {}, nil
+	return ev, nil
 }
 
 // checkType refuses an event type the ESPF catalog does not have, with the
@@ -416,60 +385,6 @@ func quoteAll(s []string, sep string) string {
 		q[i] = strconv.Quote(v)
 	}
 	return strings.Join(q, sep)
-}
-
-// replay opens --events, checks every line before the first request (a
-// bad line is a usage error naming file:line), then replays it. Standard
-// input (-), and a pipe or a device given as a file, is read to its end
-// into a temporary file first, removed when the run ends.
-func (o *sendOptions) replay() (event.Source, func(), error) {
-	name := o.Events
-	var src io.Reader
-	var f *os.File
-	var closeFn func()
-	if name == "-" {
-		name, src = "stdin", o.IO.In
-	} else {
-		in, err := os.Open(name)
-		if err != nil {
-			return nil, nil, usageErrorf("--events: %w", err)
-		}
-		if st, err := in.Stat(); err == nil && st.Mode().IsRegular() {
-			f, closeFn = in, func() { _ = in.Close() }
-		} else {
-			src = in
-			defer in.Close()
-		}
-	}
-	if f == nil {
-		tmp, err := os.CreateTemp("", "espfctl-events-*.jsonl")
-		if err != nil {
-			return nil, nil, fmt.Errorf("--events %s: buffer it: %w", name, err)
-		}
-		f, closeFn = tmp, func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
-		if _, err := io.Copy(tmp, src); err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("--events %s: read: %w", name, err)
-		}
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			closeFn()
-			return nil, nil, fmt.Errorf("--events %s: %w", name, err)
-		}
-	}
-	n, err := event.CheckReplay(f, name, o.FirstEvent, o.Renumber)
-	if err != nil {
-		closeFn()
-		return nil, nil, usageErrorf("--events: %w", err)
-	}
-	if n == 0 {
-		closeFn()
-		return nil, nil, usageErrorf("--events %s holds no events: nothing to send", name)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		closeFn()
-		return nil, nil, fmt.Errorf("--events %s: %w", name, err)
-	}
-	return event.NewReplay(f, name, o.FirstEvent).Renumber(o.Renumber), closeFn, nil
 }
 
 func idRange(s string) (int64, int64, error) {

@@ -28,11 +28,17 @@ func flagsConfig(t *testing.T, args ...string) sim.Config {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	cfg, closeFn, err := opts.config()
+	s, err := opts.scenario()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(closeFn)
+	cfg, err := runner.EngineConfig(s, opts.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Events, err = event.NewGenerator(s.Events.Gen); err != nil {
+		t.Fatal(err)
+	}
 	return cfg
 }
 

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/espfapi"
-	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/spf13/pflag"
 )
 
@@ -35,7 +33,7 @@ type apiFlags struct {
 func (a *apiFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&a.Listen, "api-listen", "", "serve the PortaBilling mock on this address, e.g. 127.0.0.1:8181: the ESPF API (status callbacks) and the PortaBilling API the Application reads entities back from")
 	f.StringVar(&a.Token, "api-token", "", "the API mock accepts \"Authorization: Bearer TOKEN\" and Session/login with this token (secret; or $"+envAPIToken+")")
-	f.DurationVar(&a.Wait, "api-wait", 0, "keep the API mock up this long after sending, for late status calls")
+	f.DurationVar(&a.Wait, "api-wait", 0, "after the drain, keep the API mock up at most this long, until every delivered account has a provisioning status")
 	f.StringVar(&a.Login, "api-login", "", "the login Session/login accepts")
 	f.StringVar(&a.Password, "api-password", "", "--api-login's password (secret; or --api-password-file, $"+envAPIPassword+")")
 	f.StringVar(&a.PasswordFile, "api-password-file", "", "read --api-password from this file")
@@ -45,26 +43,22 @@ func (a *apiFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&a.TLSKey, "api-tls-key", "", "--api-tls-cert's private key (PEM)")
 }
 
-// config checks the flags (before anything runs) and returns the mock's
-// config and where it listens.
-func (a *apiFlags) config() (espfapi.Config, espfapi.ServerConfig, error) {
-	var cfg espfapi.Config
-	sc := espfapi.ServerConfig{Listen: a.Listen, SelfSigned: a.SelfSigned, CAOut: a.CAOut, CertFile: a.TLSCert, KeyFile: a.TLSKey}
+// scenario checks the flags (before anything runs) and returns the mock
+// the run hosts, nil without --api-listen.
+func (a *apiFlags) scenario() (*scenario.API, error) {
 	if a.Listen == "" {
 		for flag, set := range map[string]bool{"--api-login": a.Login != "", "--api-password": a.Password != "" || a.PasswordFile != "",
 			"--api-tls-self-signed": a.SelfSigned, "--api-ca-out": a.CAOut != "", "--api-tls-cert": a.TLSCert != "", "--api-tls-key": a.TLSKey != ""} {
 			if set {
-				return cfg, sc, usageErrorf("%s configures the API mock: give --api-listen too", flag)
+				return nil, usageErrorf("%s configures the API mock: give --api-listen too", flag)
 			}
 		}
-		return cfg, sc, nil
+		return nil, nil
 	}
-	if err := sc.Check(); err != nil {
-		return cfg, sc, usageErrorf("--api-tls-self-signed, --api-ca-out, --api-tls-cert, --api-tls-key: %w", err)
-	}
-	token := a.Token
-	if token == "" {
-		token = os.Getenv(envAPIToken)
+	api := &scenario.API{Listen: a.Listen, Wait: a.Wait, Token: a.Token, Login: a.Login,
+		SelfSigned: a.SelfSigned, CAOut: a.CAOut, CertFile: a.TLSCert, KeyFile: a.TLSKey}
+	if api.Token == "" {
+		api.Token = os.Getenv(envAPIToken)
 	}
 	var files []string
 	if a.PasswordFile != "" {
@@ -76,76 +70,24 @@ func (a *apiFlags) config() (espfapi.Config, espfapi.ServerConfig, error) {
 	}
 	pw, err := secrets(values, files, "--api-password-file", envAPIPassword)
 	if err != nil {
-		return cfg, sc, err
-	}
-	if len(pw) > 1 {
-		return cfg, sc, usageErrorf("give --api-password or --api-password-file, not both")
-	}
-	cfg.Token, cfg.Login = token, a.Login
-	if len(pw) == 1 {
-		cfg.Password = pw[0]
-	}
-	if (cfg.Login == "") != (cfg.Password == "") {
-		return cfg, sc, usageErrorf("--api-login and --api-password go together (Session/login takes both)")
-	}
-	return cfg, sc, nil
-}
-
-// sendAPI is the PortaBilling mock beside a send: sink follows deliveries,
-// emit is the sender's emission hook, finish waits --api-wait, stops it and
-// returns what it saw.
-type sendAPI struct {
-	mock *espfapi.Mock
-	srv  *espfapi.Server
-	sink sim.Sink
-}
-
-// startAPI serves the mock when --api-listen is set (nil when not).
-func (o *sendOptions) startAPI() (*sendAPI, error) {
-	if o.API.Listen == "" {
-		return nil, nil
-	}
-	cfg, sc, err := o.API.config()
-	if err != nil {
 		return nil, err
 	}
-	mock := espfapi.New(cfg)
-	srv, err := espfapi.Listen(mock, sc)
-	if err != nil {
-		return nil, fmt.Errorf("--api-listen %s: %w", o.API.Listen, err)
+	if len(pw) > 1 {
+		return nil, usageErrorf("give --api-password or --api-password-file, not both")
 	}
-	fmt.Fprintf(o.IO.Err, "espfctl: PortaBilling API mock listening on %s (POST /rest/Session/login, /rest/Account/get_account_info…, /espf/v1/account/…/status)\n", srv.URL)
-	if sc.CAOut != "" {
-		fmt.Fprintf(o.IO.Err, "espfctl: the API mock's CA certificate is in %s: make the Application trust it\n", sc.CAOut)
+	if len(pw) == 1 {
+		api.Password = pw[0]
 	}
-	if cfg.Token == "" && cfg.Login == "" {
-		fmt.Fprintln(o.IO.Err, "espfctl: warning: the API mock accepts any login and any call (set --api-login and --api-password, or --api-token)")
+	if (api.Login == "") != (api.Password == "") {
+		return nil, usageErrorf("--api-login and --api-password go together (Session/login takes both)")
 	}
-	sink := sim.RecordFunc(func(r *sim.Record) {
-		if r.Outcome == espf.Delivered && !r.Duplicate {
-			mock.Delivered(r.Entity, r.Answered)
-		}
-	})
-	return &sendAPI{mock: mock, srv: srv, sink: sink}, nil
+	return api, nil
 }
 
-// finish waits --api-wait for late status calls, stops the mock, and
-// returns the statuses, the rejected calls, the calls per method and the
-// entities it held.
-func (a *sendAPI) finish(ctx context.Context, wait time.Duration, errOut func(error)) ([]espfapi.AccountStatus, int64, []espfapi.MethodCalls, int) {
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
+// warnOpen says on w that the mock takes any caller, when it has no
+// credentials.
+func (a *apiFlags) warnOpen(w io.Writer) {
+	if a.Listen != "" && a.Token == "" && os.Getenv(envAPIToken) == "" && a.Login == "" {
+		fmt.Fprintln(w, "espfctl: warning: the API mock accepts any login and any call (set --api-login and --api-password, or --api-token)")
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := a.srv.Close(sctx); err != nil {
-		errOut(err)
-	}
-	accts, rejected := a.mock.Accounts()
-	return accts, rejected, a.mock.Calls(), a.mock.Entities()
 }

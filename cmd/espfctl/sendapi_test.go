@@ -73,8 +73,10 @@ func sendAPIMockOnce(t *testing.T, api string) (done bool) {
 		t.Fatal(err)
 	}
 	if len(s.Accounts) != 1 || s.Accounts[0].Account != "i_account=5" || s.Accounts[0].Status != "OK" ||
-		s.Accounts[0].Calls != 3 || s.Accounts[0].SinceDeliveryMS == nil || *s.Accounts[0].SinceDeliveryMS < 0 {
-		t.Errorf("accounts %+v, want i_account=5 OK after 3 calls, some time after delivery", s.Accounts)
+		s.Accounts[0].Calls < 1 || s.Accounts[0].SinceDeliveryMS == nil || *s.Accounts[0].SinceDeliveryMS < 0 {
+		// --api-wait waits at most 1s, until every delivered account has a
+		// status: the first call ends it, later ones may not be counted.
+		t.Errorf("accounts %+v, want i_account=5 OK, some time after delivery", s.Accounts)
 	}
 	if !strings.Contains(errb.String(), "API mock listening on http://"+api) || strings.Contains(errb.String(), "api-secret") {
 		t.Errorf("stderr: %s", errb)

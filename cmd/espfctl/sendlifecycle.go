@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"strings"
 
-	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/spf13/pflag"
 )
 
@@ -63,12 +58,8 @@ func (l *lifecycleFlags) config() (event.LifecycleConfig, error) {
 	if l.Active < 1 {
 		return cfg, usageErrorf("--active %d: want at least 1", l.Active)
 	}
-	for _, name := range l.Groups {
-		g, err := entity.ParseGroup(strings.TrimSpace(name))
-		if err != nil {
-			return cfg, usageErrorf("--groups: %w", err)
-		}
-		cfg.Groups = append(cfg.Groups, g)
+	if cfg.Groups, err = event.ParseGroups(l.Groups); err != nil {
+		return cfg, usageErrorf("--groups: %w", err)
 	}
 	cfg.Entities, cfg.UpdatesMin, cfg.UpdatesMax, cfg.Deleted, cfg.Active = l.Entities, lo, hi, del, l.Active
 	if hi == 0 {
@@ -97,42 +88,4 @@ func (o *sendOptions) checkLifecycleFlags() error {
 		return usageErrorf("--lifecycle generates its own event types (from --groups): it cannot be combined with --type or --mix")
 	}
 	return nil
-}
-
-// lifecycle is the --lifecycle event source.
-func (o *sendOptions) lifecycle() (event.Source, func(), error) {
-	cfg, err := o.Lifecycle.config()
-	if err != nil {
-		return nil, nil, err
-	}
-	lo, hi, err := idRange(o.IDs)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.IDMin, cfg.IDMax, cfg.FirstEvent, cfg.StringIDs, cfg.Seed = lo, hi, o.FirstEvent, o.StringIDs, o.Seed
-	l, err := event.NewLifecycle(cfg)
-	if err != nil {
-		return nil, nil, usageErrorf("--lifecycle: %s", strings.TrimPrefix(err.Error(), "lifecycle: "))
-	}
-	return l, func() {}, nil
-}
-
-// checkState reads every entity back from the Application after the drain
-// (--state-url), with the delivery credentials.
-func (o *sendOptions) checkState(ctx context.Context, cfg sim.Config, ents *sim.Entities) (*entity.FinalState, error) {
-	fmt.Fprintf(o.IO.Err, "espfctl: reading %d entities back from --state-url\n", ents.Len())
-	fs, err := sim.StateCheck{URL: o.StateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
-	if err != nil {
-		return fs, fmt.Errorf("--state-url: %w", err)
-	}
-	return fs, nil
-}
-
-// finalStateError says how many entities the Application holds wrong.
-func finalStateError(f *entity.FinalState) error {
-	msg := fmt.Sprintf("final state: %d of %d entities differ from their delivered events applied in i_event order", f.Mismatch, f.Checked)
-	if f.Errors > 0 {
-		msg += fmt.Sprintf(", %d could not be read", f.Errors)
-	}
-	return errors.New(msg)
 }

@@ -1,5 +1,7 @@
 package entity
 
+import "fmt"
+
 // FinalState is the outcome of the final-state check: after the drain,
 // every entity whose events all finished delivered is read back from the
 // Application and compared with its delivered events applied in i_event
@@ -35,3 +37,12 @@ func (f *FinalState) Share() (share float64, ok bool) {
 
 // Passed reports whether every checked entity matched.
 func (f *FinalState) Passed() bool { return f == nil || (f.Mismatch == 0 && f.Errors == 0) }
+
+// Failure says, in words, how many entities the Application holds wrong.
+func (f *FinalState) Failure() string {
+	msg := fmt.Sprintf("final state: %d of %d entities differ from their delivered events applied in i_event order", f.Mismatch, f.Checked)
+	if f.Errors > 0 {
+		msg += fmt.Sprintf(", %d could not be read", f.Errors)
+	}
+	return msg
+}

@@ -152,6 +152,20 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 // Groups returns the groups the stream draws from.
 func (l *Lifecycle) Groups() []entity.Group { return l.cfg.Groups }
 
+// ParseGroups reads entity group names in any case (send --groups), each
+// trimmed of spaces.
+func ParseGroups(names []string) ([]entity.Group, error) {
+	var out []entity.Group
+	for _, name := range names {
+		g, err := entity.ParseGroup(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // start begins a new entity's history.
 func (l *Lifecycle) start() slot {
 	l.started++

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -46,12 +47,22 @@ func (a *apiMock) stop() {
 	})
 }
 
-func startAPI(cfg *scenario.API) (*apiMock, error) {
+// startAPI serves the mock, and says on log where it listens.
+func startAPI(cfg *scenario.API, log io.Writer) (*apiMock, error) {
+	sc := espfapi.ServerConfig{Listen: cfg.Listen, SelfSigned: cfg.SelfSigned, CAOut: cfg.CAOut, CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
+	if err := sc.Check(); err != nil {
+		return nil, &InputError{"api.tls", err}
+	}
 	mock := espfapi.New(espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password})
-	srv, err := espfapi.Listen(mock, espfapi.ServerConfig{Listen: cfg.Listen, SelfSigned: cfg.SelfSigned, CAOut: cfg.CAOut,
-		CertFile: cfg.CertFile, KeyFile: cfg.KeyFile})
+	srv, err := espfapi.Listen(mock, sc)
 	if err != nil {
 		return nil, fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
+	}
+	if log != nil {
+		fmt.Fprintf(log, "espfctl: PortaBilling API mock listening on %s (POST /rest/Session/login, /rest/Account/get_account_info…, /espf/v1/account/…/status)\n", srv.URL)
+		if cfg.CAOut != "" {
+			fmt.Fprintf(log, "espfctl: the API mock's CA certificate is in %s: make the Application trust it\n", cfg.CAOut)
+		}
 	}
 	a := &apiMock{mock: mock, url: srv.URL, srv: srv, wait: cfg.Wait, accounts: map[string]bool{}}
 	if len(srv.CAPEM) > 0 {

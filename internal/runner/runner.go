@@ -4,18 +4,11 @@
 package runner
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -34,6 +27,8 @@ type Options struct {
 	ProgressEvery time.Duration      // 0 = every second
 	Results       io.Writer          // every attempt as JSONL, besides the scenario's report.results
 	Seed          int64              // 0 = 1
+	Stdin         io.Reader          // what events.file "-" (StdinFile) reads
+	Log           io.Writer          // status lines (where the API mock listens, the read-back); nil = none
 }
 
 // InputError is a problem with what the scenario names (a file that cannot
@@ -55,7 +50,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if err != nil {
 		return nil, err
 	}
-	events, closeEvents, err := source(s, cfg.Seed)
+	events, closeEvents, err := source(s, cfg.Seed, opts.Stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +58,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	cfg.Events = events
 
 	start := time.Now()
-	sd, err := startSides(ctx, s)
+	sd, err := startSides(ctx, s, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +121,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		in.Reordered = &r
 	}
 	if stateURL != "" && ctx.Err() == nil {
+		if opts.Log != nil && s.Target != nil {
+			fmt.Fprintf(opts.Log, "espfctl: reading %d entities back from the state URL\n", ents.Len())
+		}
 		fs, err := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
 		if err != nil && runErr == nil {
 			runErr = fmt.Errorf("read the final state back: %w", err)
@@ -167,7 +165,7 @@ func EngineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
 		return sim.Config{}, &InputError{"auth", err}
 	}
 	if s.Target != nil {
-		cfg.URL = s.Target.URL
+		cfg.URL, cfg.HTTP2 = s.Target.URL, s.Target.HTTP2
 		if cfg.TLS, err = s.Target.TLS.Config(); err != nil {
 			return sim.Config{}, &InputError{"target.tls", err}
 		}
@@ -189,10 +187,10 @@ type sides struct {
 	delivered idSet
 }
 
-func startSides(ctx context.Context, s *scenario.Scenario) (*sides, error) {
+func startSides(ctx context.Context, s *scenario.Scenario, log io.Writer) (*sides, error) {
 	sd := &sides{}
 	if s.API != nil {
-		api, err := startAPI(s.API)
+		api, err := startAPI(s.API, log)
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +289,7 @@ func openResults(path string, extra io.Writer) (*resultsFiles, error) {
 	if path != "" {
 		f, err := os.Create(path)
 		if err != nil {
-			return nil, fmt.Errorf("report.results: %w", err)
+			return nil, &InputError{"report.results", err}
 		}
 		r.file = f
 		ws = append(ws, f)
@@ -360,243 +358,4 @@ func measure(s *report.Summary) scenario.Measured {
 		m["rate_error"] = d / s.TargetRate
 	}
 	return m
-}
-
-// source builds the event source the scenario describes, and what closes it.
-func source(s *scenario.Scenario, seed int64) (event.Source, func(), error) {
-	ev := s.Events
-	none := func() {}
-	switch {
-	case ev.File != "":
-		f, err := os.Open(ev.File)
-		if err != nil {
-			return nil, none, &InputError{"events.file", err}
-		}
-		// the replay reads lazily, so the file stays open for the run
-		return event.NewReplay(f, ev.File, ev.Gen.FirstEvent), func() { f.Close() }, nil
-	case len(ev.List) > 0:
-		var buf bytes.Buffer
-		for _, e := range ev.List {
-			vars := e.Variables
-			if vars == nil {
-				vars = map[string]any{}
-			}
-			if err := json.NewEncoder(&buf).Encode(map[string]any{"event_type": e.Type, "variables": vars}); err != nil {
-				return nil, none, fmt.Errorf("events.list: %w", err)
-			}
-		}
-		return event.NewReplay(&buf, s.File+": events.list", ev.Gen.FirstEvent), none, nil
-	}
-	if ev.Lifecycle != nil {
-		lc := *ev.Lifecycle
-		lc.Seed, lc.FirstEvent, lc.IDMin, lc.IDMax, lc.StringIDs = seed, ev.Gen.FirstEvent, ev.Gen.IDMin, ev.Gen.IDMax, ev.Gen.StringIDs
-		l, err := event.NewLifecycle(lc)
-		if err != nil {
-			return nil, none, &InputError{"events.lifecycle", err}
-		}
-		return l, none, nil
-	}
-	gc := ev.Gen
-	gc.Seed = seed
-	g, err := event.NewGenerator(gc)
-	return g, none, err
-}
-
-// builtin is the in-process reference receiver on 127.0.0.1. Without a
-// receiver.journal its journal is a scratch file in a temporary directory,
-// removed when the run ends: an in-memory journal would grow with every
-// event (the database holds them all, for duplicate detection), a file
-// keeps the run's memory flat.
-type builtin struct {
-	rc      *verify.Receiver
-	journal *verify.Journal
-	scratch string // the scratch journal's directory, or ""
-	url     string
-	base    string // http://127.0.0.1:port, for GET /state/…
-	cancel  context.CancelFunc
-	done    chan error
-
-	mu      sync.Mutex
-	first   idSet // i_events answered 200 as their first delivery
-	twice   int64 // first deliveries of an i_event already in first
-	reasons map[rejectKey]int64
-}
-
-// rejectKey is one kind of answer other than 200.
-type rejectKey struct {
-	status int
-	reason string
-}
-
-// maxReasons bounds the distinct rejection reasons kept (reasons that name
-// an i_event or a value are many); the rest count under "other reasons".
-const maxReasons = 100
-
-// reject counts an answer other than 200 by its reason.
-func (b *builtin) reject(d verify.Delivery) {
-	reason := d.Reason
-	switch {
-	case reason == "" && d.Fault != "":
-		reason = "fault: " + d.Fault
-	case reason == "":
-		reason = http.StatusText(d.Status)
-	}
-	if len(reason) > 200 {
-		reason = reason[:200] + "…"
-	}
-	k := rejectKey{d.Status, reason}
-	if _, ok := b.reasons[k]; !ok && len(b.reasons) >= maxReasons {
-		k.reason = "other reasons"
-	}
-	b.reasons[k]++
-}
-
-// rejections are the counted reasons, most frequent first.
-func (b *builtin) rejections() []report.Rejection {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []report.Rejection
-	for k, n := range b.reasons {
-		out = append(out, report.Rejection{Status: k.status, Reason: k.reason, Count: n})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, c := out[i], out[j]
-		if a.Count != c.Count {
-			return a.Count > c.Count
-		}
-		if a.Status != c.Status {
-			return a.Status < c.Status
-		}
-		return a.Reason < c.Reason
-	})
-	return out
-}
-
-func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*builtin, error) {
-	r := s.Receiver
-	var auth sign.Auth
-	if !r.NoAuth {
-		cfg := s.Auth
-		if r.Auth != nil {
-			cfg = *r.Auth
-		}
-		a, err := sign.New(cfg)
-		if err != nil {
-			return nil, &InputError{"receiver.auth", err}
-		}
-		auth = a
-	}
-	b := &builtin{reasons: map[rejectKey]int64{}, done: make(chan error, 1)}
-	j, err := b.openJournal(r.Journal)
-	if err != nil {
-		return nil, err
-	}
-	b.journal = j
-	b.rc, err = verify.NewReceiver(verify.Config{Auth: auth, Path: r.Path, Strict: r.Strict, Faults: r.Faults, Journal: j,
-		OnDelivery: func(d verify.Delivery) {
-			b.mu.Lock()
-			switch {
-			case d.Status == http.StatusOK && !d.Duplicate && d.IEvent != nil:
-				if !b.first.add(*d.IEvent) {
-					b.twice++
-				}
-			case d.Status != http.StatusOK:
-				b.reject(d)
-			}
-			b.mu.Unlock()
-			if rep != nil {
-				rep.onDelivery(d)
-			}
-		}})
-	if err != nil {
-		b.closeJournal()
-		return nil, &InputError{"receiver", err}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.closeJournal()
-		return nil, fmt.Errorf("start the built-in receiver: %w", err)
-	}
-	path := r.Path
-	if path == "" {
-		path = "/"
-	}
-	b.base = "http://" + ln.Addr().String()
-	b.url = b.base + path
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.cancel = cancel
-	go func() { b.done <- verify.Serve(sctx, ln, b.rc, time.Second) }()
-	return b, nil
-}
-
-// openJournal opens receiver.journal, or a scratch journal in a new
-// temporary directory when the scenario names none.
-func (b *builtin) openJournal(path string) (*verify.Journal, error) {
-	if path != "" {
-		j, err := verify.OpenJournal(path)
-		if err != nil {
-			return nil, &InputError{"receiver.journal", err}
-		}
-		return j, nil
-	}
-	dir, err := os.MkdirTemp("", "espfctl-run-")
-	if err != nil {
-		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)
-	}
-	j, err := verify.OpenJournalWith(filepath.Join(dir, "journal.db"), verify.JournalOptions{Scratch: true})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)
-	}
-	b.scratch = dir
-	return j, nil
-}
-
-// closeJournal closes the journal and removes a scratch journal's files.
-func (b *builtin) closeJournal() {
-	b.journal.Close()
-	if b.scratch != "" {
-		os.RemoveAll(b.scratch)
-		b.scratch = ""
-	}
-}
-
-// finish stops the receiver and compares it with what the sender saw
-// delivered: events processed more than once, and events answered 200 that
-// the journal does not hold. The journal is read a page of i_events at a
-// time, so the comparison costs no memory per event.
-func (b *builtin) finish(ctx context.Context, delivered *idSet) (verify.Stats, int64, int64, error) {
-	b.shutdown()
-	st := b.rc.Stats()
-	b.mu.Lock()
-	twice := b.twice
-	b.mu.Unlock()
-	var held int64 // delivered i_events the journal holds (each once: i_event is its key)
-	err := b.journal.EachIEvent(context.WithoutCancel(ctx), func(id int64) error {
-		if delivered.has(id) {
-			held++
-		}
-		return nil
-	})
-	if err != nil {
-		return st, twice, 0, fmt.Errorf("read the built-in receiver's journal: %w", err)
-	}
-	return st, twice, delivered.len() - held, nil
-}
-
-// shutdown stops serving: in-flight requests get a second to finish (a
-// request the faults hang is cut off), and nothing is answered after it.
-func (b *builtin) shutdown() {
-	if b.cancel != nil {
-		b.cancel()
-		b.cancel = nil
-		<-b.done // Serve's error after shutdown was requested tells nothing about the run
-	}
-}
-
-// stop shuts down and closes the journal.
-func (b *builtin) stop() {
-	b.shutdown()
-	b.rc.Close()
-	b.closeJournal()
 }

@@ -140,7 +140,7 @@ func (d *decoder) sending(s *Scenario, f map[string]*yaml.Node, root *yaml.Node)
 }
 
 func (d *decoder) target(n *yaml.Node) *Target {
-	f := d.fields(n, "target", "url", "tls", "state_url")
+	f := d.fields(n, "target", "url", "tls", "state_url", "http2")
 	t := &Target{}
 	if u := f["url"]; u != nil {
 		t.URL = d.str(u, "target.url", true)
@@ -155,6 +155,9 @@ func (d *decoder) target(n *yaml.Node) *Target {
 		if err := sim.CheckStateURL(t.StateURL); err != nil {
 			d.errorf(x, "target.state_url: %v", err)
 		}
+	}
+	if x := f["http2"]; x != nil {
+		t.HTTP2 = d.boolean(x, "target.http2")
 	}
 	if tl := f["tls"]; tl != nil {
 		tf := d.fields(tl, "target.tls", "ca_file", "cert_file", "key_file", "insecure_skip_verify")

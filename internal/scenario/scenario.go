@@ -42,6 +42,9 @@ type Target struct {
 	// StateURL is where the Application shows an entity's state, with
 	// {group} and {id}: read back after the drain (--state-url).
 	StateURL string
+	// HTTP2 negotiates HTTP/2 over TLS when the Application offers it
+	// (the ESPF speaks HTTP/1.1).
+	HTTP2 bool
 }
 
 // TLS configures the client side of HTTPS to the target, as send's TLS flags do.
@@ -64,6 +67,7 @@ type Events struct {
 	Gen          event.GenConfig // types (weight 1 each) or a mix, first i_event, ids, string ids; the run adds the seed
 	List         []RawEvent      // or an explicit list, sent in order
 	File         string          // or a JSONL file, replayed in order (path relative to the scenario)
+	Renumber     bool            // give every replayed event a new i_event from first_event on
 	AllowUnknown bool            // allow event types missing from the catalog
 	// Lifecycle, when set, generates entity histories instead (events:
 	// {lifecycle: …}); the run adds the seed, the first i_event and the ids.
