@@ -10,19 +10,20 @@
 //	espfctl sign       internal/sign: the four schemes (sign.go)
 //	espfctl verify     internal/sign: the check and its explanation, each scheme's Explain
 //	                   (verify.go; internal/report prints it)
-//	espfctl send       internal/sim: the sender engine; internal/event generates or replays
-//	                   the events, internal/espfapi is the PortaBilling mock of --api-listen
-//	                   (status callbacks and the PortaBilling API); internal/entity is
-//	                   the entity model behind lifecycles and the final-state check
-//	                   (send.go, sendapi.go)
+//	espfctl send       internal/runner, as run: send.go translates the flags into the run
+//	                   description a scenario file decodes to (scenario.Scenario) and
+//	                   hands it to runner.Run; sendapi.go and sendlifecycle.go translate
+//	                   the API mock's and --lifecycle's flags
 //	espfctl serve      internal/verify: the reference receiver, its journal and faults
 //	                   (serve.go; the package keeps the name verify: it verifies deliveries);
 //	                   internal/inspect: the inspector page at /ui/ on the admin listener
 //	espfctl journal    internal/verify: reads a serve journal (journal.go)
 //	espfctl check      internal/check: the conformance checks (check.go)
-//	espfctl run        internal/runner: runs a scenario that internal/scenario loads, with
-//	                   sim as the sender, verify as the built-in receiver, espfapi as the
-//	                   API mock (run.go)
+//	espfctl run        internal/runner: runs a scenario that internal/scenario loads (run.go).
+//	                   runner.Run is the one orchestrator of send and run: the event source
+//	                   (internal/event), sim as the sender, verify as the built-in receiver,
+//	                   espfapi as the PortaBilling mock and its wait, the entity tracking
+//	                   and final-state read-back (internal/entity), the results file
 //	espfctl validate   internal/scenario: loads and checks scenario files (validate.go)
 //	espfctl report     internal/report: re-renders and merges sim's results files (report.go)
 //	.ci/release        internal/release (through tools/release): the release archives, checksums
@@ -53,11 +54,12 @@
 //	inspect                        serve's inspector page: reads verify, writes check's reproducers
 //	report                         only consumes: summaries and renderings of the engines' results
 //	runner                         runs a scenario; returns a report.Run
-//	cmd/espfctl                    the commands
+//	cmd/espfctl                    the commands: they translate flags or YAML and render; they
+//	                               import neither entity nor espfapi (layers_test.go)
 //
 // No package below report imports it (layers_test.go checks the table).
-// send's flags and a scenario reach the sender through the same function,
-// sim.NewConfig, which checks every value and takes it as given (a jitter of
+// send's flags and a scenario reach the sender through the same value
+// (scenario.Scenario), runner.Run, and sim.NewConfig, which checks every value and takes it as given (a jitter of
 // 0 is none); the defaults are sim.DefaultDelivery, which send's flag
 // defaults and a scenario without a delivery: section both start from.
 package main

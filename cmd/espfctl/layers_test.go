@@ -53,3 +53,22 @@ func TestImportDirection(t *testing.T) {
 		t.Errorf("found %d internal packages, want the %d of the table", seen, len(layers))
 	}
 }
+
+// TestCommandsOnlyTranslate: the commands translate flags or YAML into a
+// run description and hand it to the orchestrator (internal/runner); what
+// a run assembles (entity tracking, the PortaBilling API mock) is the
+// runner's, so the command layer does not import it.
+func TestCommandsOnlyTranslate(t *testing.T) {
+	t.Parallel()
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix = "github.com/espfctl/espfctl/internal/"
+	for _, imp := range pkg.Imports {
+		switch strings.TrimPrefix(imp, prefix) {
+		case "entity", "espfapi":
+			t.Errorf("cmd/espfctl imports %s: a run's parts are assembled by internal/runner, the commands only translate", imp)
+		}
+	}
+}
