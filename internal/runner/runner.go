@@ -1,18 +1,20 @@
-// Package runner runs a scenario: it starts the built-in receiver when the
-// scenario has no target, sends the phases with internal/sim, and evaluates
-// the expectations. It never prints; the caller renders the Result.
+// Package runner is the one orchestrator of a run, for send and run alike:
+// both commands translate what the user wrote (flags, a scenario file) into
+// a scenario.Scenario, and Run assembles the rest: the event source, the
+// built-in receiver when there is no target, the PortaBilling API mock and
+// its wait, the entity tracking and the final-state read-back, the results
+// file; it sends with internal/sim and evaluates the expectations. It never
+// prints but to the Options.Log it is given; the caller renders the
+// report.Run.
 package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
@@ -171,191 +173,4 @@ func EngineConfig(s *scenario.Scenario, seed int64) (sim.Config, error) {
 		}
 	}
 	return cfg, nil
-}
-
-// sides are what runs beside the sender: the built-in receiver (when the
-// scenario has no target) and the ESPF API mock (when it has an api).
-type sides struct {
-	url    string // the built-in receiver's, or "" with a target
-	apiURL string
-	recv   *builtin
-	api    *apiMock
-	rep    *reporter
-
-	// Who was delivered, as the sender saw it, to check against the
-	// built-in receiver's journal. Only the sink goroutine writes it.
-	delivered idSet
-}
-
-func startSides(ctx context.Context, s *scenario.Scenario, log io.Writer) (*sides, error) {
-	sd := &sides{}
-	if s.API != nil {
-		api, err := startAPI(s.API, log)
-		if err != nil {
-			return nil, err
-		}
-		sd.api, sd.apiURL = api, api.url
-		if s.Target == nil && s.Receiver.Report != nil {
-			sd.rep = &reporter{cfg: *s.Receiver.Report, url: api.url, token: s.API.Token, login: s.API.Login, password: s.API.Password,
-				client: api.client()}
-		}
-	}
-	if s.Target == nil {
-		recv, err := startBuiltin(ctx, s, sd.rep)
-		if err != nil {
-			sd.stop()
-			return nil, err
-		}
-		sd.recv, sd.url = recv, recv.url
-	}
-	return sd, nil
-}
-
-// onRecord follows every delivered event (the sink's goroutine).
-func (sd *sides) onRecord(r *sim.Record) {
-	if r.Outcome != espf.Delivered || r.Duplicate {
-		return
-	}
-	if sd.recv != nil {
-		sd.delivered.add(r.IEvent)
-	}
-	if sd.api != nil {
-		sd.api.delivered(r.Entity, r.Answered)
-	}
-}
-
-// finished is what the sides saw, once the sender is done.
-type finished struct {
-	receiver    *verify.Stats
-	accounts    []espfapi.AccountStatus
-	apiRejected int64
-	apiCalls    []espfapi.MethodCalls
-	apiEntities int
-	measured    scenario.Measured // processed_twice, unjournaled, statuses
-	rejections  []report.Rejection
-}
-
-// finish stops the built-in receiver and compares its journal with what the
-// sender saw delivered, then waits for the API mock's statuses.
-func (sd *sides) finish(ctx context.Context) (finished, error) {
-	fin := finished{measured: scenario.Measured{}}
-	var err error
-	if sd.recv != nil {
-		var st verify.Stats
-		var twice, missing int64
-		st, twice, missing, err = sd.recv.finish(ctx, &sd.delivered)
-		fin.receiver = &st
-		fin.rejections = sd.recv.rejections()
-		fin.measured["processed_twice"] = float64(twice)
-		fin.measured["unjournaled"] = float64(missing)
-	}
-	if sd.api != nil {
-		if sd.rep != nil {
-			sd.rep.wg.Wait()
-		}
-		var share float64
-		var ok bool
-		fin.accounts, fin.apiRejected, share, ok = sd.api.finish(ctx)
-		fin.apiCalls, fin.apiEntities = sd.api.mock.Calls(), sd.api.mock.Entities()
-		if ok {
-			fin.measured["statuses"] = share
-		}
-	}
-	return fin, err
-}
-
-func (sd *sides) stop() {
-	if sd.recv != nil {
-		sd.recv.stop()
-	}
-	if sd.api != nil {
-		sd.api.stop()
-	}
-}
-
-// resultsFiles writes every attempt to the scenario's report.results and
-// the caller's writer.
-type resultsFiles struct {
-	*sim.RecordWriter
-	file *os.File
-}
-
-func openResults(path string, extra io.Writer) (*resultsFiles, error) {
-	var ws []io.Writer
-	r := &resultsFiles{}
-	if extra != nil {
-		ws = append(ws, extra)
-	}
-	if path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return nil, &InputError{"report.results", err}
-		}
-		r.file = f
-		ws = append(ws, f)
-	}
-	if len(ws) == 0 {
-		return nil, nil
-	}
-	r.RecordWriter = sim.NewRecordWriter(io.MultiWriter(ws...))
-	return r, nil
-}
-
-// close flushes and closes; nil-safe.
-func (r *resultsFiles) close() error {
-	if r == nil {
-		return nil
-	}
-	err := r.Flush()
-	if r.file != nil {
-		err = errors.Join(err, r.file.Close())
-	}
-	if err != nil {
-		return fmt.Errorf("report.results: %w", err)
-	}
-	return nil
-}
-
-// measure maps the sender's summary onto the expectation metrics.
-func measure(s *report.Summary) scenario.Measured {
-	m := scenario.Measured{}
-	o := s.Outcomes
-	if ev := float64(s.Events - o.Superseded); ev > 0 { // a superseded event is not PortaBilling's to deliver
-		m["delivered"] = float64(o.DeliveredFirstTry+o.DeliveredAfterRetry) / ev
-		m["delivered_first_try"] = float64(o.DeliveredFirstTry) / ev
-	}
-	m["dropped"] = float64(o.DroppedBy4xx)
-	m["gave_up"] = float64(o.GaveUp)
-	m["pending"] = float64(o.StillPending)
-	if s.Duplicates.Sent > 0 {
-		m["duplicates_ok"] = float64(s.Duplicates.ByAnswer["200"]) / float64(s.Duplicates.Sent)
-	}
-	if s.Attempts > 0 {
-		m["error_rate"] = float64(s.Attempts-s.ByAnswer["200"]) / float64(s.Attempts)
-		l := s.Latency
-		for k, v := range map[string]float64{"p50": l.P50MS, "p90": l.P90MS, "p99": l.P99MS, "p99.9": l.P999MS, "max": l.MaxMS} {
-			m[k] = v / 1000
-		}
-	}
-	if t := s.TimeToDelivery; t.Count > 0 {
-		for k, v := range map[string]float64{"time_to_delivery_p50": t.P50MS, "time_to_delivery_p90": t.P90MS,
-			"time_to_delivery_p99": t.P99MS, "time_to_delivery_max": t.MaxMS} {
-			m[k] = v / 1000
-		}
-	}
-	m["superseded"] = float64(o.Superseded)
-	if s.Reordered != nil {
-		m["reordered"] = float64(s.Reordered.Events)
-	}
-	if share, ok := s.FinalState.Share(); ok {
-		m["final_state"] = share
-	}
-	if s.TargetRate > 0 {
-		d := s.AchievedRate - s.TargetRate
-		if d < 0 {
-			d = -d
-		}
-		m["rate_error"] = d / s.TargetRate
-	}
-	return m
 }
