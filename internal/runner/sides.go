@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-
 	"io"
 
 	"github.com/espfctl/espfctl/internal/espf"
