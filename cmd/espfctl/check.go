@@ -37,6 +37,7 @@ type checkOptions struct {
 	Soak       time.Duration
 	JSON       bool
 	JUnit      string
+	Payload    payloadFlag
 }
 
 func newCheckCmd(ios *term.IO, runF func(context.Context, *checkOptions) error) *cobra.Command {
@@ -104,6 +105,7 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	f.StringSliceVar(&opts.Only, "only", nil, "run only these cases or sections (comma-separated), like the arguments")
 	f.BoolVar(&opts.List, "list", false, "print the cases (ID, what each sends, what passes, why) without sending anything")
 	f.BoolVar(&opts.Strict, "strict", false, "a warning fails the case (exit 1)")
+	opts.Payload.register(f)
 	f.IntVar(&opts.Copies, "copies", check.DefaultCopies, "how many copies of one event 2/duplicate-concurrent sends at once")
 	f.DurationVar(&opts.Soak, "soak", check.DefaultSoak, fmt.Sprintf("how long 2/soak sends at %d/s; 0 skips it", check.SoakRate))
 	f.BoolVar(&opts.JSON, "json", false, "write every case as one JSON object to stdout (with --list: the cases)")
@@ -228,7 +230,7 @@ func (o *checkOptions) config() (check.Config, []check.Case, error) {
 	}
 	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, CurlArgs: o.curlArgs(),
 		Timeout: o.Timeout, Slow: o.Slow, FirstEvent: o.FirstEvent, Select: sel, Strict: o.Strict,
-		Copies: o.Copies, Soak: o.Soak, StateURL: o.StateURL}, cases, nil
+		Copies: o.Copies, Soak: o.Soak, StateURL: o.StateURL, Payload: o.Payload.Payload}, cases, nil
 }
 
 // curlArgs are the curl options that match the TLS flags, for reproducers.

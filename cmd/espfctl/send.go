@@ -36,6 +36,7 @@ type sendOptions struct {
 	Events     string
 	Renumber   bool
 	AllowType  bool // --allow-unknown-type
+	Payload    payloadFlag
 
 	Timeout        time.Duration
 	RetryInterval  time.Duration
@@ -129,6 +130,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	f.StringVar(&opts.IDs, "ids", fmt.Sprintf("%d-%d", event.DefaultIDMin, event.DefaultIDMax), "entity ids (i_account, i_customer…) are drawn from this range MIN-MAX")
 	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
 	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
+	opts.Payload.register(f)
 	f.StringVar(&opts.Events, "events", "", "replay this JSONL file in order (- = standard input): recorded bodies byte for byte, or {event_type, variables}")
 	f.BoolVar(&opts.Renumber, "renumber", false, "--events: give every event a new i_event from --first-event (only the i_event value is rewritten)")
 	f.DurationVar(&opts.Timeout, "timeout", sim.DefaultTimeout, "wait this long for a whole answer (status and body) before re-sending (the ESPF's default)")
@@ -323,8 +325,8 @@ func (o *sendOptions) events(iEnv *int64) (scenario.Events, error) {
 	if err != nil {
 		return scenario.Events{}, err
 	}
-	ev := scenario.Events{Gen: event.GenConfig{FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi, StringIDs: o.StringIDs, IEnv: iEnv},
-		AllowUnknown: o.AllowType}
+	ev := scenario.Events{Gen: event.GenConfig{FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi, StringIDs: o.StringIDs, IEnv: iEnv,
+		Payload: o.Payload.Payload}, AllowUnknown: o.AllowType}
 	switch {
 	case o.Lifecycle.On:
 		lc, err := o.Lifecycle.config()
@@ -336,6 +338,9 @@ func (o *sendOptions) events(iEnv *int64) (scenario.Events, error) {
 	case o.Events != "":
 		if len(o.Types) > 0 || o.Mix != "" {
 			return ev, usageErrorf("--events replays a file: it cannot be combined with --type or --mix")
+		}
+		if o.Payload.set {
+			return ev, usageErrorf("--payload shapes generated events: an --events replay is sent as recorded")
 		}
 		ev.File, ev.Renumber = o.Events, o.Renumber
 		return ev, nil

@@ -138,13 +138,17 @@ func TestSendWireCapture(t *testing.T) {
 		code  int
 		alpn  string // "": no ALPN at all, HTTP/1.1
 		want  []string
+		lacks []string
 	}{
+		// the default body is enriched, as newer releases send (contract §8)
 		{"default", nil, exitOK, "", []string{"POST /espf HTTP/1.1\r\n", "\r\nUser-Agent: " + espf.UserAgent + "\r\n",
 			"\r\nContent-Type: application/json\r\n", "\r\nTe: trailers\r\n", "\r\nContent-Length: ", "\r\nAuthorization: Signature keyId=\"test\",algorithm=\"hmac-sha1\",signature=\"",
-			`{"event_type":"Subscriber/Created","variables":{"i_account":`}},
-		{"-H overrides the User-Agent", []string{"-H", "User-Agent: PortaBilling/MR117"}, exitOK, "", []string{"POST /espf HTTP/1.1\r\n", "\r\nUser-Agent: PortaBilling/MR117\r\n"}},
+			`{"event_type":"Subscriber/Created","variables":{"event_time":"`, `,"i_env":1,"i_event":1}}`}, nil},
+		{"--payload minimal", []string{"--payload", "minimal"}, exitOK, "", []string{`{"event_type":"Subscriber/Created","variables":{"i_account":`, `,"i_event":1}}`},
+			[]string{"i_env", "event_time"}},
+		{"-H overrides the User-Agent", []string{"-H", "User-Agent: PortaBilling/MR117"}, exitOK, "", []string{"POST /espf HTTP/1.1\r\n", "\r\nUser-Agent: PortaBilling/MR117\r\n"}, nil},
 		// this listener speaks no HTTP/2, so the attempt fails; what counts is what the client chose
-		{"--http2 opts in", []string{"--http2", "--max-attempts", "1"}, exitFailed, "h2", []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}},
+		{"--http2 opts in", []string{"--http2", "--max-attempts", "1"}, exitFailed, "h2", []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -168,6 +172,11 @@ func TestSendWireCapture(t *testing.T) {
 			for _, w := range tt.want {
 				if !bytes.Contains(c.raw, []byte(w)) {
 					t.Errorf("the request lacks %q; captured:\n%s", w, c.raw)
+				}
+			}
+			for _, l := range tt.lacks {
+				if bytes.Contains(c.raw, []byte(l)) {
+					t.Errorf("the request has %q; captured:\n%s", l, c.raw)
 				}
 			}
 			if strings.Contains(string(c.raw), "Go-http-client") {

@@ -72,7 +72,8 @@ func (r *runner) event(typ string, stringIDs bool) (shot, error) {
 // generate is typ with its catalog variables, as send generates it.
 func (r *runner) generate(typ string, ievent, entity int64, stringIDs bool) ([]byte, error) {
 	g, err := event.NewGenerator(event.GenConfig{Types: []event.Weighted{{Type: typ, Weight: 1}},
-		FirstEvent: ievent, IDMin: entity, IDMax: entity, StringIDs: stringIDs, Count: 1, Now: r.cfg.Now})
+		FirstEvent: ievent, IDMin: entity, IDMax: entity, StringIDs: stringIDs, Count: 1, Now: r.cfg.Now,
+		Payload: r.cfg.Payload, IEnv: r.cfg.Creds.IEnv})
 	if err != nil {
 		return nil, err
 	}

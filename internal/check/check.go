@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
@@ -62,6 +63,9 @@ type Config struct {
 	// {group} and {id} (--state-url): the 7.state cases read it; without it
 	// they are left out (skipped when named).
 	StateURL string
+	// Payload is the shape of the bodies the cases generate (contract §8);
+	// "" = event.DefaultPayload. The cases about a shape send it anyway.
+	Payload event.Payload
 
 	Now      func() time.Time // the clock for Date and token expiry; nil = time.Now
 	OnResult func(Result)     // called as each case finishes, in order, from Run's goroutine

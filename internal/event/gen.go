@@ -73,7 +73,8 @@ type GenConfig struct {
 	IDMax      int64
 	StringIDs  bool   // send i_* variables as strings of digits, as one documentation page shows
 	Seed       int64  // the same seed gives the same ids
-	IEnv       *int64 // the i_env of types that carry one (SIM/*): the bearer token's claim; nil = 1
+	IEnv       *int64 // the i_env of enriched bodies and of types that carry one: the bearer token's claim; nil = 1
+	Payload    Payload // the variables' shape; "" = DefaultPayload
 	Count      int64  // stop after this many; 0 = never
 	Catalog    *Catalog
 	Now        func() time.Time // for event_time; nil = time.Now
@@ -140,10 +141,11 @@ func (g *Generator) Next() (Item, error) {
 	g.n++
 	typ := g.pick()
 	id := g.cfg.IDMin + int64(g.rand()%uint64(g.cfg.IDMax-g.cfg.IDMin+1))
+	payload := g.cfg.Payload.OrDefault()
 	vars := map[string]any{"i_event": g.id(seq)}
 	if t, ok := g.cfg.Catalog.Lookup(typ); ok {
 		for _, v := range t.Variables {
-			if v.Name == "i_event" {
+			if v.Name == "i_event" || (payload == Minimal && !idVariable(v.Name)) {
 				continue
 			}
 			vars[v.Name] = g.value(v, id)
@@ -156,6 +158,9 @@ func (g *Generator) Next() (Item, error) {
 		}
 		vars[name] = g.value(Variable{Name: name, Type: "int"}, id)
 	}
+	if payload == Enriched {
+		enrich(vars, g.iEnv(), g.cfg.Now())
+	}
 	ev := Event{Type: typ, Variables: vars}
 	body, err := ev.Marshal()
 	if err != nil {
@@ -164,17 +169,25 @@ func (g *Generator) Next() (Item, error) {
 	return Item{IEvent: seq, Type: typ, Entity: ev.Entity(), Body: body}, nil
 }
 
+// iEnv is the i_env a body carries: the configured one, or 1.
+func (g *Generator) iEnv() any {
+	if g.cfg.IEnv != nil {
+		return g.id(*g.cfg.IEnv)
+	}
+	return g.id(1)
+}
+
 func (g *Generator) value(v Variable, id int64) any {
+	if x, ok := extraValue(v.Name, id); ok {
+		return x
+	}
 	switch {
 	case v.Name == "i_env":
-		if g.cfg.IEnv != nil {
-			return g.id(*g.cfg.IEnv)
-		}
-		return g.id(1)
+		return g.iEnv()
 	case v.Name == "number":
 		return "1555" + strconv.FormatInt(id, 10)
 	case v.Name == "event_time":
-		return g.cfg.Now().UTC().Format("2006-01-02 15:04:05")
+		return g.cfg.Now().UTC().Format(EventTimeLayout)
 	case strings.HasSuffix(v.Name, "_status"):
 		return "open"
 	case v.Kind() == "int":

@@ -15,7 +15,7 @@ func TestGeneratorCatalogVariables(t *testing.T) {
 	t.Parallel()
 	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	g, err := event.NewGenerator(event.GenConfig{Types: []event.Weighted{{Type: "Subscriber/Created", Weight: 1}},
-		FirstEvent: 7615, IDMin: 1000889, IDMax: 1000889, Now: func() time.Time { return fixed }})
+		FirstEvent: 7615, IDMin: 1000889, IDMax: 1000889, Now: func() time.Time { return fixed }, Payload: event.Minimal})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestGeneratorCatalogVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := `{"event_type":"Subscriber/Created","variables":{"i_account":1000889,"i_event":7615}}`; string(it.Body) != want {
-		t.Errorf("body %s, want the documented example %s", it.Body, want)
+		t.Errorf("minimal body %s, want the documented example %s", it.Body, want)
 	}
 	if it.IEvent != 7615 || it.Entity != "i_account=1000889" {
 		t.Errorf("item %+v", it)
@@ -39,6 +39,67 @@ func TestGeneratorCatalogVariables(t *testing.T) {
 	}
 	if missing, known := ev.Missing(event.Default()); !known || len(missing) > 0 {
 		t.Errorf("missing %v known %t", missing, known)
+	}
+}
+
+// TestGeneratorEnriched: the default body carries i_env (the configured
+// one, else 1) and event_time (the emission time, UTC, to the second) on
+// top of the documented example, and a type's extra variables with values
+// that differ where they describe a change.
+func TestGeneratorEnriched(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	env := int64(3)
+	for _, tt := range []struct {
+		typ  string
+		iEnv *int64
+		want string
+	}{
+		{"Subscriber/Created", nil, `{"event_type":"Subscriber/Created","variables":{"event_time":"2026-01-02 02:04:05","i_account":1000889,"i_env":1,"i_event":7615}}`},
+		{"Subscriber/Created", &env, `{"event_type":"Subscriber/Created","variables":{"event_time":"2026-01-02 02:04:05","i_account":1000889,"i_env":3,"i_event":7615}}`},
+	} {
+		g, err := event.NewGenerator(event.GenConfig{Types: []event.Weighted{{Type: tt.typ, Weight: 1}}, IEnv: tt.iEnv,
+			FirstEvent: 7615, IDMin: 1000889, IDMax: 1000889, Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := g.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(it.Body) != tt.want {
+			t.Errorf("%s: body %s, want %s", tt.typ, it.Body, tt.want)
+		}
+	}
+	// every catalog type's extra variables: a curr_* differs from its prev_*
+	for _, typ := range event.Default().Types() {
+		g, err := event.NewGenerator(event.GenConfig{Types: []event.Weighted{{Type: typ.Name, Weight: 1}}, Seed: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := g.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := event.Decode(it.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", typ.Name, err)
+		}
+		if event.Of(ev.Variables) != event.Enriched {
+			t.Errorf("%s: %s is not enriched", typ.Name, it.Body)
+		}
+		for name, v := range ev.Variables {
+			if prev, ok := strings.CutPrefix(name, "curr_"); ok {
+				if p, ok := ev.Variables["prev_"+prev]; ok && p == v {
+					t.Errorf("%s: %s and prev_%s are both %v: no change", typ.Name, name, prev, v)
+				}
+			}
+		}
+		for _, v := range typ.Variables {
+			if _, ok := ev.Variables[v.Name]; !ok {
+				t.Errorf("%s: enriched body %s lacks the catalog's %s", typ.Name, it.Body, v.Name)
+			}
+		}
 	}
 }
 

@@ -34,6 +34,8 @@ type LifecycleConfig struct {
 	Seed       int64
 	Catalog    *Catalog
 	Now        func() time.Time // for event_time; nil = time.Now
+	Payload    Payload          // the variables' shape; "" = DefaultPayload
+	IEnv       *int64           // the i_env enriched bodies carry; nil = 1
 }
 
 // Lifecycle is a Source of entity histories: for each entity Created, then
@@ -121,7 +123,9 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	}
 	l := &Lifecycle{cfg: cfg, types: map[entity.Group]*groupTypes{}, nextID: map[entity.Group]int64{},
 		aliveIdx: map[int64]int{}, rng: Generator{state: uint64(cfg.Seed)},
-		vals: &Generator{cfg: GenConfig{StringIDs: cfg.StringIDs, Now: cfg.Now}}}
+		vals: &Generator{cfg: GenConfig{StringIDs: cfg.StringIDs, Now: cfg.Now, IEnv: cfg.IEnv}}}
+	cfg.Payload = cfg.Payload.OrDefault()
+	l.cfg.Payload = cfg.Payload
 	hasCustomer := false
 	for _, g := range cfg.Groups {
 		if _, dup := l.types[g]; dup {
@@ -256,6 +260,9 @@ func (l *Lifecycle) item(t *Type, s *slot, last bool) (Item, error) {
 	key := entity.Key{Group: s.group, ID: l.idText(s)}
 	vars := map[string]any{"i_event": l.id(seq)}
 	for _, v := range t.Variables {
+		if l.cfg.Payload == Minimal && !idVariable(v.Name) {
+			continue
+		}
 		switch v.Name {
 		case "i_event":
 		case s.group.IDVar():
@@ -266,16 +273,15 @@ func (l *Lifecycle) item(t *Type, s *slot, last bool) (Item, error) {
 			}
 		case "i_customer": // an invoice's customer
 			vars[v.Name] = l.id(s.owner)
-		case "i_env":
-			vars[v.Name] = l.id(1)
-		case "event_time":
-			vars[v.Name] = l.cfg.Now().UTC().Format("2006-01-02 15:04:05")
 		default:
 			vars[v.Name] = l.vals.value(v, s.id)
 		}
 	}
 	if _, ok := vars[s.group.IDVar()]; !ok { // a catalog entry without its id: name the entity anyway
 		vars[s.group.IDVar()] = l.id(s.id)
+	}
+	if l.cfg.Payload == Enriched {
+		enrich(vars, l.vals.iEnv(), l.cfg.Now())
 	}
 	body, err := (&Event{Type: t.Name, Variables: vars}).Marshal()
 	if err != nil {

@@ -227,7 +227,7 @@ func TestLifecycleConfigErrors(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tt.cfg, err, tt.says)
 		}
 	}
-	l, err := NewLifecycle(LifecycleConfig{Entities: 1, UpdatesMin: 0, UpdatesMax: 0, Deleted: -1, StringIDs: true, Groups: []entity.Group{entity.DID}})
+	l, err := NewLifecycle(LifecycleConfig{Entities: 1, UpdatesMin: 0, UpdatesMax: 0, Deleted: -1, StringIDs: true, Groups: []entity.Group{entity.DID}, Payload: Minimal})
 	if err != nil {
 		t.Fatal(err)
 	}

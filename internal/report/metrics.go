@@ -68,6 +68,7 @@ type Summary struct {
 	Start          time.Time               `json:"start"`
 	End            time.Time               `json:"end"`
 	Events         int64                   `json:"events"`
+	Payload        string                  `json:"payload,omitempty"` // the generated bodies' shape: enriched or minimal ("" for a replay or a list, sent as written)
 	Attempts       int64                   `json:"attempts"`
 	TargetRate     float64                 `json:"target_rate_per_s"`   // from the intended times of first attempts
 	AchievedRate   float64                 `json:"achieved_rate_per_s"` // from their actual send times
@@ -486,6 +487,7 @@ type Inputs struct {
 	FinalState  *entity.FinalState
 	APICalls    []espfapi.MethodCalls
 	APIEntities int
+	Payload     string // the generated bodies' shape, "" when they were not generated
 }
 
 // NewSummary builds the report of a run from its records (m) and in. The
@@ -497,7 +499,7 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 		s.MaxInFlight, s.CapBound, s.CapWaitMS = r.MaxInFlight, r.CapBound, float64(r.CapWait)/1e6
 		s.DrainExpired, s.Interrupted = r.DrainExpired, r.Interrupted
 	}
-	s.Accounts, s.APICallsFailed = in.Accounts, in.APIRejected
+	s.Accounts, s.APICallsFailed, s.Payload = in.Accounts, in.APIRejected, in.Payload
 	s.Reordered, s.FinalState, s.APICalls, s.APIEntities = in.Reordered, in.FinalState, in.APICalls, in.APIEntities
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)

@@ -90,6 +90,9 @@ func summaryRun(t *term.Table, s *Summary) {
 		fmt.Fprintf(t, "duration\t%s\n", s.End.Sub(s.Start).Round(time.Millisecond))
 	}
 	fmt.Fprintf(t, "events\t%d\n", s.Events)
+	if s.Payload != "" {
+		fmt.Fprintf(t, "payload\t%s\n", s.Payload)
+	}
 	fmt.Fprintf(t, "attempts\t%d\n", s.Attempts)
 	fmt.Fprintf(t, "rate\ttarget %.2f/s\tachieved %.2f/s\t%s\n", s.TargetRate, s.AchievedRate, ratio(s))
 	if s.CapBound > 0 {

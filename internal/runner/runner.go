@@ -118,6 +118,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		return nil, runErr
 	}
 	in := report.Inputs{Run: stats}
+	if s.Events.File == "" && len(s.Events.List) == 0 {
+		in.Payload = string(s.Events.Gen.Payload.OrDefault())
+	}
 	if ents != nil {
 		r := ents.Reordered()
 		in.Reordered = &r

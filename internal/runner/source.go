@@ -40,6 +40,7 @@ func source(s *scenario.Scenario, seed int64, stdin io.Reader) (event.Source, fu
 	case ev.Lifecycle != nil:
 		lc := *ev.Lifecycle
 		lc.Seed, lc.FirstEvent, lc.IDMin, lc.IDMax, lc.StringIDs = seed, ev.Gen.FirstEvent, ev.Gen.IDMin, ev.Gen.IDMax, ev.Gen.StringIDs
+		lc.Payload, lc.IEnv = ev.Gen.Payload, ev.Gen.IEnv
 		l, err := event.NewLifecycle(lc)
 		if err != nil {
 			return nil, none, &InputError{"events.lifecycle", err}

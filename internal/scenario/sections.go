@@ -87,7 +87,7 @@ func (d *decoder) auth(n *yaml.Node, path string) *sign.Config {
 
 func (d *decoder) events(n *yaml.Node, dir string) Events {
 	ev := Events{Gen: event.GenConfig{FirstEvent: 1}}
-	f := d.fields(n, "events", "types", "mix", "list", "file", "lifecycle", "first_event", "ids", "string_ids", "allow_unknown_types", "renumber")
+	f := d.fields(n, "events", "types", "mix", "list", "file", "lifecycle", "first_event", "ids", "string_ids", "allow_unknown_types", "renumber", "payload")
 	if x := f["allow_unknown_types"]; x != nil {
 		ev.AllowUnknown = d.boolean(x, "events.allow_unknown_types")
 	}
@@ -133,6 +133,16 @@ func (d *decoder) events(n *yaml.Node, dir string) Events {
 	}
 	if x := f["string_ids"]; x != nil {
 		ev.Gen.StringIDs = d.boolean(x, "events.string_ids")
+	}
+	if x := f["payload"]; x != nil {
+		p, err := event.ParsePayload(d.str(x, "events.payload", true))
+		if err != nil {
+			d.errorf(x, "events.%v", err)
+		}
+		ev.Gen.Payload = p
+		if f["file"] != nil || f["list"] != nil {
+			d.errorf(x, "events.payload shapes generated events: a file or a list is sent as written")
+		}
 	}
 	if x := f["renumber"]; x != nil {
 		ev.Renumber = d.boolean(x, "events.renumber")
