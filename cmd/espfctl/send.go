@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +40,7 @@ type sendOptions struct {
 	Renumber   bool
 	AllowType  bool // --allow-unknown-type
 	Payload    payloadFlag
+	Vars       []string // --var NAME=VALUE
 
 	Timeout        time.Duration
 	RetryInterval  time.Duration
@@ -131,6 +135,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
 	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
 	opts.Payload.register(f)
+	f.StringArrayVar(&opts.Vars, "var", nil, "set this variable in every generated event, over its generated value: NAME=VALUE (repeatable; JSON values stay JSON: i_account=1000889 is a number, 'number=\"0123\"' a string)")
 	f.StringVar(&opts.Events, "events", "", "replay this JSONL file in order (- = standard input): recorded bodies byte for byte, or {event_type, variables}")
 	f.BoolVar(&opts.Renumber, "renumber", false, "--events: give every event a new i_event from --first-event (only the i_event value is rewritten)")
 	f.DurationVar(&opts.Timeout, "timeout", sim.DefaultTimeout, "wait this long for a whole answer (status and body) before re-sending (the ESPF's default)")
@@ -161,6 +166,7 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	opts.warnInsecure(ios.Err)
 	opts.Auth.warn(ios.Err, true)
 	opts.API.warnOpen(ios.Err)
+	warnVars(ios.Err, s.Events.Gen)
 	ro := runner.Options{Seed: opts.Seed, Stdin: ios.In, Log: ios.Err}
 	if !opts.NoProgress {
 		ro.Progress, ro.ProgressEvery = progress(ios)
@@ -328,6 +334,8 @@ func (o *sendOptions) events(iEnv *int64) (scenario.Events, error) {
 	ev := scenario.Events{Gen: event.GenConfig{FirstEvent: o.FirstEvent, IDMin: lo, IDMax: hi, StringIDs: o.StringIDs, IEnv: iEnv,
 		Payload: o.Payload.Payload}, AllowUnknown: o.AllowType}
 	switch {
+	case len(o.Vars) > 0 && (o.Lifecycle.On || o.Events != ""):
+		return ev, usageErrorf("--var sets variables of generated events: --lifecycle follows its entities' ids and --events replays bodies as recorded")
 	case o.Lifecycle.On:
 		lc, err := o.Lifecycle.config()
 		if err != nil {
@@ -365,7 +373,51 @@ func (o *sendOptions) events(iEnv *int64) (scenario.Events, error) {
 			return ev, err
 		}
 	}
+	for _, v := range o.Vars {
+		name, val, err := event.ParseVar(v)
+		if err != nil {
+			return ev, usageErrorf("--var %w", err)
+		}
+		if ev.Gen.Vars == nil {
+			ev.Gen.Vars = map[string]any{}
+		}
+		ev.Gen.Vars[name] = val
+	}
 	return ev, nil
+}
+
+// warnVars names each --var that a type's catalog entry does not list,
+// with the variables it does: the ESPF may never send it.
+func warnVars(w io.Writer, gen event.GenConfig) {
+	types := gen.Types
+	if len(types) == 0 {
+		types = []event.Weighted{{Type: event.DefaultType}}
+	}
+	names := slices.Sorted(maps.Keys(gen.Vars))
+	for _, t := range types {
+		ct, ok := event.Default().Lookup(t.Type)
+		if !ok {
+			continue // --allow-unknown-type has been warned about
+		}
+		known := map[string]bool{}
+		var list []string
+		for _, v := range ct.Variables {
+			known[v.Name] = true
+			list = append(list, v.Name)
+		}
+		if gen.Payload.OrDefault() == event.Enriched {
+			known["i_env"], known["event_time"] = true, true
+		}
+		for _, n := range names {
+			if !known[n] {
+				have := "no variables"
+				if len(list) > 0 {
+					have = strings.Join(list, ", ")
+				}
+				fmt.Fprintf(w, "espfctl: warning: --var %s: %s's catalog entry lists %s; sending it anyway\n", term.Escape(n), t.Type, have)
+			}
+		}
+	}
 }
 
 // checkType refuses an event type the ESPF catalog does not have, with the

@@ -71,11 +71,12 @@ type GenConfig struct {
 	FirstEvent int64      // 0 = 1
 	IDMin      int64      // entity ids (i_account, i_customer…) are drawn from [IDMin, IDMax]
 	IDMax      int64
-	StringIDs  bool    // send i_* variables as strings of digits, as one documentation page shows
-	Seed       int64   // the same seed gives the same ids
-	IEnv       *int64  // the i_env of enriched bodies and of types that carry one: the bearer token's claim; nil = 1
-	Payload    Payload // the variables' shape; "" = DefaultPayload
-	Count      int64   // stop after this many; 0 = never
+	StringIDs  bool           // send i_* variables as strings of digits, as one documentation page shows
+	Seed       int64          // the same seed gives the same ids
+	IEnv       *int64         // the i_env of enriched bodies and of types that carry one: the bearer token's claim; nil = 1
+	Payload    Payload        // the variables' shape; "" = DefaultPayload
+	Vars       map[string]any // set in every event, over the generated values (send --var)
+	Count      int64          // stop after this many; 0 = never
 	Catalog    *Catalog
 	Now        func() time.Time // for event_time; nil = time.Now
 }
@@ -160,6 +161,9 @@ func (g *Generator) Next() (Item, error) {
 	}
 	if payload == Enriched {
 		enrich(vars, g.iEnv(), g.cfg.Now())
+	}
+	for k, v := range g.cfg.Vars {
+		vars[k] = v
 	}
 	ev := Event{Type: typ, Variables: vars}
 	body, err := ev.Marshal()

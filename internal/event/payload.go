@@ -102,3 +102,27 @@ func extraValue(name string, id int64) (any, bool) {
 	}
 	return nil, false
 }
+
+// ParseVar reads send's --var NAME=VALUE: a VALUE that is JSON (a number,
+// a quoted string, true, false, null, an object or an array) is that
+// value, numbers kept digit for digit; anything else is a string. So
+// --var i_account=1000889 sets a number, --var 'number="0123"' a string.
+func ParseVar(s string) (string, any, error) {
+	name, raw, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return "", nil, fmt.Errorf("%q: want NAME=VALUE, e.g. i_account=1000889", s)
+	}
+	if name == "i_event" {
+		return "", nil, fmt.Errorf("%s: i_event numbers the events sent: give --first-event", name)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == nil && !dec.More() {
+		if _, err := dec.Token(); err != nil { // nothing after the value
+			return name, v, nil
+		}
+	}
+	return name, raw, nil
+}
