@@ -43,6 +43,7 @@ func Sections() []Section {
 		{"3.signature", "Authorization: Signature"},
 		{"3.bearer", "Authorization: Bearer"},
 		{"7", "Entity lifecycles and the order of deliveries"},
+		{payloadSection, "What newer releases put on the wire"},
 		{stateSection, "Entity lifecycles: the final state (--state-url)"},
 	}
 }
@@ -64,6 +65,7 @@ func Cases() []Case {
 	out = append(out, answerCases()...)
 	out = append(out, authCases()...)
 	out = append(out, orderCases()...)
+	out = append(out, payloadCases()...)
 	out = append(out, stateCases()...)
 	return out
 }
