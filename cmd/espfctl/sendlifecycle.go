@@ -15,11 +15,13 @@ type lifecycleFlags struct {
 	Deleted  string
 	Active   int
 	Groups   []string
+	Internal string
+	Inherit  string
 
 	set []string // the shape flags given, to refuse them without --lifecycle
 }
 
-var lifecycleShape = []string{"entities", "updates", "deleted", "active", "groups"}
+var lifecycleShape = []string{"entities", "updates", "deleted", "active", "groups", "internal", "inherited"}
 
 func (l *lifecycleFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&l.On, "lifecycle", false, "send entity histories: Created, Updated×(--updates), then Deleted for a share (--deleted)")
@@ -27,6 +29,8 @@ func (l *lifecycleFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&l.Updates, "updates", "1-3", "--lifecycle: Updated events per entity, MIN-MAX (or N)")
 	f.StringVar(&l.Deleted, "deleted", "30%", "--lifecycle: share of histories that end with Deleted (30% or 0.3), for groups that have it")
 	f.IntVar(&l.Active, "active", event.DefaultActive, "--lifecycle: entities whose histories are in progress at once (how tightly their events interleave)")
+	f.StringVar(&l.Internal, "internal", "20%", "--lifecycle: share of an account's or customer's events that are internal event names of three parts from the catalog (Account/AccessPolicy/Changed…), applied as updates")
+	f.StringVar(&l.Inherit, "inherited", "10%", "--lifecycle: share of customer changes also sent, \"inherited from Customer\", to every account of the customer in progress: a burst, sent at once")
 	f.StringSliceVar(&l.Groups, "groups", []string{"Subscriber", "Customer", "Invoice", "DID"}, "--lifecycle: entity groups (an invoice needs Customer)")
 }
 
@@ -54,6 +58,18 @@ func (l *lifecycleFlags) config() (event.LifecycleConfig, error) {
 	del, err := event.ParseShare(l.Deleted)
 	if err != nil {
 		return cfg, usageErrorf("--deleted: %w", err)
+	}
+	for _, sh := range []struct {
+		flag, v string
+		dst     *float64
+	}{{"--internal", l.Internal, &cfg.Internal}, {"--inherited", l.Inherit, &cfg.Inherited}} {
+		v, err := event.ParseShare(sh.v)
+		if err != nil {
+			return cfg, usageErrorf("%s: %w", sh.flag, err)
+		}
+		if *sh.dst = v; v == 0 {
+			*sh.dst = -1 // none at all
+		}
 	}
 	if l.Active < 1 {
 		return cfg, usageErrorf("--active %d: want at least 1", l.Active)

@@ -130,9 +130,12 @@ func (a Action) Lifecycle() bool { return a != Other }
 // Classify names the group an event type is about and what it does: the
 // type's first segment picks the group (Subscriber and Account are the
 // account, Customer, Invoice, DID), and a two-segment type whose action is
-// Created (or New), Updated or Deleted is a lifecycle action. ok is false
-// for types about none of the four groups (SIM/Updated,
-// PaymentTransaction/New…).
+// Created (or New), Updated or Deleted is a lifecycle action. An internal
+// event name of three parts or more (Account/AccessPolicy/Changed,
+// Customer/Status/Suspended: contract §8) changes the entity, so it is an
+// Updated; but Status/Closed, which closes it, is left out of the model
+// (Other). ok is false for types about none of the four groups
+// (SIM/Updated, PaymentTransaction/New…).
 func Classify(eventType string) (g Group, a Action, ok bool) {
 	head, rest, _ := strings.Cut(eventType, "/")
 	switch head {
@@ -147,13 +150,15 @@ func Classify(eventType string) (g Group, a Action, ok bool) {
 	default:
 		return "", Other, false
 	}
-	switch rest {
-	case "Created", "New":
+	switch {
+	case rest == "Created" || rest == "New":
 		a = Created
-	case "Updated":
+	case rest == "Updated":
 		a = Updated
-	case "Deleted":
+	case rest == "Deleted":
 		a = Deleted
+	case strings.Contains(rest, "/") && rest != "Status/Closed":
+		a = Updated
 	}
 	return g, a, true
 }

@@ -27,7 +27,11 @@ func TestClassify(t *testing.T) {
 		// an invoice is named by i_invoice, not by the customer it belongs to
 		{"Invoice/Created", map[string]any{"i_customer": 42, "i_invoice": 9}, "invoice/9", entity.Created, true},
 		{"DID/Deleted", map[string]any{"number": "15551000001"}, "did/15551000001", entity.Deleted, true},
-		{"Customer/Status/Suspended", map[string]any{"i_customer": 42}, "customer/42", entity.Other, true},
+		// an internal name of three parts changes the entity: an update (contract §8)
+		{"Customer/Status/Suspended", map[string]any{"i_customer": 42}, "customer/42", entity.Updated, true},
+		{"Account/AccessPolicy/Changed", map[string]any{"i_account": 5}, "subscriber/5", entity.Updated, true},
+		// closing is not modelled as an update
+		{"Account/Status/Closed", map[string]any{"i_account": 5}, "subscriber/5", entity.Other, true},
 		{"SIM/Updated", map[string]any{"i_account": 5}, "", entity.Other, false},
 		{"Subscriber/Created", map[string]any{"i_customer": 5}, "", entity.Other, false},
 		{"Subscriber/Created", map[string]any{"i_account": 1.5}, "", entity.Other, false},

@@ -35,6 +35,9 @@ type Type struct {
 	Releases  []string   `yaml:"releases" json:"releases,omitempty"`
 	Source    []string   `yaml:"source" json:"source,omitempty"`
 	Notes     string     `yaml:"notes" json:"notes,omitempty"`
+	Aliases   []string   `yaml:"aliases" json:"aliases,omitempty"`     // older names of the same event (MR115's renames)
+	Inherited bool       `yaml:"inherited" json:"inherited,omitempty"` // "inherited from Customer": one event per account of the customer
+	Triggers  string     `yaml:"triggers" json:"triggers,omitempty"`   // what makes PortaBilling send it
 }
 
 // Required lists the variables documented as mandatory.

@@ -21,6 +21,16 @@ type Item struct {
 	// Last marks the last event of its entity's history in a lifecycle
 	// stream, so whoever follows the entity can forget it once it is done.
 	Last bool
+	// Internal marks an internal event name of a lifecycle (contract §8).
+	Internal bool
+	// Burst names the customer ("customer/1000003") whose change this
+	// event is, or is inherited from, when the change reached its accounts
+	// as a burst (contract §8).
+	Burst string
+	// With are events queued together with this one (a customer change's
+	// inherited account events): the sender sends them at once, right
+	// after it, at the same intended time.
+	With []Item
 }
 
 // Source yields events in order; Next returns io.EOF when there are no more.

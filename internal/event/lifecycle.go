@@ -17,6 +17,8 @@ const (
 	DefaultUpdatesMin = 1   // Updated events per entity, at least…
 	DefaultUpdatesMax = 3   // …and at most
 	DefaultDeleted    = 0.3 // share of histories that end with Deleted
+	DefaultInternal   = 0.2 // share of an account's or customer's events that are internal names (contract §8)
+	DefaultInherited  = 0.1 // share of customer changes inherited by every account of the customer
 )
 
 // LifecycleConfig configures a Lifecycle stream.
@@ -36,6 +38,18 @@ type LifecycleConfig struct {
 	Now        func() time.Time // for event_time; nil = time.Now
 	Payload    Payload          // the variables' shape; "" = DefaultPayload
 	IEnv       *int64           // the i_env enriched bodies carry; nil = 1
+	// Internal is the share (0..1) of an account's or customer's events,
+	// after its Created, that are internal event names of three parts
+	// from the catalog (Account/AccessPolicy/Changed…), applied to the
+	// entity as updates; 0 = DefaultInternal, negative = none.
+	Internal float64
+	// Inherited is the share (0..1) of customer changes that PortaBilling
+	// also sends, as an event "inherited from Customer"
+	// (Account/ServiceAttribute/Changed…), to every account of the
+	// customer in progress: one burst, sent at once; 0 = DefaultInherited,
+	// negative = none. Accounts belong to customers only when both groups
+	// are in the stream.
+	Inherited float64
 }
 
 // Lifecycle is a Source of entity histories: for each entity Created, then
@@ -54,6 +68,9 @@ type Lifecycle struct {
 	rng     Generator  // only its SplitMix64 state is used
 	vals    *Generator // the other variables, as the plain generator fills them
 
+	internal  map[entity.Group][]*Type // the internal names each group draws from
+	inherited []*Type                  // the account events inherited from a customer
+
 	alive    []int64       // customers in progress whose Created was emitted, not deleted yet
 	aliveIdx map[int64]int // their index in alive
 	done     []int64       // a ring of customers whose history ended without Deleted
@@ -68,7 +85,7 @@ type groupTypes struct {
 type slot struct {
 	group   entity.Group
 	id      int64
-	owner   int64 // an invoice's customer
+	owner   int64 // an invoice's or an account's customer (0: none)
 	created bool  // Created was emitted
 	updates int   // Updated events left
 	del     bool  // the history ends with Deleted
@@ -105,6 +122,20 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	}
 	if cfg.Active <= 0 {
 		cfg.Active = DefaultActive
+	}
+	for _, sh := range []struct {
+		v    *float64
+		def  float64
+		name string
+	}{{&cfg.Internal, DefaultInternal, "internal"}, {&cfg.Inherited, DefaultInherited, "inherited"}} {
+		switch {
+		case *sh.v == 0:
+			*sh.v = sh.def
+		case *sh.v < 0:
+			*sh.v = 0
+		case *sh.v > 1:
+			return nil, fmt.Errorf("lifecycle: %s share %g: want 0 to 1", sh.name, *sh.v)
+		}
 	}
 	if cfg.FirstEvent <= 0 {
 		cfg.FirstEvent = 1
@@ -144,6 +175,7 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 		l.nextID[g] = cfg.IDMin
 		hasCustomer = hasCustomer || g == entity.Customer
 	}
+	l.internal, l.inherited = internalTypes(cfg.Catalog)
 	if _, inv := l.types[entity.Invoice]; inv && !hasCustomer {
 		return nil, errors.New("lifecycle: group Invoice needs Customer: an invoice belongs to a customer created earlier in the stream")
 	}
@@ -175,14 +207,15 @@ func (l *Lifecycle) start() slot {
 	l.started++
 	g := l.cfg.Groups[l.rng.rand()%uint64(len(l.cfg.Groups))]
 	var owner int64
-	if g == entity.Invoice {
-		if n := len(l.alive) + len(l.done); n == 0 {
-			g = entity.Customer // no customer to belong to yet
-		} else if i := int(l.rng.rand() % uint64(n)); i < len(l.alive) {
-			owner = l.alive[i]
-		} else {
-			owner = l.done[i-len(l.alive)]
-		}
+	switch n := len(l.alive) + len(l.done); {
+	case g == entity.Invoice && n == 0:
+		g = entity.Customer // no customer to belong to yet
+	case g == entity.Invoice:
+		owner = l.customer(n)
+	case g == entity.Subscriber && len(l.alive) > 0:
+		// an account belongs to a customer in progress, so that the
+		// customer's changes can reach it
+		owner = l.alive[l.rng.rand()%uint64(len(l.alive))]
 	}
 	s := slot{group: g, id: l.nextID[g], owner: owner}
 	l.nextID[g]++
@@ -190,6 +223,16 @@ func (l *Lifecycle) start() slot {
 	s.updates = l.cfg.UpdatesMin + int(l.rng.rand()%span)
 	s.del = l.types[g].deleted != nil && l.rng.float() < l.cfg.Deleted
 	return s
+}
+
+// customer picks one of the n customers an invoice may belong to: in
+// progress, or finished without Deleted.
+func (l *Lifecycle) customer(n int) int64 {
+	if i := int(l.rng.rand() % uint64(n)); i < len(l.alive) {
+		return l.alive[i]
+	} else {
+		return l.done[i-len(l.alive)]
+	}
 }
 
 // Next implements Source.
@@ -200,6 +243,15 @@ func (l *Lifecycle) Next() (Item, error) {
 	i := int(l.rng.rand() % uint64(len(l.slots)))
 	s := &l.slots[i]
 	gt := l.types[s.group]
+	if names := l.internal[s.group]; s.created && len(names) > 0 && l.rng.float() < l.cfg.Internal {
+		// an internal name, between the entity's Created and its end
+		it, err := l.item(names[l.rng.rand()%uint64(len(names))], s, false)
+		if err != nil {
+			return Item{}, err
+		}
+		it.Internal = true
+		return l.inherit(it, s)
+	}
 	var t *Type
 	switch {
 	case !s.created:
@@ -219,6 +271,11 @@ func (l *Lifecycle) Next() (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
+	if t == gt.updated {
+		if it, err = l.inherit(it, s); err != nil {
+			return Item{}, err
+		}
+	}
 	if last {
 		if s.group == entity.Customer {
 			l.retire(s.id, t == gt.deleted)
@@ -231,6 +288,59 @@ func (l *Lifecycle) Next() (Item, error) {
 		}
 	}
 	return it, nil
+}
+
+// inherit makes a customer's change, for an Inherited share of them, a
+// burst: the same change "inherited from Customer" by every account of
+// the customer in progress, one event each, queued together with it.
+func (l *Lifecycle) inherit(it Item, s *slot) (Item, error) {
+	if s.group != entity.Customer || len(l.inherited) == 0 || l.rng.float() >= l.cfg.Inherited {
+		return it, nil
+	}
+	t := l.inherited[l.rng.rand()%uint64(len(l.inherited))]
+	burst := entity.Key{Group: entity.Customer, ID: l.idText(s)}.String()
+	for j := range l.slots {
+		a := &l.slots[j]
+		if a.group != entity.Subscriber || a.owner != s.id || !a.created {
+			continue
+		}
+		acc, err := l.item(t, a, false)
+		if err != nil {
+			return Item{}, err
+		}
+		acc.Burst = burst
+		it.With = append(it.With, acc)
+	}
+	if len(it.With) > 0 {
+		it.Burst = burst
+	}
+	return it, nil
+}
+
+// internalTypes are the catalog's internal names of three parts that a
+// lifecycle sends to accounts and customers, and the account events
+// inherited from a customer. Left out: names the model does not apply as
+// an update (Status/Closed), and coalesced ones, which a newer event of
+// the same type supersedes (contract §7).
+func internalTypes(c *Catalog) (map[entity.Group][]*Type, []*Type) {
+	byGroup := map[entity.Group][]*Type{}
+	var inherited []*Type
+	for _, t := range c.Types() {
+		g, a, ok := entity.Classify(t.Name)
+		if !ok || (g != entity.Subscriber && g != entity.Customer) || a != entity.Updated || strings.Count(t.Name, "/") < 2 {
+			continue
+		}
+		if _, co := entity.CoalesceKey(t.Name, g.IDVar()+"=1"); co {
+			continue
+		}
+		if t.Inherited && g == entity.Subscriber {
+			inherited = append(inherited, t)
+		}
+		if t.Kind == "internal" {
+			byGroup[g] = append(byGroup[g], t)
+		}
+	}
+	return byGroup, inherited
 }
 
 // retire takes a customer whose history ended out of the alive set; one

@@ -28,20 +28,27 @@ func drain(t *testing.T, l *Lifecycle) []emitted {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := Decode(it.Body)
-		if err != nil {
-			t.Fatalf("event %d does not decode: %v", it.IEvent, err)
+		// the events queued together with it go out right after it
+		for _, it := range append([]Item{it}, it.With...) {
+			ev, err := Decode(it.Body)
+			if err != nil {
+				t.Fatalf("event %d does not decode: %v", it.IEvent, err)
+			}
+			if missing, known := ev.Missing(Default()); !known || len(missing) > 0 {
+				t.Fatalf("%s: type known %t, missing %v", it.Body, known, missing)
+			}
+			k, a, ok := entity.Of(ev.Type, ev.Variables)
+			if !ok || !a.Lifecycle() || k.Entity() != it.Entity {
+				t.Fatalf("%s: entity %v %v %t, item says %s", it.Body, k, a, ok, it.Entity)
+			}
+			out = append(out, emitted{it: it, ev: ev, key: k, action: a})
 		}
-		if missing, known := ev.Missing(Default()); !known || len(missing) > 0 {
-			t.Fatalf("%s: type known %t, missing %v", it.Body, known, missing)
-		}
-		k, a, ok := entity.Of(ev.Type, ev.Variables)
-		if !ok || !a.Lifecycle() || k.Entity() != it.Entity {
-			t.Fatalf("%s: entity %v %v %t, item says %s", it.Body, k, a, ok, it.Entity)
-		}
-		out = append(out, emitted{it: it, ev: ev, key: k, action: a})
 	}
 }
+
+// inherited reports whether e is an account event inherited from its
+// customer's change (one of a burst).
+func (e emitted) inherited() bool { return e.it.Burst != "" && e.key.Group == entity.Subscriber }
 
 func TestLifecycleHistories(t *testing.T) {
 	t.Parallel()
@@ -68,7 +75,9 @@ func TestLifecycleHistories(t *testing.T) {
 			h = &hist{first: i}
 			hs[e.key] = h
 		}
-		h.actions = append(h.actions, e.action)
+		if !e.it.Internal && !e.inherited() {
+			h.actions = append(h.actions, e.action)
+		}
 		if e.it.Last {
 			h.lasts++
 		}
@@ -261,5 +270,69 @@ func BenchmarkLifecycle(b *testing.B) {
 		if _, err := l.Next(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLifecycleInternalAndBursts: about Internal of an account's or
+// customer's events after its Created are internal names of three parts,
+// applied as updates; a customer change reaches the customer's accounts in
+// progress as a burst, queued right after it, one inherited event each,
+// never before the account's Created nor after its end.
+func TestLifecycleInternalAndBursts(t *testing.T) {
+	t.Parallel()
+	l, err := NewLifecycle(LifecycleConfig{Entities: 3000, Active: 60, Seed: 9, Internal: 0.25, Inherited: 0.5,
+		Groups: []entity.Group{entity.Customer, entity.Subscriber}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := drain(t, l)
+	created, ended := map[entity.Key]int{}, map[entity.Key]int{}
+	for i, e := range evs {
+		if e.action == entity.Created {
+			created[e.key] = i
+		}
+		if e.it.Last {
+			ended[e.key] = i
+		}
+	}
+	internal, after, bursts, inherited := 0, 0, 0, 0
+	for i, e := range evs {
+		if e.action != entity.Created && !e.inherited() {
+			after++
+		}
+		if e.it.Internal {
+			internal++
+			if strings.Count(e.ev.Type, "/") < 2 || e.action != entity.Updated {
+				t.Errorf("internal event %s: want a name of three parts, applied as an update", e.it.Body)
+			}
+		}
+		if !e.inherited() {
+			continue
+		}
+		inherited++
+		if c, ok := created[e.key]; !ok || c > i || ended[e.key] < i {
+			t.Fatalf("%s inherited by %s outside its history (created at %d, ended at %d, now %d)", e.it.Burst, e.key, c, ended[e.key], i)
+		}
+		if t2, _ := Default().Lookup(e.ev.Type); t2 == nil || !t2.Inherited {
+			t.Errorf("%s: not a type the catalog says is inherited from Customer", e.ev.Type)
+		}
+		// the burst's trigger, a change of that customer, comes right before
+		// the burst's first event
+		j := i
+		for j > 0 && evs[j-1].inherited() && evs[j-1].it.Burst == e.it.Burst {
+			j--
+		}
+		if j == i {
+			bursts++
+		}
+		if j == 0 || evs[j-1].key.String() != e.it.Burst || evs[j-1].it.Burst != e.it.Burst {
+			t.Fatalf("burst of %s at %d does not follow a change of that customer", e.it.Burst, j)
+		}
+	}
+	if share := float64(internal) / float64(after); share < 0.2 || share > 0.3 {
+		t.Errorf("%.2f of the events after Created are internal, want about 0.25", share)
+	}
+	if bursts == 0 || inherited <= bursts {
+		t.Errorf("%d bursts of %d inherited events: want bursts, some of several accounts", bursts, inherited)
 	}
 }

@@ -24,6 +24,57 @@ func summaryOrder(t *term.Table, s *Summary) {
 	}
 }
 
+// Bursts are the customer changes that PortaBilling sends on to every
+// account of the customer, "inherited from Customer" (contract §8): one
+// event per account, queued together.
+type Bursts struct {
+	Count    int64   `json:"count"`
+	Events   int64   `json:"events"`  // inherited account events in them
+	Largest  int     `json:"largest"` // accounts in the largest burst
+	List     []Burst `json:"list,omitempty"`
+	Unlisted int64   `json:"unlisted,omitempty"` // bursts past the list
+}
+
+// Burst is one customer change that reached its accounts at once.
+type Burst struct {
+	Customer string `json:"customer"` // "customer/1000003"
+	IEvent   int64  `json:"i_event"`  // the customer change's
+	Accounts int    `json:"accounts"`
+}
+
+// maxBursts bounds the bursts listed by name.
+const maxBursts = 20
+
+// AddBurst counts one burst; nil-safe only in that it is called on a
+// value the caller made.
+func (b *Bursts) AddBurst(customer string, iEvent int64, accounts int) {
+	b.Count++
+	b.Events += int64(accounts)
+	b.Largest = max(b.Largest, accounts)
+	if len(b.List) < maxBursts {
+		b.List = append(b.List, Burst{Customer: customer, IEvent: iEvent, Accounts: accounts})
+	} else {
+		b.Unlisted++
+	}
+}
+
+// summaryShape is what a lifecycle's events were made of: internal event
+// names, and customer changes sent on to their accounts as bursts.
+func summaryShape(t *term.Table, s *Summary) {
+	if s.InternalEvents == 0 && s.Bursts == nil {
+		return
+	}
+	t.Section("Event shape (contract §8)")
+	fmt.Fprintf(t, "internal events\t%d\t(names of three parts, e.g. Account/AccessPolicy/Changed)\n", s.InternalEvents)
+	if b := s.Bursts; b != nil {
+		fmt.Fprintf(t, "bursts\t%d\t(%d inherited account events, the largest %d accounts)\n", b.Count, b.Events, b.Largest)
+		for _, x := range b.List {
+			t.Tagged("burst", esc(x.Customer), fmt.Sprintf("i_event %d", x.IEvent), fmt.Sprintf("%d accounts", x.Accounts))
+		}
+		t.More("burst", b.Unlisted)
+	}
+}
+
 // kindCount is how many events were reordered one way, in words.
 type kindCount struct {
 	Words  string

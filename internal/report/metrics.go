@@ -68,7 +68,9 @@ type Summary struct {
 	Start          time.Time               `json:"start"`
 	End            time.Time               `json:"end"`
 	Events         int64                   `json:"events"`
-	Payload        string                  `json:"payload,omitempty"` // the generated bodies' shape: enriched or minimal ("" for a replay or a list, sent as written)
+	Payload        string                  `json:"payload,omitempty"`         // the generated bodies' shape: enriched or minimal ("" for a replay or a list, sent as written)
+	InternalEvents int64                   `json:"internal_events,omitempty"` // a lifecycle's internal event names (contract §8)
+	Bursts         *Bursts                 `json:"bursts,omitempty"`          // customer changes sent on to their accounts at once
 	Attempts       int64                   `json:"attempts"`
 	TargetRate     float64                 `json:"target_rate_per_s"`   // from the intended times of first attempts
 	AchievedRate   float64                 `json:"achieved_rate_per_s"` // from their actual send times
@@ -488,6 +490,8 @@ type Inputs struct {
 	APICalls    []espfapi.MethodCalls
 	APIEntities int
 	Payload     string // the generated bodies' shape, "" when they were not generated
+	Internal    int64  // internal event names sent
+	Bursts      *Bursts
 }
 
 // NewSummary builds the report of a run from its records (m) and in. The
@@ -500,6 +504,7 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 		s.DrainExpired, s.Interrupted = r.DrainExpired, r.Interrupted
 	}
 	s.Accounts, s.APICallsFailed, s.Payload = in.Accounts, in.APIRejected, in.Payload
+	s.InternalEvents, s.Bursts = in.Internal, in.Bursts
 	s.Reordered, s.FinalState, s.APICalls, s.APIEntities = in.Reordered, in.FinalState, in.APICalls, in.APIEntities
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)

@@ -44,6 +44,7 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryTypes(t, s)
 	summaryDuplicates(t, s)
 	summaryDropped(t, s)
+	summaryShape(t, s)
 	summaryOrder(t, s)
 	summaryFinalState(t, s)
 	summaryAccounts(t, s)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
@@ -96,4 +98,48 @@ func measure(s *report.Summary) scenario.Measured {
 		m["rate_error"] = d / s.TargetRate
 	}
 	return m
+}
+
+// shapeTally counts, as events are emitted, a lifecycle's internal event
+// names and its bursts (a customer change sent on to its accounts: the
+// change, then each account's inherited event). The sender's scheduling
+// goroutine calls emitted; the run reads result once sending is over.
+type shapeTally struct {
+	internal int64
+	bursts   *report.Bursts
+	open     string // the customer of the burst being emitted, or ""
+	iEvent   int64  // its change's i_event
+	accounts int
+}
+
+func (t *shapeTally) emitted(it event.Item) {
+	if it.Internal {
+		t.internal++
+	}
+	if it.Burst != "" && it.Burst == t.open && strings.HasPrefix(it.Entity, "i_account=") {
+		t.accounts++
+		return
+	}
+	t.close()
+	if it.Burst != "" {
+		t.open, t.iEvent = it.Burst, it.IEvent
+	}
+}
+
+// close counts the burst being emitted, if any.
+func (t *shapeTally) close() {
+	if t.open == "" {
+		return
+	}
+	if t.bursts == nil {
+		t.bursts = &report.Bursts{}
+	}
+	t.bursts.AddBurst(t.open, t.iEvent, t.accounts)
+	t.open, t.accounts = "", 0
+}
+
+// result is the tally, once sending is over.
+func (t *shapeTally) result() (int64, *report.Bursts) {
+	t.close()
+	return t.internal, t.bursts
 }

@@ -96,6 +96,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		stateURL = ""
 		cfg.OnEmit = mockEmitted
 	}
+	var shape shapeTally
+	cfg.OnEmit = sim.Emits(cfg.OnEmit, shape.emitted)
 	if opts.Progress != nil {
 		sinks = append(sinks, sim.ProgressFunc(opts.Progress))
 	}
@@ -121,6 +123,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if s.Events.File == "" && len(s.Events.List) == 0 {
 		in.Payload = string(s.Events.Gen.Payload.OrDefault())
 	}
+	in.Internal, in.Bursts = shape.result()
 	if ents != nil {
 		r := ents.Reordered()
 		in.Reordered = &r

@@ -437,9 +437,9 @@ func (d *decoder) report(n *yaml.Node) Report {
 // lifecycle reads events.lifecycle: {groups, entities, updates, deleted,
 // active}, the shape send --lifecycle gives with flags.
 func (d *decoder) lifecycle(n *yaml.Node) *event.LifecycleConfig {
-	f := d.fields(n, "events.lifecycle", "groups", "entities", "updates", "deleted", "active")
+	f := d.fields(n, "events.lifecycle", "groups", "entities", "updates", "deleted", "active", "internal", "inherited")
 	lc := &event.LifecycleConfig{Entities: 100, UpdatesMin: event.DefaultUpdatesMin, UpdatesMax: event.DefaultUpdatesMax,
-		Deleted: event.DefaultDeleted, Active: event.DefaultActive}
+		Deleted: event.DefaultDeleted, Active: event.DefaultActive, Internal: event.DefaultInternal, Inherited: event.DefaultInherited}
 	if x := f["groups"]; x != nil {
 		for i, g := range d.strs(x, "events.lifecycle.groups", false) {
 			grp, err := entity.ParseGroup(g)
@@ -470,6 +470,13 @@ func (d *decoder) lifecycle(n *yaml.Node) *event.LifecycleConfig {
 	}
 	if x := f["active"]; x != nil {
 		lc.Active = int(d.integer(x, "events.lifecycle.active", 1, 1_000_000))
+	}
+	for k, dst := range map[string]*float64{"internal": &lc.Internal, "inherited": &lc.Inherited} {
+		if x := f[k]; x != nil {
+			if *dst = d.fraction(x, "events.lifecycle."+k); *dst == 0 {
+				*dst = -1 // none at all
+			}
+		}
 	}
 	hasInvoice, hasCustomer := false, len(lc.Groups) == 0
 	for _, g := range lc.Groups {

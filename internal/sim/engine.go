@@ -224,18 +224,24 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 			if !waitUntil(ctx, timer, intended, wait) {
 				return nil
 			}
-			if e.cfg.OnEmit != nil {
-				e.cfg.OnEmit(it)
+			// Events queued together (a customer change's burst) go out
+			// at once, at the same intended time.
+			together := it.With
+			it.With = nil
+			for _, it := range append([]event.Item{it}, together...) {
+				if e.cfg.OnEmit != nil {
+					e.cfg.OnEmit(it)
+				}
+				if e.cfg.Coalesce {
+					e.queue.emitted(it)
+				}
+				e.work.Add(1)
+				if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended, phase: i}) {
+					e.work.Done()
+					return nil
+				}
+				sent++
 			}
-			if e.cfg.Coalesce {
-				e.queue.emitted(it)
-			}
-			e.work.Add(1)
-			if !e.submit(ctx, drainCtx, job{it: it, n: 1, intended: intended, phase: i}) {
-				e.work.Done()
-				return nil
-			}
-			sent++
 		}
 		start = start.Add(ph.end(sent, last))
 	}
