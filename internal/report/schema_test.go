@@ -17,11 +17,13 @@ import (
 func TestJSONDocumentsCarrySchemaVersion(t *testing.T) {
 	t.Parallel()
 	docs := map[string]func(*bytes.Buffer) error{
-		"summary":     func(b *bytes.Buffer) error { return report.SummaryJSON(b, fixedRun(t).Summary) },
-		"run":         func(b *bytes.Buffer) error { return report.RunJSON(b, fixedRun(t), false) },
-		"run indent":  func(b *bytes.Buffer) error { return report.RunJSON(b, fixedRun(t), true) },
-		"check":       func(b *bytes.Buffer) error { return report.CheckJSON(b, report.CheckReport{URL: "http://x/"}) },
-		"check cases": func(b *bytes.Buffer) error { return report.CheckJSON(b, report.CheckReport{Checks: []check.Result{{ID: "1/did"}}}) },
+		"summary":    func(b *bytes.Buffer) error { return report.SummaryJSON(b, fixedRun(t).Summary) },
+		"run":        func(b *bytes.Buffer) error { return report.RunJSON(b, fixedRun(t), false) },
+		"run indent": func(b *bytes.Buffer) error { return report.RunJSON(b, fixedRun(t), true) },
+		"check":      func(b *bytes.Buffer) error { return report.CheckJSON(b, report.CheckReport{URL: "http://x/"}) },
+		"check cases": func(b *bytes.Buffer) error {
+			return report.CheckJSON(b, report.CheckReport{Checks: []check.Result{{ID: "1/did"}}})
+		},
 	}
 	for name, write := range docs {
 		t.Run(name, func(t *testing.T) {
