@@ -15,6 +15,7 @@ import (
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -184,9 +185,18 @@ func checkList(opts *checkOptions) error {
 	}
 	ios := opts.IO
 	if opts.JSON {
+		// A JSON array: each case carries the schema version (docs/json.md).
+		type listed struct {
+			SchemaVersion int `json:"schema_version"`
+			check.Case
+		}
+		out := make([]listed, len(cases))
+		for i, c := range cases {
+			out[i] = listed{schema.Version, c}
+		}
 		enc := json.NewEncoder(ios.Out)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(cases)
+		err = enc.Encode(out)
 	} else {
 		err = report.CheckList(ios.Out, cases, ios.IsTTY, termWidth(ios))
 	}

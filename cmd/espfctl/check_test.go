@@ -22,6 +22,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
@@ -136,12 +137,13 @@ func TestCheckList(t *testing.T) {
 	if code := run(t.Context(), []string{"check", "--list", "--json"}, ios); code != exitOK {
 		t.Fatalf("--list --json: exit %d", code)
 	}
-	var cases []map[string]string
+	var cases []map[string]any
 	if err := json.Unmarshal(out.Bytes(), &cases); err != nil || len(cases) != all {
 		t.Fatalf("--list --json: %d cases (%v), want %d", len(cases), err, all)
 	}
-	if c := cases[0]; c["id"] != "1/https" || c["section"] != "1" || c["sends"] == "" || c["passes"] == "" || c["why"] == "" {
-		t.Errorf("first case %v, want id, section, sends, passes, why", c)
+	if c := cases[0]; c["schema_version"] != float64(schema.Version) || c["id"] != "1/https" || c["section"] != "1" ||
+		c["sends"] == "" || c["passes"] == "" || c["why"] == "" {
+		t.Errorf("first case %v, want schema_version, id, section, sends, passes, why", c)
 	}
 }
 

@@ -45,6 +45,7 @@
 //	entity, sign, term             the vocabulary: the one model of an entity after a set of events
 //	                               (contract §7), the schemes, the streams
 //	release                        the release builder (a tool, beside the others)
+//	schema                         the schema_version every JSON output carries (docs/json.md)
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
 //	sim, verify, check, espfapi    the engines: sender, receiver, conformance checks, and the PortaBilling

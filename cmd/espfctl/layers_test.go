@@ -10,7 +10,7 @@ import (
 // layers is doc.go's import direction: a package imports only packages of
 // lower layers (tests aside).
 var layers = map[string]int{
-	"entity": 0, "sign": 0, "term": 0, "testutil": 0, "release": 0,
+	"entity": 0, "sign": 0, "term": 0, "testutil": 0, "release": 0, "schema": 0,
 	"event": 1, "espf": 1,
 	"sim": 2, "verify": 2, "check": 2, "espfapi": 2,
 	"scenario": 3, "inspect": 3,

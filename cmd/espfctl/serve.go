@@ -16,6 +16,7 @@ import (
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
@@ -290,7 +291,10 @@ func (s *serveSide) forward() (*verify.Forward, error) {
 func (s *serveSide) line(d verify.Delivery) {
 	var buf bytes.Buffer
 	if s.opts.JSON {
-		b, _ := json.Marshal(d)
+		b, _ := json.Marshal(struct {
+			SchemaVersion int `json:"schema_version"` // schema.Version (docs/json.md)
+			verify.Delivery
+		}{schema.Version, d})
 		buf.Write(append(b, '\n'))
 	} else {
 		_ = report.Delivery(&buf, d, s.opts.IO.Palette())

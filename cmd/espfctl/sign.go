@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type signOptions struct {
 
 // signOutput is `espfctl sign --json`. It never contains a secret.
 type signOutput struct {
+	SchemaVersion int               `json:"schema_version"` // schema.Version (docs/json.md)
 	Scheme        string            `json:"scheme"`
 	HeaderName    string            `json:"header_name"`
 	Value         string            `json:"value"`
@@ -118,7 +120,7 @@ func signRun(opts *signOptions) error {
 	value, date := h.Get(au.Header()), h.Get("Date")
 	switch {
 	case opts.JSON:
-		out := signOutput{Scheme: au.Scheme(), HeaderName: au.Header(), Value: value, Date: date}
+		out := signOutput{SchemaVersion: schema.Version, Scheme: au.Scheme(), HeaderName: au.Header(), Value: value, Date: date}
 		// Explain decodes what was signed (signing string, token header and
 		// claims) without exposing a secret; the skew check is moot here.
 		r := au.Explain(h, nil, now)

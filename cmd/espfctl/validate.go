@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/espfctl/espfctl/internal/scenario"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
 )
@@ -16,9 +17,10 @@ type validateOptions struct {
 }
 
 type validateResult struct {
-	File   string          `json:"file"`
-	Valid  bool            `json:"valid"`
-	Errors []validateError `json:"errors,omitempty"`
+	SchemaVersion int             `json:"schema_version"` // schema.Version (docs/json.md)
+	File          string          `json:"file"`
+	Valid         bool            `json:"valid"`
+	Errors        []validateError `json:"errors,omitempty"`
 }
 
 type validateError struct {
@@ -55,7 +57,7 @@ func validateRun(opts *validateOptions) error {
 	var bad []error
 	for _, f := range opts.Files {
 		s, err := scenario.Load(f)
-		res := validateResult{File: f, Valid: err == nil}
+		res := validateResult{SchemaVersion: schema.Version, File: f, Valid: err == nil}
 		for _, e := range scenario.Errors(err) {
 			res.Errors = append(res.Errors, validateError{Line: e.Line, Col: e.Col, Message: e.Msg})
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/report"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
@@ -125,7 +126,11 @@ func verifyRun(opts *verifyOptions) error {
 	}
 	res := au.Explain(h, nil, now)
 	if opts.JSON {
-		if err := json.NewEncoder(opts.IO.Out).Encode(res); err != nil {
+		out := struct {
+			SchemaVersion int `json:"schema_version"` // schema.Version (docs/json.md)
+			*sign.Result
+		}{schema.Version, res}
+		if err := json.NewEncoder(opts.IO.Out).Encode(out); err != nil {
 			return err
 		}
 	} else {

@@ -137,3 +137,34 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("DidYouMean of nothing close = %v", got)
 	}
 }
+
+// TestReplayAcceptsSchemaVersion: journal --json lines carry schema_version
+// (docs/json.md); lines with and without it replay alike, in both forms.
+func TestReplayAcceptsSchemaVersion(t *testing.T) {
+	t.Parallel()
+	body := `{"event_type":"Subscriber/Created","variables":{"i_account":5,"i_event":7}}`
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := `{"i_event":7,"body":` + string(b) + "}\n" +
+		`{"schema_version":1,"i_event":7,"body":` + string(b) + "}\n" +
+		`{"event_type":"Subscriber/Created","variables":{"i_account":5,"i_event":8}}` + "\n" +
+		`{"schema_version":1,"event_type":"Subscriber/Created","variables":{"i_account":5,"i_event":8}}` + "\n"
+	p := event.NewReplay(strings.NewReader(in), "ev.jsonl", 1)
+	var got []event.Item
+	for {
+		it, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, it)
+	}
+	if len(got) != 4 || string(got[0].Body) != body || string(got[1].Body) != body ||
+		string(got[2].Body) != string(got[3].Body) || got[2].IEvent != 8 || got[3].IEvent != 8 {
+		t.Errorf("replayed %+v", got)
+	}
+}

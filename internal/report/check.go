@@ -9,18 +9,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/check"
+	"github.com/espfctl/espfctl/internal/schema"
 )
 
 // CheckReport is check's --json document: one object with every case.
 type CheckReport struct {
-	URL      string               `json:"url"`
-	Scheme   string               `json:"scheme"`
-	Header   string               `json:"header"`
-	Strict   bool                 `json:"strict"`
-	Counts   check.Counts         `json:"counts"`
-	Sections []check.SectionCount `json:"sections"`
-	Checks   []check.Result       `json:"checks"`
-	Error    string               `json:"error,omitempty"` // e.g. the Application could not be reached
+	SchemaVersion int                  `json:"schema_version"` // schema.Version, set by CheckJSON (docs/json.md)
+	URL           string               `json:"url"`
+	Scheme        string               `json:"scheme"`
+	Header        string               `json:"header"`
+	Strict        bool                 `json:"strict"`
+	Counts        check.Counts         `json:"counts"`
+	Sections      []check.SectionCount `json:"sections"`
+	Checks        []check.Result       `json:"checks"`
+	Error         string               `json:"error,omitempty"` // e.g. the Application could not be reached
 }
 
 // CheckJSON writes rep as one indented object; Counts and Sections are
@@ -29,6 +31,7 @@ func CheckJSON(w io.Writer, rep CheckReport) error {
 	if rep.Checks == nil {
 		rep.Checks = []check.Result{}
 	}
+	rep.SchemaVersion = schema.Version
 	rep.Counts, rep.Sections = check.Count(rep.Checks), check.BySection(rep.Checks)
 	if rep.Sections == nil {
 		rep.Sections = []check.SectionCount{}

@@ -9,24 +9,26 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/scenario"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/term"
 )
 
 // RunReport is `espfctl run --json` and the --report-json file. Fields are
 // added, never renamed.
 type RunReport struct {
-	Scenario     string            `json:"scenario"`
-	File         string            `json:"file"`
-	Pass         bool              `json:"pass"`
-	URL          string            `json:"url"`
-	Builtin      bool              `json:"builtin_receiver"`
-	ElapsedS     float64           `json:"elapsed_s"`
-	Expectations []ExpectationJSON `json:"expectations"`
-	Summary      *Summary          `json:"summary"`
-	Receiver     any               `json:"receiver,omitempty"`
-	Measured     scenario.Measured `json:"measured"`
-	Interrupted  bool              `json:"interrupted,omitempty"`
-	Rejections   []Rejection       `json:"rejections,omitempty"` // the built-in receiver's answers other than 200, by reason
+	SchemaVersion int               `json:"schema_version"` // schema.Version (docs/json.md)
+	Scenario      string            `json:"scenario"`
+	File          string            `json:"file"`
+	Pass          bool              `json:"pass"`
+	URL           string            `json:"url"`
+	Builtin       bool              `json:"builtin_receiver"`
+	ElapsedS      float64           `json:"elapsed_s"`
+	Expectations  []ExpectationJSON `json:"expectations"`
+	Summary       *Summary          `json:"summary"`
+	Receiver      any               `json:"receiver,omitempty"`
+	Measured      scenario.Measured `json:"measured"`
+	Interrupted   bool              `json:"interrupted,omitempty"`
+	Rejections    []Rejection       `json:"rejections,omitempty"` // the built-in receiver's answers other than 200, by reason
 }
 
 // ExpectationJSON is one evaluated expectation in RunReport.
@@ -44,7 +46,7 @@ type ExpectationJSON struct {
 
 // Report is the run's JSON document.
 func (r *Run) Report() RunReport {
-	out := RunReport{Scenario: r.Scenario.Name, File: r.Scenario.File, Pass: r.Pass(), URL: r.URL,
+	out := RunReport{SchemaVersion: schema.Version, Scenario: r.Scenario.Name, File: r.Scenario.File, Pass: r.Pass(), URL: r.URL,
 		Builtin: r.Builtin, ElapsedS: r.Elapsed.Seconds(), Summary: r.Summary, Measured: r.Measured,
 		Expectations: []ExpectationJSON{}, Interrupted: r.Interrupted(), Rejections: r.Rejections}
 	if r.Receiver != nil {

@@ -9,15 +9,20 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espfapi"
+	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 )
 
-// SummaryJSON writes the summary as one indented JSON object.
+// SummaryJSON writes the summary as one indented JSON object (send --json,
+// report --json), "schema_version" first.
 func SummaryJSON(w io.Writer, s *Summary) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(s)
+	return enc.Encode(struct {
+		SchemaVersion int `json:"schema_version"`
+		*Summary
+	}{schema.Version, s})
 }
 
 // SummaryText writes the summary for people. Aligned (a terminal), columns

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/schema"
 )
 
 // Record is one attempt, as `send --results` writes it (one JSON object per
-// line) and `report` reads it back. Fields are added, never renamed.
+// line, with "schema_version" first: docs/json.md) and `report` reads it
+// back. Fields are added, never renamed.
 type Record struct {
 	IEvent    int64        `json:"i_event"`
 	EventType string       `json:"event_type"`
@@ -51,7 +53,7 @@ func (r *Record) Answer() string {
 }
 
 // ReadRecords feeds every JSON line of r to add; name is used in errors
-// (file:line).
+// (file:line). Lines with and without "schema_version" are read alike.
 func ReadRecords(r io.Reader, name string, add func(*Record)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -88,10 +90,17 @@ func NewRecordWriter(w io.Writer) *RecordWriter {
 	return &RecordWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 
+// recordLine is one line of a results file: the record after the schema
+// version.
+type recordLine struct {
+	SchemaVersion int `json:"schema_version"`
+	*Record
+}
+
 // Record implements Sink.
 func (rw *RecordWriter) Record(r *Record) {
 	if rw.err == nil {
-		rw.err = rw.enc.Encode(r)
+		rw.err = rw.enc.Encode(recordLine{schema.Version, r})
 	}
 }
 
