@@ -41,6 +41,7 @@ type sendOptions struct {
 	AllowType  bool // --allow-unknown-type
 	Payload    payloadFlag
 	Vars       []string // --var NAME=VALUE
+	ListTypes  bool
 
 	Timeout        time.Duration
 	RetryInterval  time.Duration
@@ -135,6 +136,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	f.Int64Var(&opts.FirstEvent, "first-event", 1, "the first i_event; each event gets the next")
 	f.BoolVar(&opts.StringIDs, "string-ids", false, "send i_* ids as strings of digits, as one documentation page shows")
 	opts.Payload.register(f)
+	f.BoolVar(&opts.ListTypes, "list-types", false, "print the embedded event catalog (type, kind, variables, what --lifecycle sends it as) and exit; with --json, one JSON line per type")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set this variable in every generated event, over its generated value: NAME=VALUE (repeatable; JSON values stay JSON: i_account=1000889 is a number, 'number=\"0123\"' a string)")
 	f.StringVar(&opts.Events, "events", "", "replay this JSONL file in order (- = standard input): recorded bodies byte for byte, or {event_type, variables}")
 	f.BoolVar(&opts.Renumber, "renumber", false, "--events: give every event a new i_event from --first-event (only the i_event value is rewritten)")
@@ -159,6 +161,13 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 
 func sendRun(ctx context.Context, opts *sendOptions) error {
 	ios := opts.IO
+	if opts.ListTypes {
+		entries := report.Catalog(event.Default())
+		if opts.JSON {
+			return report.CatalogJSON(ios.Out, entries)
+		}
+		return report.CatalogText(ios.Out, entries, ios.Layout())
+	}
 	s, err := opts.scenario()
 	if err != nil {
 		return err

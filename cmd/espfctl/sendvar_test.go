@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/term"
 )
 
@@ -75,6 +77,41 @@ func TestSendVarUsage(t *testing.T) {
 		}
 		if !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("%v: stderr %q does not say %q", tt.args, errb, tt.want)
+		}
+	}
+}
+
+// TestSendListTypes: --list-types prints every catalog type once, needs no
+// --url, and says what --lifecycle sends each as.
+func TestSendListTypes(t *testing.T) {
+	t.Parallel()
+	ios, out, errb := term.Test()
+	if code := run(t.Context(), []string{"send", "--list-types", "--json"}, ios); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	seen := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e struct {
+			Type, Lifecycle string
+			Version         int `json:"schema_version"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Version != 1 {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if _, dup := seen[e.Type]; dup {
+			t.Errorf("%s listed twice", e.Type)
+		}
+		seen[e.Type] = e.Lifecycle
+	}
+	for _, ct := range event.Default().Types() {
+		if _, ok := seen[ct.Name]; !ok {
+			t.Errorf("%s is not listed", ct.Name)
+		}
+	}
+	for typ, role := range map[string]string{"Subscriber/Created": "history", "Account/AccessPolicy/Changed": "internal",
+		"Account/ServiceAttribute/Changed": "inherited", "SIM/Updated": ""} {
+		if seen[typ] != role {
+			t.Errorf("%s: lifecycle %q, want %q", typ, seen[typ], role)
 		}
 	}
 }

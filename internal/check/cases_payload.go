@@ -24,10 +24,10 @@ func payloadCases() []Case {
 	const why8 = "a receiver that fails on it fails on production events: a 5xx or a timeout makes the ESPF re-send the event for ever"
 	var cs []Case
 	for _, g := range []struct{ name, typ string }{
-		{"subscriber", "Subscriber/Updated"},
-		{"customer", "Customer/Updated"},
-		{"invoice", "Invoice/Updated"},
-		{"did", "DID/Updated"},
+		{"subscriber", "Subscriber/Created"},
+		{"customer", "Customer/Created"},
+		{"invoice", "Invoice/Created"},
+		{"did", "DID/Created"},
 		{"sim-updated", "SIM/Updated"},
 	} {
 		cs = append(cs, Case{ID: "8/enriched-" + g.name, Section: payloadSection,
@@ -39,19 +39,19 @@ func payloadCases() []Case {
 	}
 	cs = append(cs,
 		Case{ID: "8/no-event-time", Section: payloadSection,
-			Sends:  "an enriched Subscriber/Updated without event_time (i_env present), correctly signed",
+			Sends:  "an enriched Subscriber/Created without event_time (i_env present), correctly signed",
 			Passes: "exactly 200",
 			Why:    "event_time is optional: not every event has it; an Application that orders by it must not require it",
 			run: single(func(r *runner) (shot, error) {
-				return r.edited("Subscriber/Updated", func(v map[string]any) { delete(v, "event_time") })
+				return r.edited("Subscriber/Created", func(v map[string]any) { delete(v, "event_time") })
 			}, mustDeliver("an event without event_time is")),
 		},
 		Case{ID: "8/extra-variables", Section: payloadSection,
-			Sends:  "a Subscriber/Updated with variables no catalog lists (espfctl_extra: a string, an object), correctly signed",
+			Sends:  "a Subscriber/Created with variables no catalog lists (espfctl_extra: a string, an object), correctly signed",
 			Passes: "exactly 200; a 4xx warns (a real account event dropped); never a 5xx or a timeout",
 			Why:    "each release adds variables; " + why8,
 			run: single(func(r *runner) (shot, error) {
-				return r.edited("Subscriber/Updated", func(v map[string]any) {
+				return r.edited("Subscriber/Created", func(v map[string]any) {
 					v["espfctl_extra"] = "added by a newer release"
 					v["espfctl_extra_object"] = map[string]any{"nested": true}
 				})

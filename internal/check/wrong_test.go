@@ -144,6 +144,7 @@ func TestWrongApplications(t *testing.T) {
 		warn   []string          // besides 1/https (plain http)
 		words  map[string]string // case → words its consequence contains
 		skipTo bool              // every case after the last failure is skipped (the Application died)
+		payload event.Payload    // check --payload; "" = the default
 	}
 	ok := func(h func(t *testing.T, c sign.Config, ref http.Handler) http.Handler) func(*testing.T, sign.Config) string {
 		return func(t *testing.T, c sign.Config) string { return serve(t, h(t, c, receiver(t, &c)), nil) }
@@ -158,7 +159,7 @@ func TestWrongApplications(t *testing.T) {
 					return st
 				})
 			}),
-			fail:  []string{"1/did"},
+			fail:  []string{"1/did", "8/enriched-did"},
 			words: map[string]string{"1/did": "answered 500: every DID/Created event is re-sent for ever"}},
 		{name: "500 on Customer and Invoice events", scheme: "basic",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
@@ -169,7 +170,7 @@ func TestWrongApplications(t *testing.T) {
 					return st
 				})
 			}),
-			fail: []string{"1/customer", "1/invoice"}},
+			fail: []string{"1/customer", "1/invoice", "8/enriched-customer", "8/enriched-invoice"}},
 		{name: "dies on a body over 1 MiB", scheme: "custom",
 			app:  func(t *testing.T, c sign.Config) string { return dying(t, receiver(t, &c)) },
 			fail: []string{"1/over-1mib"}, skipTo: true,
@@ -196,6 +197,32 @@ func TestWrongApplications(t *testing.T) {
 				})
 			}),
 			fail: []string{"1/unknown-type"}},
+		// contract §8: a receiver written against the documented example
+		{name: "500 on a variable it does not know (event_time)", scheme: "signature", payload: event.Minimal,
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return remap(ref, func(st int, ev *event.Event) int {
+					if ev == nil {
+						return st
+					}
+					if _, ok := ev.Variables["event_time"]; ok {
+						return 500
+					}
+					return st
+				})
+			}),
+			fail: []string{"8/enriched-subscriber", "8/enriched-customer", "8/enriched-invoice", "8/enriched-did", "8/enriched-sim-updated", "8/extra-variables"},
+			words: map[string]string{"8/extra-variables": "answered 500: an event with variables the Application does not know is re-sent for ever"}},
+		{name: "500 on an event type of three parts", scheme: "basic",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return remap(ref, func(st int, ev *event.Event) int {
+					if ev != nil && strings.Count(ev.Type, "/") > 1 {
+						return 500
+					}
+					return st
+				})
+			}),
+			fail:  []string{"8/internal-type", "8/unknown-three-part"},
+			words: map[string]string{"8/internal-type": "answered 500: an internal event is re-sent for ever"}},
 		{name: "drops events with string ids (400)", scheme: "basic",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
 				return withBody(func(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -219,7 +246,9 @@ func TestWrongApplications(t *testing.T) {
 			}),
 			fail: []string{"1/subscriber", "1/customer", "1/invoice", "1/did", "1/sim-updated", "1/string-ids", "1/unknown-type",
 				"2/exact-200", "2/duplicate", "2/duplicate-concurrent", "2/burst",
-				"7/updated-never-created", "7/deleted-never-created", "7/created-after-deleted"},
+				"7/updated-never-created", "7/deleted-never-created", "7/created-after-deleted",
+				"8/enriched-subscriber", "8/enriched-customer", "8/enriched-invoice", "8/enriched-did", "8/enriched-sim-updated",
+				"8/no-event-time", "8/extra-variables", "8/internal-type", "8/unknown-three-part"},
 			words: map[string]string{"2/exact-200": "answered 204, not 200: the documented example event is re-sent for ever (only exactly 200 delivers)",
 				"2/burst": "100 of 100 events not answered 200"}},
 		{name: "not idempotent: 500 on an i_event it has seen", scheme: "bearer",
@@ -263,7 +292,7 @@ func TestWrongApplications(t *testing.T) {
 				})
 			}),
 			// SIM/Updated for a SIM never seen is the same bug
-			fail: []string{"1/sim-updated", "7/updated-never-created", "7/deleted-never-created"},
+			fail: []string{"1/sim-updated", "7/updated-never-created", "7/deleted-never-created", "8/enriched-sim-updated"},
 			words: map[string]string{"7/updated-never-created": "answered 500: the update is re-sent for ever",
 				"7/deleted-never-created": "answered 500: the delete is re-sent for ever"}},
 		{name: "answers 200 to anything", scheme: "custom",
@@ -365,7 +394,7 @@ func TestWrongApplications(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := vectors[tt.scheme]
-			rs, err := check.Run(t.Context(), check.Config{URL: tt.app(t, c), Creds: c})
+			rs, err := check.Run(t.Context(), check.Config{URL: tt.app(t, c), Creds: c, Payload: tt.payload})
 			if err != nil {
 				t.Fatal(err)
 			}

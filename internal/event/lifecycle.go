@@ -449,3 +449,34 @@ func ParseShare(s string) (float64, error) {
 	}
 	return v, nil
 }
+
+// Roles of a catalog type in a lifecycle stream (send --list-types).
+const (
+	RoleHistory   = "history"   // a group's Created, Updated or Deleted
+	RoleInternal  = "internal"  // an internal name sent to accounts or customers (--internal)
+	RoleInherited = "inherited" // an account event inherited from a customer's change (--inherited)
+)
+
+// LifecycleRoles says which types of c a lifecycle sends, and as what;
+// types it never sends are absent. An inherited type that is also an
+// internal name is inherited.
+func LifecycleRoles(c *Catalog) map[string]string {
+	roles := map[string]string{}
+	for _, g := range entity.Groups {
+		for _, a := range []string{"Created", "Updated", "Deleted"} {
+			if t, ok := c.Lookup(g.EventGroup() + "/" + a); ok {
+				roles[t.Name] = RoleHistory
+			}
+		}
+	}
+	byGroup, inherited := internalTypes(c)
+	for _, ts := range byGroup {
+		for _, t := range ts {
+			roles[t.Name] = RoleInternal
+		}
+	}
+	for _, t := range inherited {
+		roles[t.Name] = RoleInherited
+	}
+	return roles
+}
