@@ -137,14 +137,14 @@ var bodyCases = []string{"1/not-json", "1/no-event-type", "1/variables-not-objec
 // other case passes (or warns, where said).
 func TestWrongApplications(t *testing.T) {
 	type wrongApp struct {
-		name   string
-		scheme string
-		app    func(t *testing.T, c sign.Config) string // the URL
-		fail   []string
-		warn   []string          // besides 1/https (plain http)
-		words  map[string]string // case → words its consequence contains
-		skipTo bool              // every case after the last failure is skipped (the Application died)
-		payload event.Payload    // check --payload; "" = the default
+		name    string
+		scheme  string
+		app     func(t *testing.T, c sign.Config) string // the URL
+		fail    []string
+		warn    []string          // besides 1/https (plain http)
+		words   map[string]string // case → words its consequence contains
+		skipTo  bool              // every case after the last failure is skipped (the Application died)
+		payload event.Payload     // check --payload; "" = the default
 	}
 	ok := func(h func(t *testing.T, c sign.Config, ref http.Handler) http.Handler) func(*testing.T, sign.Config) string {
 		return func(t *testing.T, c sign.Config) string { return serve(t, h(t, c, receiver(t, &c)), nil) }
@@ -210,7 +210,7 @@ func TestWrongApplications(t *testing.T) {
 					return st
 				})
 			}),
-			fail: []string{"8/enriched-subscriber", "8/enriched-customer", "8/enriched-invoice", "8/enriched-did", "8/enriched-sim-updated", "8/extra-variables"},
+			fail:  []string{"8/enriched-subscriber", "8/enriched-customer", "8/enriched-invoice", "8/enriched-did", "8/enriched-sim-updated", "8/extra-variables"},
 			words: map[string]string{"8/extra-variables": "answered 500: an event with variables the Application does not know is re-sent for ever"}},
 		{name: "500 on an event type of three parts", scheme: "basic",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
