@@ -67,9 +67,9 @@ func summaryShape(t *term.Table, s *Summary) {
 	t.Section("Event shape (contract §8)")
 	fmt.Fprintf(t, "internal events\t%d\t(names of three parts, e.g. Account/AccessPolicy/Changed)\n", s.InternalEvents)
 	if b := s.Bursts; b != nil {
-		fmt.Fprintf(t, "bursts\t%d\t(%d inherited account events, the largest %d accounts)\n", b.Count, b.Events, b.Largest)
+		fmt.Fprintf(t, "bursts\t%d\t(%d inherited account events, the largest to %s)\n", b.Count, b.Events, plural(b.Largest, "account"))
 		for _, x := range b.List {
-			t.Tagged("burst", esc(x.Customer), fmt.Sprintf("i_event %d", x.IEvent), fmt.Sprintf("%d accounts", x.Accounts))
+			t.Tagged("burst", esc(x.Customer), fmt.Sprintf("i_event %d", x.IEvent), plural(x.Accounts, "account"))
 		}
 		t.More("burst", b.Unlisted)
 	}
@@ -153,4 +153,12 @@ func EntityStates(w io.Writer, list []verify.EntityState, lay term.Layout) error
 		t.Row(esc(e.Entity), state, fmt.Sprint(e.IEvent))
 	}
 	return t.Flush()
+}
+
+// plural is "1 account", "3 accounts".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, one)
 }
