@@ -15,10 +15,12 @@
 //	                   (status callbacks and the PortaBilling API); internal/entity is
 //	                   the entity model behind lifecycles and the final-state check
 //	                   (send.go, sendapi.go)
-//	espfctl serve      internal/verify: the reference receiver, its journal and faults
-//	                   (serve.go; the package keeps the name verify: it verifies deliveries);
-//	                   internal/inspect: the inspector page at /ui/ on the admin listener
-//	espfctl journal    internal/verify: reads a serve journal (journal.go)
+//	espfctl serve      internal/verify: the reference receiver and its faults (serve.go; the
+//	                   package keeps the name verify: it verifies deliveries); internal/journal:
+//	                   its journal; internal/inspect: the inspector page at /ui/ on the admin
+//	                   listener
+//	espfctl journal    internal/journal: reads a serve journal, one record per request
+//	                   (journal.go)
 //	espfctl check      internal/check: the conformance checks (check.go)
 //	espfctl run        internal/runner: runs a scenario that internal/scenario loads, with
 //	                   sim as the sender, verify as the built-in receiver, espfapi as the
@@ -46,11 +48,16 @@
 //	release                        the release builder (a tool, beside the others)
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
-//	sim, verify, check, espfapi    the engines: sender, receiver, conformance checks, and the PortaBilling
-//	                               side (status callbacks and the PortaBilling API mock)
+//	sim, check, espfapi, journal   the engines: sender, conformance checks, the PortaBilling side (status
+//	                               callbacks and the PortaBilling API mock); the journal, the store of
+//	                               what a receiver received (one Record per request, SQLite; imports
+//	                               espf, event)
+//	verify                         the receiver: checks, answers and journals each delivery (imports
+//	                               journal)
 //	scenario                       the scenario file, decoded into the engines' config types
 //	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
-//	inspect                        serve's inspector page: reads verify, writes check's reproducers
+//	inspect                        serve's inspector page: reads the journal, replays through verify,
+//	                               writes check's reproducers
 //	report                         only consumes: summaries and renderings of the engines' results
 //	runner                         runs a scenario; returns a report.Run
 //	cmd/espfctl                    the commands
