@@ -219,10 +219,10 @@ func listEvents(ctx context.Context, opts *journalOptions, j *journal.Journal, s
 	return nil
 }
 
-// listRejections lists the rejections oldest first; with --limit N the
-// newest N, still oldest first.
+// listRejections lists the rejections in the order the journal wrote
+// them, oldest first; with --limit N the newest N, still oldest first.
 func listRejections(ctx context.Context, opts *journalOptions, j *journal.Journal, since time.Time) error {
-	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, Capture: true, Since: since, Tail: opts.Limit}
+	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true, Since: since, Tail: opts.Limit}
 	n, err := listRecords(ctx, opts, j, q, report.RawRejection,
 		func(w io.Writer, pad bool) recordTable { return report.NewRejectionTable(w, pad) })
 	if err != nil {

@@ -442,3 +442,50 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+// TestByID: rejections listed by id are in the order the journal wrote
+// them, whatever their times (two answered at once are written in either
+// order); by time they are in time order. Both page, bound and tail.
+func TestByID(t *testing.T) {
+	j, err := journal.Open(journal.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	sub := j.Subscribe(16)
+	defer sub.Close()
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for i, sec := range []int{3, 1, 4, 1, 5} { // written in this order, received at these times
+		j.Log(journal.Record{Time: t0.Add(time.Duration(sec) * time.Second), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: fmt.Sprintf("r%d", i)})
+	}
+	awaitRecords(t, sub, 5)
+	reasons := func(q journal.Query) string {
+		t.Helper()
+		q.Kinds = []journal.Kind{journal.Rejected}
+		var out []string
+		for _, r := range list(t, j, q) {
+			out = append(out, r.Reason)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tt := range []struct {
+		q    journal.Query
+		want string
+	}{
+		{journal.Query{Oldest: true, ByID: true}, "[r0 r1 r2 r3 r4]"},
+		{journal.Query{ByID: true}, "[r4 r3 r2 r1 r0]"},
+		{journal.Query{Oldest: true}, "[r1 r3 r0 r2 r4]"},
+		{journal.Query{Oldest: true, ByID: true, Tail: 2}, "[r3 r4]"},
+		{journal.Query{Oldest: true, ByID: true, Since: t0.Add(3 * time.Second)}, "[r0 r2 r4]"},
+		{journal.Query{Oldest: true, ByID: true, Since: t0.Add(3 * time.Second), Tail: 2}, "[r2 r4]"},
+		{journal.Query{Oldest: true, ByID: true, After: &journal.Cursor{At: 2, ID: 2}}, "[r2 r3 r4]"},
+	} {
+		if got := reasons(tt.q); got != tt.want {
+			t.Errorf("%+v: %s, want %s", tt.q, got, tt.want)
+		}
+	}
+	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, ByID: true, Limit: 2}
+	if got := walk(t, j, q); fmt.Sprint(got) != "[rejected/5 rejected/4 rejected/3 rejected/2 rejected/1]" {
+		t.Errorf("paged by id: %v", got)
+	}
+}

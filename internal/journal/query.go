@@ -12,7 +12,8 @@ import (
 
 // Query selects records for Page and Each. The zero value selects every
 // record, newest first. The listing is ordered by time, then kind (Kinds),
-// then id: a first delivery's time is the event's first delivery.
+// then id (a first delivery's time is the event's first delivery), or by
+// id (ByID).
 type Query struct {
 	Kinds []Kind       // only these kinds; empty: every kind
 	Type  string       // exact event_type
@@ -29,6 +30,12 @@ type Query struct {
 	// (Before wins); Each honours both.
 	Before, After *Cursor
 	Oldest        bool // oldest first; the default is newest first
+	// ByID orders the listing by the records' ids (then kind) instead of
+	// their time; the cursors of such a listing are of that order. A
+	// rejection's id is its place in the order the journal wrote it:
+	// journal --rejected lists them so (two answered at once may be
+	// written in either order). A first delivery's id is its i_event.
+	ByID bool
 	// Limit is, for Page, the records per page (0 = DefaultLimit, at most
 	// MaxLimit); for Each, at most this many records (0 = all).
 	Limit int
@@ -53,6 +60,14 @@ const (
 type Page struct {
 	Records      []Record
 	Older, Newer *Cursor
+}
+
+// key is r's place in q's listing: its Cursor, or by id with ByID.
+func (q *Query) key(r *Record) Cursor {
+	if q.ByID {
+		return Cursor{At: r.ID, Rank: r.Kind.rank(), ID: r.ID}
+	}
+	return r.Cursor()
 }
 
 // wants reports whether q selects records of kind k.

@@ -58,7 +58,7 @@ func (j *Journal) fetch(ctx context.Context, q *Query, cur *Cursor, newer bool, 
 			return nil, false, err
 		}
 		if full || n > limit {
-			last := recs[len(recs)-1].Cursor()
+			last := q.key(&recs[len(recs)-1])
 			if frontier == nil || nearer(last, *frontier, newer) {
 				frontier = &last
 			}
@@ -66,13 +66,13 @@ func (j *Journal) fetch(ctx context.Context, q *Query, cur *Cursor, newer bool, 
 	}
 	slices.SortFunc(recs, func(a, b Record) int {
 		if newer {
-			return a.Cursor().compare(b.Cursor())
+			return q.key(&a).compare(q.key(&b))
 		}
-		return b.Cursor().compare(a.Cursor())
+		return q.key(&b).compare(q.key(&a))
 	})
 	if frontier != nil {
 		end := len(recs)
-		for end > 0 && nearer(*frontier, recs[end-1].Cursor(), newer) {
+		for end > 0 && nearer(*frontier, q.key(&recs[end-1]), newer) {
 			end--
 		}
 		recs = recs[:end]
@@ -120,19 +120,19 @@ func (j *Journal) Page(ctx context.Context, q Query) (Page, error) {
 			prev = cur // past the end: the way back
 		}
 	case back:
-		last := recs[len(recs)-1].Cursor()
+		last := q.key(&recs[len(recs)-1])
 		next = &last
 		if more {
-			first := recs[0].Cursor()
+			first := q.key(&recs[0])
 			prev = &first
 		}
 	default:
 		if more {
-			last := recs[len(recs)-1].Cursor()
+			last := q.key(&recs[len(recs)-1])
 			next = &last
 		}
 		if cur != nil {
-			first := recs[0].Cursor()
+			first := q.key(&recs[0])
 			prev = &first
 		}
 	}
@@ -177,7 +177,7 @@ func (j *Journal) Each(ctx context.Context, q Query, fn func(*Record) error) err
 			return err
 		}
 		for i := range recs {
-			if stop != nil && !nearer(recs[i].Cursor(), *stop, newer) {
+			if stop != nil && !nearer(q.key(&recs[i]), *stop, newer) {
 				return nil
 			}
 			if err := fn(&recs[i]); err != nil {
@@ -192,7 +192,7 @@ func (j *Journal) Each(ctx context.Context, q Query, fn func(*Record) error) err
 		if !more || len(recs) == 0 {
 			return nil
 		}
-		c := recs[len(recs)-1].Cursor()
+		c := q.key(&recs[len(recs)-1])
 		cur = &c
 	}
 }
@@ -206,7 +206,7 @@ func (j *Journal) tailStart(ctx context.Context, q Query) (*Cursor, error) {
 	var last Cursor
 	n := 0
 	err := j.Each(ctx, back, func(r *Record) error {
-		last, n = r.Cursor(), n+1
+		last, n = back.key(r), n+1
 		return nil
 	})
 	if err != nil || n < q.Tail {

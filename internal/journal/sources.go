@@ -179,14 +179,17 @@ func (s *source) query(q *Query, cur *Cursor, newer bool, limit int) (_ string, 
 		}
 		conds = append(conds, term)
 	}
+	at := s.at // the listing's order: time, or id with ByID
+	if q.ByID {
+		at = s.id
+	}
 	if cur != nil {
-		conds, args = s.past(conds, args, cur, newer)
+		conds, args = s.past(conds, args, at, cur, newer)
 	}
 	dir := "DESC"
 	if newer {
 		dir = "ASC"
 	}
-	at := s.at
 	if narrow {
 		// A search finds a few rows through the i_event and entity
 		// indexes; sorting them is cheaper than walking the time index.
@@ -201,8 +204,8 @@ func (s *source) query(q *Query, cur *Cursor, newer bool, limit int) (_ string, 
 }
 
 // past adds the condition: strictly older (or newer) than the cursor in
-// (at, rank, id) order.
-func (s *source) past(conds []string, args []any, cur *Cursor, newer bool) ([]string, []any) {
+// (at, rank, id) order, at being the listing's order column.
+func (s *source) past(conds []string, args []any, at string, cur *Cursor, newer bool) ([]string, []any) {
 	op := "<"
 	if newer {
 		op = ">"
@@ -212,13 +215,13 @@ func (s *source) past(conds []string, args []any, cur *Cursor, newer bool) ([]st
 	case rank == cur.Rank:
 		// The bound on the time alone makes it a range of the index;
 		// the rest sorts out the rows of the cursor's own time.
-		conds = append(conds, fmt.Sprintf("%s %s= ? AND (%s %s ? OR %s %s ?)", s.at, op, s.at, op, s.id, op))
+		conds = append(conds, fmt.Sprintf("%s %s= ? AND (%s %s ? OR %s %s ?)", at, op, at, op, s.id, op))
 		args = append(args, cur.At, cur.At, cur.ID)
 	case (rank < cur.Rank) != newer:
-		conds = append(conds, fmt.Sprintf("%s %s= ?", s.at, op))
+		conds = append(conds, fmt.Sprintf("%s %s= ?", at, op))
 		args = append(args, cur.At)
 	default:
-		conds = append(conds, fmt.Sprintf("%s %s ?", s.at, op))
+		conds = append(conds, fmt.Sprintf("%s %s ?", at, op))
 		args = append(args, cur.At)
 	}
 	return conds, args

@@ -170,10 +170,11 @@ func sinceParam(s string) (time.Time, error) {
 }
 
 // serveRejections streams the rejected deliveries as JSON lines, as
-// `espfctl journal --rejected --json` does, oldest first. Query:
+// `espfctl journal --rejected --json` does, oldest first (in the order
+// the journal wrote them). Query:
 // since=RFC3339, limit=N (the newest N).
 func (rc *Receiver) serveRejections(w http.ResponseWriter, r *http.Request) {
-	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, Capture: true}
+	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true}
 	v := r.URL.Query()
 	var err error
 	if q.Since, err = sinceParam(v.Get("since")); err != nil {

@@ -28,7 +28,7 @@ func events(t *testing.T, j *journal.Journal) []journal.Record {
 // journal --rejected --json lists.
 func rejections(t *testing.T, j *journal.Journal) []journal.Record {
 	t.Helper()
-	return list(t, j, journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, Capture: true})
+	return list(t, j, journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true})
 }
 
 // awaitRecords reads sub until want records are committed.
