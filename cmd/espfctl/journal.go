@@ -70,8 +70,9 @@ journal written before serve kept copies lists none.
 tombstone): entity, state (existing or deleted) and the last i_event applied;
 what GET /state/{group}/{id} answers.
 
-Text output escapes control characters; JSON output is valid UTF-8. The file
-may be read while serve is running.`,
+Text output escapes control characters; JSON output is valid UTF-8, every
+line starting with "schema_version":1 (it changes only when a field changes
+its meaning or goes away). The file may be read while serve is running.`,
 		Example: `  espfctl journal events.db
   espfctl journal events.db --json --type Subscriber/Created --since 2026-11-23T00:00:00Z
   espfctl journal events.db --since 15m --raw
