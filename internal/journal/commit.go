@@ -6,10 +6,12 @@ import (
 )
 
 // statements are the writer's prepared statements, by name.
-var statements = map[string]string{
-	"add": insertEvent, "rep": repeatEvent, "ins": insertRejection, "copy": insertCopy,
-	"begin": "BEGIN IMMEDIATE", "commit": "COMMIT",
-	"prune": pruneRejections, "drop": addDropped, "prune copies": pruneCopies, "drop copies": addCopiesDropped,
+func statements() map[string]string {
+	return map[string]string{
+		"add": insertEvent, "rep": repeatEvent, "ins": insertRejection, "copy": insertCopy,
+		"begin": "BEGIN IMMEDIATE", "commit": "COMMIT",
+		"prune": pruneRejections, "drop": addDropped, "prune copies": pruneCopies, "drop copies": addCopiesDropped,
+	}
 }
 
 const (

@@ -181,7 +181,7 @@ func (j *Journal) prepare() error {
 		return err
 	}
 	j.stmts = map[string]*sql.Stmt{}
-	for name, q := range statements {
+	for name, q := range statements() {
 		if j.stmts[name], err = j.conn.PrepareContext(ctx, q); err != nil {
 			return err
 		}

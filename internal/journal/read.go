@@ -253,7 +253,7 @@ func (j *Journal) Get(ctx context.Context, kind Kind, id int64) (*Record, error)
 // duplicates and its replays.
 func (j *Journal) Attempts(ctx context.Context, iEvent int64) ([]Record, error) {
 	var out []Record
-	for _, k := range Kinds {
+	for _, k := range Kinds() {
 		p, err := j.Page(ctx, Query{Kinds: []Kind{k}, IEvent: &iEvent, Oldest: true, Limit: MaxLimit})
 		if err != nil {
 			return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +24,26 @@ const (
 	Replay    Kind = "replay"    // the inspector's replay to the Application
 )
 
-// Kinds are the kinds, in the order records of the same time are listed.
-var Kinds = []Kind{Rejected, First, Duplicate, Replay}
+// numKinds is how many kinds there are.
+const numKinds = 4
 
-func (k Kind) rank() int { return slices.Index(Kinds, k) }
+// Kinds are the kinds, in the order records of the same time are listed.
+func Kinds() []Kind { return []Kind{Rejected, First, Duplicate, Replay} }
+
+// rank is the kind's place in Kinds, -1 for none.
+func (k Kind) rank() int {
+	switch k {
+	case Rejected:
+		return 0
+	case First:
+		return 1
+	case Duplicate:
+		return 2
+	case Replay:
+		return 3
+	}
+	return -1
+}
 
 // ParseKind reads a kind's machine form.
 func ParseKind(s string) (Kind, bool) {
@@ -167,7 +182,7 @@ func ParseCursor(s string) (Cursor, error) {
 	c.At, err1 = strconv.ParseInt(p[0], 10, 64)
 	c.Rank, err2 = strconv.Atoi(p[1])
 	c.ID, err3 = strconv.ParseInt(p[2], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil || c.Rank < 0 || c.Rank >= len(Kinds) {
+	if err := errors.Join(err1, err2, err3); err != nil || c.Rank < 0 || c.Rank >= numKinds {
 		return Cursor{}, fmt.Errorf("cursor %q: want AT-RANK-ID", s)
 	}
 	return c, nil

@@ -44,10 +44,12 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('copies_dropped', 0);`
 // addedColumns are the columns later versions added to the first schema;
 // migrate adds the missing ones to an older journal, and a read-only
 // journal reads NULL for them.
-var addedColumns = map[string][]string{
-	"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL", "entity TEXT"},
-	"rejections": {"remote TEXT", "body BLOB", "body_size INTEGER", "headers TEXT",
-		"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT", "entity TEXT"},
+func addedColumns() map[string][]string {
+	return map[string][]string{
+		"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL", "entity TEXT"},
+		"rejections": {"remote TEXT", "body BLOB", "body_size INTEGER", "headers TEXT",
+			"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT", "entity TEXT"},
+	}
 }
 
 const copiesSchema = `
@@ -124,7 +126,7 @@ func (j *Journal) migrate(ctx context.Context) error {
 	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
 		return err
 	}
-	for table, cols := range addedColumns {
+	for table, cols := range addedColumns() {
 		have, err := columns(ctx, j.conn, table)
 		if err != nil {
 			return err
@@ -161,7 +163,7 @@ func missingParts(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 		return nil, err
 	}
 	missing := map[string]bool{"copies": n == 0}
-	for table, cols := range addedColumns {
+	for table, cols := range addedColumns() {
 		have, err := columns(ctx, db, table)
 		if err != nil {
 			return nil, err
