@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -94,7 +95,7 @@ func procStatus(pid int, name string) int64 {
 // prefill writes n events to a journal file as serve would have, raw
 // capture included (realistic PortaBilling headers and body).
 func prefill(t *testing.T, path string, n int) {
-	j, err := verify.OpenJournal(path)
+	j, err := journal.Open(journal.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +109,13 @@ func prefill(t *testing.T, path string, n int) {
 					return
 				}
 				body := fmt.Sprintf(`{"event_type":"Subscriber/Created","variables":{"i_account":%d,"i_event":%d,"event_time":"2026-12-01 10:00:00"}}`, 1000000+id, id)
-				e := verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Subscriber/Created",
+				e := journal.Record{Time: time.Now(), IEvent: &id, Type: "Subscriber/Created",
 					Variables:  json.RawMessage(body[strings.Index(body, `{"i_account"`) : len(body)-1]),
 					AuthScheme: "basic", Auth: verify.AuthOK, Status: 200, Remote: "10.0.0.5:40000", Body: []byte(body),
-					Headers: verify.Headers{"Authorization": {"Basic [redacted]"}, "Content-Type": {"application/json"},
+					Headers: journal.Headers{"Authorization": {"Basic [redacted]"}, "Content-Type": {"application/json"},
 						"Date": {"Tue, 01 Dec 2026 10:00:00 GMT"}, "Te": {"trailers"}, "Content-Length": {strconv.Itoa(len(body))},
 						"Host": {"app.example.com"}, "User-Agent": {"PortaBilling ESPF"}}}
-				if _, err := j.Record(e); err != nil {
+				if _, err := j.Commit(e); err != nil {
 					t.Error(err)
 					return
 				}

@@ -14,10 +14,12 @@
 //	                   description a scenario file decodes to (scenario.Scenario) and
 //	                   hands it to runner.Run; sendapi.go and sendlifecycle.go translate
 //	                   the API mock's and --lifecycle's flags
-//	espfctl serve      internal/verify: the reference receiver, its journal and faults
-//	                   (serve.go; the package keeps the name verify: it verifies deliveries);
-//	                   internal/inspect: the inspector page at /ui/ on the admin listener
-//	espfctl journal    internal/verify: reads a serve journal (journal.go)
+//	espfctl serve      internal/verify: the reference receiver and its faults (serve.go; the
+//	                   package keeps the name verify: it verifies deliveries); internal/journal:
+//	                   its journal; internal/inspect: the inspector page at /ui/ on the admin
+//	                   listener
+//	espfctl journal    internal/journal: reads a serve journal, one record per request
+//	                   (journal.go)
 //	espfctl check      internal/check: the conformance checks (check.go)
 //	espfctl run        internal/runner: runs a scenario that internal/scenario loads (run.go).
 //	                   runner.Run is the one orchestrator of send and run: the event source
@@ -48,11 +50,16 @@
 //	schema                         the schema_version every JSON output carries (docs/json.md)
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
-//	sim, verify, check, espfapi    the engines: sender, receiver, conformance checks, and the PortaBilling
-//	                               side (status callbacks and the PortaBilling API mock)
+//	sim, check, espfapi, journal   the engines: sender, conformance checks, the PortaBilling side (status
+//	                               callbacks and the PortaBilling API mock); the journal, the store of
+//	                               what a receiver received (one Record per request, SQLite; imports
+//	                               espf, event)
+//	verify                         the receiver: checks, answers and journals each delivery (imports
+//	                               journal)
 //	scenario                       the scenario file, decoded into the engines' config types
 //	                               (sim.Phase, sim.Delivery, verify.Faults, event.GenConfig)
-//	inspect                        serve's inspector page: reads verify, writes check's reproducers
+//	inspect                        serve's inspector page: reads the journal, replays through verify,
+//	                               writes check's reproducers
 //	report                         only consumes: summaries and renderings of the engines' results
 //	runner                         runs a scenario; returns a report.Run
 //	cmd/espfctl                    the commands: they translate flags or YAML and render; they
@@ -60,7 +67,7 @@
 //
 // No package below report imports it (layers_test.go checks the table).
 // send's flags and a scenario reach the sender through the same value
-// (scenario.Scenario), runner.Run, and sim.NewConfig, which checks every value and takes it as given (a jitter of
-// 0 is none); the defaults are sim.DefaultDelivery, which send's flag
+// (scenario.Scenario), runner.Run, and sim.NewConfig, which checks every
+// value and takes it as given (a jitter of 0 is none); the defaults are sim.DefaultDelivery, which send's flag
 // defaults and a scenario without a delivery: section both start from.
 package main

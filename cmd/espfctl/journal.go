@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
@@ -68,8 +70,9 @@ journal written before serve kept copies lists none.
 tombstone): entity, state (existing or deleted) and the last i_event applied;
 what GET /state/{group}/{id} answers.
 
-Text output escapes control characters; JSON output is valid UTF-8. The file
-may be read while serve is running.`,
+Text output escapes control characters; JSON output is valid UTF-8, every
+line starting with "schema_version":1 (it changes only when a field changes
+its meaning or goes away). The file may be read while serve is running.`,
 		Example: `  espfctl journal events.db
   espfctl journal events.db --json --type Subscriber/Created --since 2026-11-23T00:00:00Z
   espfctl journal events.db --since 15m --raw
@@ -143,7 +146,7 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	if _, err := os.Stat(opts.File); errors.Is(err, fs.ErrNotExist) { // SQLite would say "unable to open database file"
 		return fmt.Errorf("open journal %s: no such file (serve --journal FILE writes one)", opts.File)
 	}
-	j, err := verify.OpenJournalReadOnly(opts.File)
+	j, err := journal.OpenReadOnly(opts.File)
 	if err != nil {
 		return err
 	}
@@ -160,29 +163,54 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	return listEvents(ctx, opts, j, since)
 }
 
-// listEvents streams the events: the journal is read a page at a time.
-func listEvents(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
-	f := verify.Filter{Type: opts.Type, Since: since, Limit: opts.Limit, After: opts.After, HasAfter: opts.hasAfter}
-	n := 0
-	var each func(*verify.Event) error
-	var flush func() error
+// recordTable is a table of records: report's EventTable, RejectionTable
+// and CopyTable.
+type recordTable interface {
+	Write(*journal.Record) error
+	Flush() error
+}
+
+// listRecords writes the records q selects, as JSON lines, their raw
+// capture (raw) or a table, and counts them; the journal is read a page
+// at a time.
+func listRecords(ctx context.Context, opts *journalOptions, j *journal.Journal, q journal.Query,
+	raw func(io.Writer, *journal.Record) error, table func(io.Writer, bool) recordTable) (int, error) {
+	var each func(*journal.Record) error
+	flush := func() error { return nil }
 	switch {
 	case opts.JSON:
-		enc := verify.NewJSONL(opts.IO.Out)
-		each, flush = func(e *verify.Event) error { return enc.Encode(e) }, func() error { return nil }
+		each = journal.NewEncoder(opts.IO.Out).Encode
 	case opts.Raw:
-		each, flush = func(e *verify.Event) error { return report.RawEvent(opts.IO.Out, e) }, func() error { return nil }
+		each = func(r *journal.Record) error { return raw(opts.IO.Out, r) }
 	default:
-		t := report.NewEventTable(opts.IO.Out, opts.IO.IsTTY)
+		t := table(opts.IO.Out, opts.IO.IsTTY)
 		each, flush = t.Write, t.Flush
 	}
-	err := j.EachEvent(ctx, f, func(e *verify.Event) error { n++; return each(e) })
-	if errors.Is(err, verify.ErrNoSuchEvent) {
-		return usageErrorf("--after %d: no such i_event in %s", opts.After, opts.File)
-	}
+	n := 0
+	err := j.Each(ctx, q, func(r *journal.Record) error { n++; return each(r) })
 	if ferr := flush(); err == nil {
 		err = ferr
 	}
+	return n, err
+}
+
+// listEvents lists the events: their first deliveries, with what the
+// journal kept of them, in first-delivery order.
+func listEvents(ctx context.Context, opts *journalOptions, j *journal.Journal, since time.Time) error {
+	q := journal.Query{Kinds: []journal.Kind{journal.First}, Oldest: true, Capture: true, Type: opts.Type, Since: since, Limit: opts.Limit}
+	if opts.hasAfter {
+		r, err := j.Get(ctx, journal.First, opts.After)
+		if errors.Is(err, journal.ErrNotFound) {
+			return usageErrorf("--after %d: no such i_event in %s", opts.After, opts.File)
+		}
+		if err != nil {
+			return err
+		}
+		c := r.Cursor()
+		q.After = &c
+	}
+	n, err := listRecords(ctx, opts, j, q, report.RawEvent,
+		func(w io.Writer, pad bool) recordTable { return report.NewEventTable(w, pad) })
 	if err != nil {
 		return err
 	}
@@ -192,24 +220,12 @@ func listEvents(ctx context.Context, opts *journalOptions, j *verify.Journal, si
 	return nil
 }
 
-func listRejections(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
-	n := 0
-	var each func(*verify.Rejection) error
-	flush := func() error { return nil }
-	switch {
-	case opts.JSON:
-		enc := verify.NewJSONL(opts.IO.Out)
-		each = func(x *verify.Rejection) error { return enc.Encode(x) }
-	case opts.Raw:
-		each = func(x *verify.Rejection) error { return report.RawRejection(opts.IO.Out, x) }
-	default:
-		t := report.NewRejectionTable(opts.IO.Out, opts.IO.IsTTY)
-		each, flush = t.Write, t.Flush
-	}
-	err := j.EachRejection(ctx, verify.RejectFilter{Since: since, Limit: opts.Limit}, func(x *verify.Rejection) error { n++; return each(x) })
-	if ferr := flush(); err == nil {
-		err = ferr
-	}
+// listRejections lists the rejections in the order the journal wrote
+// them, oldest first; with --limit N the newest N, still oldest first.
+func listRejections(ctx context.Context, opts *journalOptions, j *journal.Journal, since time.Time) error {
+	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true, Since: since, Tail: opts.Limit}
+	n, err := listRecords(ctx, opts, j, q, report.RawRejection,
+		func(w io.Writer, pad bool) recordTable { return report.NewRejectionTable(w, pad) })
 	if err != nil {
 		return err
 	}
@@ -226,36 +242,13 @@ func listRejections(ctx context.Context, opts *journalOptions, j *verify.Journal
 	return nil
 }
 
-// listCopies lists the copies table's rows, newest first, through the
-// inspector's listing; --json and --raw read each row's raw capture.
-func listCopies(ctx context.Context, opts *journalOptions, j *verify.Journal, since time.Time) error {
-	var each func(*verify.Row) error
-	flush := func() error { return nil }
-	detail := func(r *verify.Row, fn func(*verify.RowDetail) error) error {
-		d, err := j.RowDetail(ctx, r.Kind, r.ID)
-		if err != nil {
-			return err
-		}
-		return fn(d)
-	}
-	switch {
-	case opts.JSON:
-		enc := verify.NewJSONL(opts.IO.Out)
-		each = func(r *verify.Row) error { return detail(r, func(d *verify.RowDetail) error { return enc.Encode(d) }) }
-	case opts.Raw:
-		each = func(r *verify.Row) error {
-			return detail(r, func(d *verify.RowDetail) error { return report.RawCopy(opts.IO.Out, d) })
-		}
-	default:
-		t := report.NewCopyTable(opts.IO.Out, opts.IO.IsTTY)
-		each, flush = t.Write, t.Flush
-	}
-	n := 0
-	f := verify.RowFilter{Kinds: []verify.RowKind{verify.RowDuplicate, verify.RowReplay}, Type: opts.Type, Since: since}
-	err := j.EachRow(ctx, f, opts.Limit, func(r *verify.Row) error { n++; return each(r) })
-	if ferr := flush(); err == nil {
-		err = ferr
-	}
+// listCopies lists the copies, newest first: the duplicates and the
+// inspector's replays; --json and --raw read each one's raw capture.
+func listCopies(ctx context.Context, opts *journalOptions, j *journal.Journal, since time.Time) error {
+	q := journal.Query{Kinds: []journal.Kind{journal.Duplicate, journal.Replay}, Type: opts.Type, Since: since, Limit: opts.Limit,
+		Capture: opts.JSON || opts.Raw}
+	n, err := listRecords(ctx, opts, j, q, report.RawCopy,
+		func(w io.Writer, pad bool) recordTable { return report.NewCopyTable(w, pad) })
 	if err != nil {
 		return err
 	}
@@ -277,20 +270,14 @@ func listCopies(ctx context.Context, opts *journalOptions, j *verify.Journal, si
 
 // listEntities folds the journal's events into serve's entity table and
 // lists it.
-func listEntities(ctx context.Context, opts *journalOptions, j *verify.Journal) error {
-	states, err := j.EntityStates(ctx)
+func listEntities(ctx context.Context, opts *journalOptions, j *journal.Journal) error {
+	states, err := verify.LoadEntityStates(ctx, j)
 	if err != nil {
 		return err
 	}
 	list := states.List()
 	if opts.JSON {
-		enc := verify.NewJSONL(opts.IO.Out)
-		for _, e := range list {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return report.EntityStatesJSON(opts.IO.Out, list)
 	}
 	if err := report.EntityStates(opts.IO.Out, list, opts.IO.Layout()); err != nil {
 		return err

@@ -12,10 +12,11 @@ import (
 var layers = map[string]int{
 	"entity": 0, "sign": 0, "term": 0, "testutil": 0, "release": 0, "schema": 0,
 	"event": 1, "espf": 1,
-	"sim": 2, "verify": 2, "check": 2, "espfapi": 2,
-	"scenario": 3, "inspect": 3,
-	"report": 4,
-	"runner": 5,
+	"sim": 2, "check": 2, "espfapi": 2, "journal": 2,
+	"verify":   3,
+	"scenario": 4, "inspect": 4,
+	"report": 5,
+	"runner": 6,
 }
 
 func TestImportDirection(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -97,8 +98,8 @@ SIGINT or SIGTERM drains and exits 0.`,
 	fs.StringVar(&opts.Path, "path", "/", `the delivery path; "/" accepts any path`)
 	fs.Int64Var(&opts.MaxBody, "max-body", verify.DefaultMaxBody, "largest body accepted, in bytes (else 413)")
 	fs.IntVar(&opts.MaxConns, "max-conns", verify.DefaultMaxConns, "delivery connections open at once; more wait for a free slot")
-	fs.IntVar(&opts.MaxRejected, "max-rejected", verify.DefaultMaxRejected, "rejected deliveries the journal keeps; older ones are dropped and counted")
-	fs.IntVar(&opts.MaxCopies, "max-copies", verify.DefaultMaxCopies, "duplicate copies (repeats answered 200, with body and headers) the journal keeps; older ones are dropped and counted, in chunks of max(N/16, 64)")
+	fs.IntVar(&opts.MaxRejected, "max-rejected", journal.DefaultMaxRejected, "rejected deliveries the journal keeps; older ones are dropped and counted")
+	fs.IntVar(&opts.MaxCopies, "max-copies", journal.DefaultMaxCopies, "duplicate copies (repeats answered 200, with body and headers) the journal keeps; older ones are dropped and counted, in chunks of max(N/16, 64)")
 	fs.BoolVar(&opts.Strict, "strict", false, "answer 400 to event types not in the catalog and to missing documented variables")
 	fs.StringVar(&opts.Journal, "journal", "", "SQLite journal file (WAL); default in memory, lost on exit")
 	fs.StringVar(&opts.ForwardTo, "forward-to", "", "forward each delivery that passes the checks to your Application at this URL and answer what it answers")
@@ -188,7 +189,7 @@ type serveSide struct {
 	creds       sign.Config // the --auth credentials, for the inspector's reproducers
 	cert        *tls.Certificate
 	fingerprint string
-	journal     *verify.Journal
+	journal     *journal.Journal
 	lines       *verify.LineWriter // stdout: one line per delivery
 	warns       *verify.LineWriter // stderr: drop warnings, never blocking an answer
 	rc          *verify.Receiver
@@ -242,7 +243,7 @@ func (s *serveSide) setup() error {
 	if err != nil {
 		return err
 	}
-	if s.journal, err = verify.OpenJournalWith(o.Journal, verify.JournalOptions{MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies}); err != nil {
+	if s.journal, err = journal.Open(journal.Config{Path: o.Journal, MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies}); err != nil {
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)
@@ -329,15 +330,15 @@ func (s *serveSide) announce() {
 	if s.cert != nil {
 		scheme = "https"
 	}
-	journal := "in memory (lost on exit; --journal FILE keeps it)"
+	where := "in memory (lost on exit; --journal FILE keeps it)"
 	if o.Journal != "" {
-		journal = o.Journal
+		where = o.Journal
 	}
 	authDesc := "none"
 	if s.auth != nil {
 		authDesc = s.auth.Scheme() + " in " + s.auth.Header()
 	}
-	fmt.Fprintf(w, "listening on %s://%s%s (auth: %s; journal: %s)\n", scheme, s.ln.Addr(), o.Path, authDesc, journal)
+	fmt.Fprintf(w, "listening on %s://%s%s (auth: %s; journal: %s)\n", scheme, s.ln.Addr(), o.Path, authDesc, where)
 	if s.admin != nil {
 		fmt.Fprintf(w, "admin on http://%s (GET /events /rejections /metrics /healthz; loopback only)\n", s.admin.Addr())
 		fmt.Fprintf(w, "inspect at http://%s%s\n", s.admin.Addr(), inspect.Path)

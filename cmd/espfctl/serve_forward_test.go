@@ -16,10 +16,10 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
-	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // testApp is the user's Application in the forwarding tests: per i_event,
@@ -290,13 +290,13 @@ func checkForwardJournal(t *testing.T, db string) {
 	if code := run(context.Background(), []string{"journal", db, "--json"}, ios); code != 0 {
 		t.Fatalf("journal --json: exit %d: %s", code, errb)
 	}
-	evs := map[int64]verify.Event{}
+	evs := map[int64]journal.Record{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var e verify.Event
+		var e journal.Record
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("journal --json line %q: %v", line, err)
 		}
-		evs[e.IEvent] = e
+		evs[e.ID] = e
 	}
 	for _, id := range []int64{1, 3} {
 		e := evs[id]

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
-	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // buildBinary builds espfctl for a test that runs it as a process.
@@ -93,23 +93,23 @@ func deliver(t *testing.T, au sign.Auth, addr string, iEvent int) int {
 	return resp.StatusCode
 }
 
-func journalEvents(t *testing.T, addr string) map[int64]verify.Event {
+func journalEvents(t *testing.T, addr string) map[int64]journal.Record {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	out := map[int64]verify.Event{}
+	out := map[int64]journal.Record{}
 	dec := json.NewDecoder(resp.Body)
 	for {
-		var e verify.Event
+		var e journal.Record
 		if err := dec.Decode(&e); err == io.EOF {
 			return out
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		out[e.IEvent] = e
+		out[e.ID] = e
 	}
 }
 

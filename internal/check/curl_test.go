@@ -12,8 +12,8 @@ import (
 
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
-	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // replay runs a reproducer with sh, the secrets in their ESPFCTL_*
@@ -172,7 +172,9 @@ func TestReproducerOfARecordedDelivery(t *testing.T) {
 			if got := replay(t, c, script); len(got) != 1 || !strings.HasSuffix(got[0], "200") {
 				t.Fatalf("the reproducer got %v, want one 200\n%s", got, script)
 			}
-			evs, err := rc.Journal().Events(t.Context(), verify.Filter{})
+			var evs []journal.Record
+			err = rc.Journal().Each(t.Context(), journal.Query{Kinds: []journal.Kind{journal.First}, Capture: true},
+				func(r *journal.Record) error { evs = append(evs, *r); return nil })
 			if err != nil || len(evs) != 1 || string(evs[0].Body) != string(body) || evs[0].Headers["User-Agent"][0] != "PortaBilling ESPF" {
 				t.Errorf("journal after the reproducer: %v %+v", err, evs)
 			}

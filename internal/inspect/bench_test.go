@@ -27,7 +27,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
-	"github.com/espfctl/espfctl/internal/verify"
+	"github.com/espfctl/espfctl/internal/journal"
 	_ "modernc.org/sqlite"
 )
 
@@ -214,7 +214,7 @@ func TestLiveListThroughput(t *testing.T) {
 			s := readStream(t, r.admin+"/ui/stream")
 			return func() string {
 				s.stop()
-				return fmt.Sprintf("rows sent %d, skipped (more than %d a tick) %d, dropped %v", s.rows.Load(), verify.DefaultRowLimit, s.skipped.Load(), s.dropped.Load())
+				return fmt.Sprintf("rows sent %d, skipped (more than %d a tick) %d, dropped %v", s.rows.Load(), journal.DefaultLimit, s.skipped.Load(), s.dropped.Load())
 			}
 		}},
 		{"SSE client never reading", func() func() string {
@@ -368,7 +368,7 @@ func millionType(rng *rand.Rand) string {
 // journal file in a few transactions: the database serve would have after
 // n deliveries, without sending them.
 func bulkJournal(tb testing.TB, path string, n int) {
-	j, err := verify.OpenJournal(path) // the schema and its indexes
+	j, err := journal.Open(journal.Config{Path: path}) // the schema and its indexes
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -484,7 +484,7 @@ func TestMillionRowJournal(t *testing.T) {
 			t.Logf("%d events: journal written in %s, %.1f MB", size, time.Since(start).Round(time.Millisecond), float64(st.Size())/1e6)
 		}
 		start := time.Now()
-		j, err := verify.OpenJournal(path)
+		j, err := journal.Open(journal.Config{Path: path})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,7 +498,7 @@ func TestMillionRowJournal(t *testing.T) {
 		mid := size / 2
 		_, first := get(t, r.admin+"/ui/?limit=50")
 		older := regexp.MustCompile(`href="/ui/\?([^"]+)" rel="next"`).FindStringSubmatch(first)
-		deep := verify.RowCursor{At: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano() + int64(mid)*int64(2*time.Second), Rank: 1, ID: int64(mid)}
+		deep := journal.Cursor{At: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixNano() + int64(mid)*int64(2*time.Second), Rank: 1, ID: int64(mid)}
 		acct := regexp.MustCompile(`i_account=(\d+)`).FindStringSubmatch(first)
 		rare := millionTypes[len(millionTypes)-1]
 		pages := []struct{ name, path string }{

@@ -12,6 +12,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -66,8 +67,8 @@ type attemptView struct {
 }
 
 // parseKey reads the row a URL names: /ui/d/{kind}/{id}.
-func parseKey(kind, id string) (verify.RowKind, int64, error) {
-	k, ok := verify.ParseRowKind(kind)
+func parseKey(kind, id string) (journal.Kind, int64, error) {
+	k, ok := journal.ParseKind(kind)
 	n, err := strconv.ParseInt(id, 10, 64)
 	if !ok || err != nil {
 		return "", 0, fmt.Errorf("no delivery %s/%s: want /ui/d/KIND/ID (first, duplicate, rejected, replay)", kind, id)
@@ -75,20 +76,20 @@ func parseKey(kind, id string) (verify.RowKind, int64, error) {
 	return k, n, nil
 }
 
-func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *verify.RowDetail {
+func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *journal.Record {
 	k, id, err := parseKey(r.PathValue("kind"), r.PathValue("id"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return nil
 	}
-	d, err := ui.j.RowDetail(r.Context(), k, id)
+	d, err := ui.j.Get(r.Context(), k, id)
 	switch {
-	case errors.Is(err, verify.ErrNoSuchRow):
+	case errors.Is(err, journal.ErrNotFound):
 		msg := err.Error()
 		switch k {
-		case verify.RowRejected:
+		case journal.Rejected:
 			msg += fmt.Sprintf(" (the journal keeps the newest %d rejected deliveries: --max-rejected)", ui.j.MaxRejected())
-		case verify.RowDuplicate:
+		case journal.Duplicate:
 			msg += fmt.Sprintf(" (the journal keeps the newest %d duplicate copies: --max-copies)", ui.j.MaxCopies())
 		}
 		http.Error(w, msg, http.StatusNotFound)
@@ -105,19 +106,19 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		return
 	}
-	p := detailPage{Head: ui.header(), Row: newRowView(&d.Row), Kind: string(d.Kind), Remote: esc(d.Remote),
+	p := detailPage{Head: ui.header(), Row: newRowView(d), Kind: string(d.Kind), Remote: esc(d.Remote),
 		Flags: esc(d.Flags), Forward: ui.rc.ForwardURL(), Key: d.Key(), BodyHref: Path + "d/" + d.Key() + "/body"}
 	p.Title = p.Row.Type
 	if p.Row.IEvent != "" {
 		p.Title += " · i_event " + p.Row.IEvent
 	}
 	p.PageTitle = p.Title
-	if d.Status != http.StatusOK || d.Kind == verify.RowReplay {
+	if d.Status != http.StatusOK || d.Kind == journal.Replay {
 		p.Reason = esc(d.Reason)
 	}
 	o := d.Consequence()
 	p.Answer, p.AnswerCls, p.Consequence = statusText(d.Status), consequenceClass(o), consequenceWords(o)
-	p.App, p.AppCls = appView(&d.Row)
+	p.App, p.AppCls = appView(d)
 	p.AppError = esc(d.ForwardError)
 	if d.Source != "" {
 		p.Source = esc(d.Source)
@@ -153,7 +154,7 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 	if d.IEvent != nil {
 		att, err := ui.j.Attempts(r.Context(), *d.IEvent)
 		if err == nil {
-			p.NotListed, p.ListLimit = notListed(att), verify.MaxRowLimit
+			p.NotListed, p.ListLimit = notListed(att), journal.MaxLimit
 			for i := range att {
 				p.Attempts = append(p.Attempts, attemptView{rowView: newRowView(&att[i]), Current: att[i].Key() == d.Key()})
 			}
@@ -167,14 +168,14 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 // notListed is how many of an event's 200 answers are not among its
 // attempts: the first delivery counts them all, but the journal keeps only
 // the newest --max-copies copies and Attempts lists at most MaxRowLimit.
-func notListed(att []verify.Row) int64 {
+func notListed(att []journal.Record) int64 {
 	var total, listed int64
 	for i := range att {
 		switch att[i].Kind {
-		case verify.RowFirst:
+		case journal.First:
 			total = att[i].Deliveries
 			listed++
-		case verify.RowDuplicate:
+		case journal.Duplicate:
 			listed++
 		}
 	}
@@ -183,7 +184,7 @@ func notListed(att []verify.Row) int64 {
 
 // bodyViews describes the body and gives it raw (escaped) and, when it is
 // JSON, indented.
-func bodyViews(d *verify.RowDetail) (info, raw, pretty string) {
+func bodyViews(d *journal.Record) (info, raw, pretty string) {
 	switch {
 	case !d.BodyRead:
 		return fmt.Sprintf("not read: serve refused the request from its headers (%d bytes declared)", d.BodySize), "", ""
@@ -219,7 +220,7 @@ func escBody(b []byte) string {
 
 // curl is the delivery's reproducer (check's, secrets as $ESPFCTL_*
 // references), to the Application with --forward-to, else to serve.
-func (ui *UI) curl(d *verify.RowDetail) (cmd, target, why string) {
+func (ui *UI) curl(d *journal.Record) (cmd, target, why string) {
 	if !d.Complete() {
 		return "", "", "the journal does not have the whole body of this delivery"
 	}
@@ -228,7 +229,7 @@ func (ui *UI) curl(d *verify.RowDetail) (cmd, target, why string) {
 		target = ui.cfg.URL
 	}
 	creds := ui.cfg.Creds
-	if d.Kind == verify.RowReplay && d.Auth != verify.AuthOK {
+	if d.Kind == journal.Replay && d.Auth != verify.AuthOK {
 		creds.Scheme = "" // the replay carried the user's own header, or none
 	}
 	cmd, err := check.Reproducer(target, creds, http.Header(d.Headers), d.Body, nil)
@@ -239,12 +240,12 @@ func (ui *UI) curl(d *verify.RowDetail) (cmd, target, why string) {
 }
 
 // sendLine is the delivery as a journal --json line, the form
-// `espfctl send --events` replays byte for byte.
-func sendLine(d *verify.RowDetail) (string, string) {
-	var e verify.Event
+// `espfctl send --events` replays byte for byte: a first delivery's own,
+// else an event line made of the body.
+func sendLine(d *journal.Record) (string, string) {
+	e := *d
 	switch {
-	case d.Event != nil:
-		e = *d.Event
+	case d.Kind == journal.First:
 	case !d.Complete():
 		return "", "the journal does not have the whole body of this delivery"
 	default:
@@ -253,11 +254,11 @@ func sendLine(d *verify.RowDetail) (string, string) {
 			return "", "the body is not an ESPF event: " + err.Error()
 		}
 		id, _ := ev.IEvent()
-		e = verify.Event{IEvent: id, Type: ev.Type, Variables: ev.RawVariables, Deliveries: max(d.Deliveries, 1),
-			FirstDelivery: d.Time, LastDelivery: d.Time, AuthScheme: d.AuthScheme, Status: d.Status,
+		e = journal.Record{Kind: journal.First, ID: id, IEvent: &id, Type: ev.Type, Variables: ev.RawVariables,
+			Deliveries: max(d.Deliveries, 1), Time: d.Time, LastDelivery: d.Time, AuthScheme: d.AuthScheme, Status: d.Status,
 			Body: d.Body, Headers: d.Headers, Remote: d.Remote}
 		if d.ForwardStatus != nil {
-			e.ForwardStatus, e.ForwardMS = d.ForwardStatus, d.ForwardMS
+			e.Forwarded, e.ForwardStatus, e.ForwardMS = true, d.ForwardStatus, d.ForwardMS
 		}
 	}
 	b, err := e.MarshalJSON()

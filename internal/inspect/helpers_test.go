@@ -15,6 +15,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -64,7 +65,7 @@ type rig struct {
 	delivery string // the delivery URL
 	admin    string // http://127.0.0.1:PORT
 	auth     sign.Auth
-	commits  *verify.Subscription // every commit, for awaitRejected
+	commits  *journal.Subscription // every commit, for awaitRejected
 }
 
 // awaitRejected waits until the journal has committed n rejections (they
@@ -94,7 +95,7 @@ type rigOptions struct {
 	noForward bool
 	answer    func([]byte) int
 	timeout   time.Duration
-	journal   *verify.Journal
+	journal   *journal.Journal
 	tick      time.Duration
 	bench     bool // no subscription of the test's own (awaitRejected)
 }
@@ -131,7 +132,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	r := &rig{app: &app{answer: o.answer}, auth: au}
 	j := o.journal
 	if j == nil {
-		if j, err = verify.OpenJournal(filepath.Join(t.TempDir(), "espf.db")); err != nil {
+		if j, err = journal.Open(journal.Config{Path: filepath.Join(t.TempDir(), "espf.db")}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { j.Close() })

@@ -3,8 +3,8 @@
 // the journal's feed), shows one in detail (headers and body as received,
 // credentials redacted, every attempt of its i_event, reproducers), and
 // replays one to the --forward-to Application. Its assets are embedded: it
-// works offline. It reads through internal/verify and is imported by serve
-// only.
+// works offline. It reads the receiver's journal (internal/journal),
+// replays through internal/verify, and is imported by serve only.
 package inspect
 
 import (
@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -38,8 +39,8 @@ const Path = "/ui/"
 const (
 	maxStreams      = 16
 	streamBuffer    = 256
-	streamRows      = verify.DefaultRowLimit // rows sent per tick at most; the rest are counted as skipped
-	streamWrite     = 10 * time.Second       // a browser that takes longer over one message is cut off
+	streamRows      = journal.DefaultLimit // rows sent per tick at most; the rest are counted as skipped
+	streamWrite     = 10 * time.Second     // a browser that takes longer over one message is cut off
 	streamHeartbeat = 15 * time.Second
 	streamFlood     = time.Second // rows are sent once a second while they come faster than a page a tick
 	defaultTick     = 200 * time.Millisecond
@@ -64,7 +65,7 @@ type Config struct {
 type UI struct {
 	cfg     Config
 	rc      *verify.Receiver
-	j       *verify.Journal
+	j       *journal.Journal
 	token   string
 	mux     *http.ServeMux
 	tmpl    *template.Template

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/verify"
+	"github.com/espfctl/espfctl/internal/journal"
 )
 
 func post(t *testing.T, r *rig, form url.Values, hdr map[string]string) (int, string) {
@@ -165,7 +165,7 @@ func TestReplayEdited(t *testing.T) {
 	if got.Header.Get("X-Debug") != "on" || res.Status != 409 || res.Consequence != "dropped" {
 		t.Errorf("headers %v; answer %+v", got.Header, res)
 	}
-	d, err := r.rc.Journal().RowDetail(t.Context(), verify.RowReplay, res.ID)
+	d, err := r.rc.Journal().Get(t.Context(), journal.Replay, res.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,9 +347,9 @@ func TestDetailPages(t *testing.T) {
 	if m == nil {
 		t.Fatal("no send --events line")
 	}
-	var ev verify.Event
+	var ev journal.Record
 	line := strings.NewReplacer("&#34;", `"`, "&lt;", "<", "&gt;", ">", "&amp;", "&", "&#39;", "'").Replace(m[1])
-	if err := json.Unmarshal([]byte(line), &ev); err != nil || string(ev.Body) != string(body) || ev.IEvent != 31 || ev.Deliveries != 2 {
+	if err := json.Unmarshal([]byte(line), &ev); err != nil || string(ev.Body) != string(body) || ev.Kind != journal.First || ev.ID != 31 || ev.Deliveries != 2 {
 		t.Errorf("the send --events line %s: %v %+v", line, err, ev)
 	}
 	for _, path := range []string{"/ui/d/first/999", "/ui/d/nothing/1", "/ui/d/rejected/x"} {
@@ -363,7 +363,7 @@ func TestDetailPages(t *testing.T) {
 // keeps the oldest copies of an event; its page lists the kept ones and
 // says how many answers 200 it does not show.
 func TestDetailSaysWhatIsNotKept(t *testing.T) {
-	j, err := verify.OpenJournalWith(filepath.Join(t.TempDir(), "espf.db"), verify.JournalOptions{MaxCopies: 10})
+	j, err := journal.Open(journal.Config{Path: filepath.Join(t.TempDir(), "espf.db"), MaxCopies: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,14 +11,14 @@ import (
 	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/verify"
+	"github.com/espfctl/espfctl/internal/journal"
 )
 
 // Query parameters of the list, the rows fragment and the stream: type,
 // class (delivered, dropped, resent), show (rejected, duplicate, replay,
 // first), q (an i_event or an entity id), before / after (a cursor), limit.
-func parseFilter(q url.Values) (verify.RowFilter, error) {
-	f := verify.RowFilter{Type: strings.TrimSpace(q.Get("type")), Search: strings.TrimSpace(q.Get("q"))}
+func parseFilter(q url.Values) (journal.Query, error) {
+	f := journal.Query{Type: strings.TrimSpace(q.Get("type")), Search: strings.TrimSpace(q.Get("q"))}
 	switch c := q.Get("class"); c {
 	case "":
 	case string(espf.Delivered), string(espf.Dropped), string(espf.Resent):
@@ -27,18 +27,18 @@ func parseFilter(q url.Values) (verify.RowFilter, error) {
 		return f, fmt.Errorf("class %q: want delivered, dropped or resent", c)
 	}
 	if s := q.Get("show"); s != "" {
-		k, ok := verify.ParseRowKind(s)
+		k, ok := journal.ParseKind(s)
 		if !ok {
 			return f, fmt.Errorf("show %q: want rejected, duplicate, replay or first", s)
 		}
-		f.Kind = k
+		f.Kinds = []journal.Kind{k}
 	}
 	for _, p := range []struct {
 		name string
-		to   **verify.RowCursor
+		to   **journal.Cursor
 	}{{"before", &f.Before}, {"after", &f.After}} {
 		if s := q.Get(p.name); s != "" {
-			c, err := verify.ParseRowCursor(s)
+			c, err := journal.ParseCursor(s)
 			if err != nil {
 				return f, fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -47,23 +47,31 @@ func parseFilter(q url.Values) (verify.RowFilter, error) {
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 || n > verify.MaxRowLimit {
-			return f, fmt.Errorf("limit %q: want 1 to %d rows", s, verify.MaxRowLimit)
+		if err != nil || n <= 0 || n > journal.MaxLimit {
+			return f, fmt.Errorf("limit %q: want 1 to %d rows", s, journal.MaxLimit)
 		}
 		f.Limit = n
 	}
 	return f, nil
 }
 
+// shown is the one kind the list shows (show=KIND), or "" for every kind.
+func shown(f journal.Query) journal.Kind {
+	if len(f.Kinds) == 1 {
+		return f.Kinds[0]
+	}
+	return ""
+}
+
 // filterQuery is f's selection as a query string (no cursor).
-func filterQuery(f verify.RowFilter) url.Values {
+func filterQuery(f journal.Query) url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"type": f.Type, "class": string(f.Class), "show": string(f.Kind), "q": f.Search} {
+	for k, v := range map[string]string{"type": f.Type, "class": string(f.Class), "show": string(shown(f)), "q": f.Search} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	if f.Limit > 0 && f.Limit != verify.DefaultRowLimit {
+	if f.Limit > 0 && f.Limit != journal.DefaultLimit {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
 	return q
@@ -97,11 +105,11 @@ type filterView struct {
 	Query                 string
 }
 
-func (ui *UI) filterView(f verify.RowFilter, c verify.Counts) filterView {
+func (ui *UI) filterView(f journal.Query, c journal.Counts) filterView {
 	v := filterView{Search: f.Search, Query: filterQuery(f).Encode()}
 	types := make([]string, 0, len(c.ByType)+1)
 	for t := range c.ByType {
-		if t != verify.OtherTypes {
+		if t != journal.OtherTypes {
 			types = append(types, t)
 		}
 	}
@@ -118,17 +126,17 @@ func (ui *UI) filterView(f verify.RowFilter, c verify.Counts) filterView {
 		o.Selected = o.Value == string(f.Class)
 		v.Classes = append(v.Classes, o)
 	}
-	for _, o := range []option{{"", "every delivery", false}, {string(verify.RowRejected), "rejected only", false},
-		{string(verify.RowDuplicate), "duplicates only", false}, {string(verify.RowReplay), "replays only", false},
-		{string(verify.RowFirst), "first deliveries only", false}} {
-		o.Selected = o.Value == string(f.Kind)
+	for _, o := range []option{{"", "every delivery", false}, {string(journal.Rejected), "rejected only", false},
+		{string(journal.Duplicate), "duplicates only", false}, {string(journal.Replay), "replays only", false},
+		{string(journal.First), "first deliveries only", false}} {
+		o.Selected = o.Value == string(shown(f))
 		v.Shows = append(v.Shows, o)
 	}
 	return v
 }
 
 // page reads one page of rows and the counters.
-func (ui *UI) page(ctx context.Context, f verify.RowFilter) (listPage, error) {
+func (ui *UI) page(ctx context.Context, f journal.Query) (listPage, error) {
 	p := listPage{PageTitle: "deliveries", Live: true, Head: ui.header(), Forward: ui.rc.CanReplay()}
 	c, err := ui.j.Counts(ctx)
 	if err != nil {
@@ -138,17 +146,17 @@ func (ui *UI) page(ctx context.Context, f verify.RowFilter) (listPage, error) {
 	copiesNotKept, _ := ui.j.CopiesDropped(ctx)
 	p.Counts = newCountsView(c, notKept, copiesNotKept)
 	p.Filter = ui.filterView(f, c)
-	p.Filtered = f.Type != "" || f.Class != "" || f.Kind != "" || f.Search != ""
+	p.Filtered = f.Type != "" || f.Class != "" || len(f.Kinds) > 0 || f.Search != ""
 	p.First = f.Before == nil && f.After == nil
-	rows, err := ui.j.Rows(ctx, f)
+	rows, err := ui.j.Page(ctx, f)
 	if err != nil {
 		return p, err
 	}
-	for i := range rows.Rows {
-		p.Rows = append(p.Rows, newRowView(&rows.Rows[i]))
+	for i := range rows.Records {
+		p.Rows = append(p.Rows, newRowView(&rows.Records[i]))
 	}
 	base := filterQuery(f)
-	link := func(name string, c *verify.RowCursor) string {
+	link := func(name string, c *journal.Cursor) string {
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -53,10 +54,10 @@ func (ui *UI) replay(w http.ResponseWriter, r *http.Request) {
 		replayError(w, r, http.StatusBadRequest, fmt.Sprintf("from %q: want the row replayed, e.g. first/7615", r.PostFormValue("from")))
 		return
 	}
-	d, err := ui.j.RowDetail(r.Context(), k, n)
+	d, err := ui.j.Get(r.Context(), k, n)
 	if err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, verify.ErrNoSuchRow) {
+		if errors.Is(err, journal.ErrNotFound) {
 			status = http.StatusNotFound
 		}
 		replayError(w, r, status, err.Error())
@@ -117,7 +118,7 @@ func (ui *UI) replay(w http.ResponseWriter, r *http.Request) {
 
 func clipBytes(b []byte, n int) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	return verify.Clip(s, n)
+	return journal.Clip(s, n)
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -146,7 +147,7 @@ func parseHeaderLines(text string) (http.Header, string, error) {
 		name, value, ok := strings.Cut(line, ":")
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || !sign.ValidHeaderName(name) {
-			return nil, "", fmt.Errorf("headers line %d: %q: want Name: value", i+1, verify.Clip(esc(line), 80))
+			return nil, "", fmt.Errorf("headers line %d: %q: want Name: value", i+1, journal.Clip(esc(line), 80))
 		}
 		if !validValue(value) {
 			return nil, "", fmt.Errorf("headers line %d: the value of %s holds a control character", i+1, esc(name))

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/verify"
+	"github.com/espfctl/espfctl/internal/journal"
 )
 
 // stream is the live list: server-sent events fed by the journal's
@@ -52,7 +52,7 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(ui.cfg.Tick)
 	defer tick.Stop()
-	var pending []verify.Row
+	var pending []journal.Record
 	skipped, changed := 0, false
 	for {
 		select {
@@ -148,7 +148,7 @@ func (s *streamer) event(name string, data any) bool {
 }
 
 // rows renders rows (oldest first) newest first, as the list does.
-func (s *streamer) rows(rows []verify.Row, skipped int) bool {
+func (s *streamer) rows(rows []journal.Record, skipped int) bool {
 	views := make([]rowView, len(rows))
 	for i := range rows {
 		views[len(rows)-1-i] = newRowView(&rows[i])

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -120,15 +121,15 @@ func ms(p *float64) string {
 
 // authVerdict is the auth column: the scheme when it passed, else why
 // the request was refused, in words.
-func authVerdict(r *verify.Row) (string, string) {
+func authVerdict(r *journal.Record) (string, string) {
 	switch r.Auth {
 	case verify.AuthOK:
-		if r.Kind == verify.RowReplay {
+		if r.Kind == journal.Replay {
 			return "signed by serve · " + esc(r.AuthScheme), ""
 		}
 		return esc(r.AuthScheme) + " ✓", ""
 	case verify.AuthNone:
-		if r.Kind == verify.RowReplay {
+		if r.Kind == journal.Replay {
 			return "no credentials", ""
 		}
 		return "not checked (--no-auth)", ""
@@ -150,7 +151,7 @@ func reasonOnly(s string) string {
 	return s
 }
 
-func appView(r *verify.Row) (string, string) {
+func appView(r *journal.Record) (string, string) {
 	if !r.Forwarded {
 		return "", ""
 	}
@@ -167,7 +168,7 @@ func appView(r *verify.Row) (string, string) {
 	return "no answer", clsWarn
 }
 
-func newRowView(r *verify.Row) rowView {
+func newRowView(r *journal.Record) rowView {
 	v := rowView{Key: r.Key(), Href: Path + "d/" + r.Key(), Kind: string(r.Kind), Time: r.Time.Format("15:04:05.000"),
 		TimeISO: r.Time.Format(time.RFC3339Nano), Type: esc(r.Type), Entity: esc(r.Entity), Answer: statusText(r.Status),
 		Deliveries: r.Deliveries}
@@ -179,11 +180,11 @@ func newRowView(r *verify.Row) rowView {
 		v.IEventN = v.IEvent
 	}
 	switch r.Kind {
-	case verify.RowDuplicate:
+	case journal.Duplicate:
 		v.Badge, v.BadgeCls = "dup", clsWarn
-	case verify.RowReplay:
+	case journal.Replay:
 		v.Badge, v.BadgeCls = "replay", "replay"
-	case verify.RowRejected:
+	case journal.Rejected:
 		v.Badge, v.BadgeCls = "rejected", clsBad
 	}
 	if r.Deliveries > 0 {
@@ -216,7 +217,7 @@ type chip struct {
 	Href  string
 }
 
-func newCountsView(c verify.Counts, notKept, copiesNotKept int64) countsView {
+func newCountsView(c journal.Counts, notKept, copiesNotKept int64) countsView {
 	v := countsView{Delivered: c.Events, Duplicates: c.Duplicates, Rejected: c.Rejected, Replays: c.Replays, NotKept: notKept,
 		CopiesNotKept: copiesNotKept}
 	for st, n := range c.ByAnswer {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -129,8 +130,8 @@ func NewEventTable(w io.Writer, pad bool) *EventTable {
 	return &EventTable{newRowTable(w, pad, "I_EVENT\tEVENT_TYPE\tDELIVERIES\tFIRST_DELIVERY\tLAST_DELIVERY\tAUTH\tAPP\tVARIABLES")}
 }
 
-// Write adds one event.
-func (t *EventTable) Write(e *verify.Event) error {
+// Write adds one event: a first delivery, read with its variables.
+func (t *EventTable) Write(e *journal.Record) error {
 	t.n++
 	app := "-"
 	if e.ForwardStatus != nil {
@@ -139,14 +140,14 @@ func (t *EventTable) Write(e *verify.Event) error {
 			app += " " + strconv.FormatFloat(*e.ForwardMS, 'f', 1, 64) + "ms"
 		}
 	}
-	_, err := fmt.Fprintf(t.out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.IEvent, esc(e.Type), e.Deliveries,
-		e.FirstDelivery.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), esc(e.AuthScheme), app, esc(string(e.Variables)))
+	_, err := fmt.Fprintf(t.out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, esc(e.Type), e.Deliveries,
+		e.Time.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), esc(e.AuthScheme), app, esc(string(e.Variables)))
 	return err
 }
 
 // Events writes journal events as a table: aligned on a terminal (pad),
 // else plain tab-separated lines.
-func Events(w io.Writer, evs []verify.Event, pad bool) error {
+func Events(w io.Writer, evs []journal.Record, pad bool) error {
 	t := NewEventTable(w, pad)
 	for i := range evs {
 		if err := t.Write(&evs[i]); err != nil {
@@ -167,7 +168,7 @@ func NewRejectionTable(w io.Writer, pad bool) *RejectionTable {
 }
 
 // Write adds one rejection.
-func (t *RejectionTable) Write(x *verify.Rejection) error {
+func (t *RejectionTable) Write(x *journal.Record) error {
 	t.n++
 	id := "-"
 	if x.IEvent != nil {
@@ -182,7 +183,7 @@ func (t *RejectionTable) Write(x *verify.Rejection) error {
 	return err
 }
 
-func rejectionApp(x *verify.Rejection) string {
+func rejectionApp(x *journal.Record) string {
 	switch {
 	case x.ForwardStatus != nil && x.ForwardError == "":
 		return strconv.Itoa(*x.ForwardStatus)
@@ -207,7 +208,7 @@ func NewCopyTable(w io.Writer, pad bool) *CopyTable {
 }
 
 // Write adds one copy.
-func (t *CopyTable) Write(r *verify.Row) error {
+func (t *CopyTable) Write(r *journal.Record) error {
 	t.n++
 	id := "-"
 	if r.IEvent != nil {
@@ -227,7 +228,7 @@ func (t *CopyTable) Write(r *verify.Row) error {
 	return err
 }
 
-func copyNotes(r *verify.Row) string {
+func copyNotes(r *journal.Record) string {
 	var notes []string
 	for _, s := range []string{r.Reason, r.Flags} {
 		if s != "" {
@@ -256,7 +257,7 @@ func appAnswer(status *int, ms *float64, ferr string) string {
 
 // RawCopy writes a copy's raw capture (journal --copies --raw): a heading,
 // the headers as received (credentials redacted) and the body, escaped.
-func RawCopy(w io.Writer, d *verify.RowDetail) error {
+func RawCopy(w io.Writer, d *journal.Record) error {
 	id := "no i_event"
 	if d.IEvent != nil {
 		id = "i_event " + strconv.FormatInt(*d.IEvent, 10)
@@ -267,7 +268,7 @@ func RawCopy(w io.Writer, d *verify.RowDetail) error {
 	}
 	var head string
 	switch d.Kind {
-	case verify.RowReplay:
+	case journal.Replay:
 		head = fmt.Sprintf("== replay of %s (%s %s) at %s, %s; the Application: %s", dash(esc(d.Source)), id, dash(esc(d.Type)),
 			d.Time.Format(time.RFC3339Nano), status, appAnswer(d.ForwardStatus, d.ForwardMS, d.ForwardError))
 	default:
@@ -277,7 +278,7 @@ func RawCopy(w io.Writer, d *verify.RowDetail) error {
 		}
 		head += fmt.Sprintf(", delivery %d, %s", d.Deliveries, status)
 	}
-	if notes := copyNotes(&d.Row); notes != "" {
+	if notes := copyNotes(d); notes != "" {
 		head += ": " + esc(notes)
 	}
 	return rawBlock(w, head, d.Headers, rawBody(d.Body, d.BodySize, d.BodyRead))
@@ -286,8 +287,8 @@ func RawCopy(w io.Writer, d *verify.RowDetail) error {
 // RawEvent writes an event's raw capture (journal --raw): a heading, the
 // first delivery's headers as received (credentials redacted) and its
 // body, escaped so that it cannot drive the terminal.
-func RawEvent(w io.Writer, e *verify.Event) error {
-	head := fmt.Sprintf("== i_event %d %s: first delivered %s", e.IEvent, esc(e.Type), e.FirstDelivery.Format(time.RFC3339Nano))
+func RawEvent(w io.Writer, e *journal.Record) error {
+	head := fmt.Sprintf("== i_event %d %s: first delivered %s", e.ID, esc(e.Type), e.Time.Format(time.RFC3339Nano))
 	if e.Remote != "" {
 		head += " from " + esc(e.Remote)
 	}
@@ -304,7 +305,7 @@ func RawEvent(w io.Writer, e *verify.Event) error {
 
 // RawRejection writes a rejected delivery's raw capture (journal
 // --rejected --raw).
-func RawRejection(w io.Writer, x *verify.Rejection) error {
+func RawRejection(w io.Writer, x *journal.Record) error {
 	status := "no answer"
 	if x.Status != 0 {
 		status = strconv.Itoa(x.Status)
@@ -340,7 +341,7 @@ func escBody(b []byte) string {
 	return strings.Join(lines, "\n")
 }
 
-func rawBlock(w io.Writer, head string, h verify.Headers, body string) error {
+func rawBlock(w io.Writer, head string, h journal.Headers, body string) error {
 	var b strings.Builder
 	b.WriteString(head + "\n")
 	for _, name := range h.Names() {

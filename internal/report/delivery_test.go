@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -33,7 +34,7 @@ func TestTextCannotBeForged(t *testing.T) {
 
 	buf.Reset()
 	vars := json.RawMessage("{\"name\":\"caf\xe9\u202e\"}")
-	if err := Events(&buf, []verify.Event{{IEvent: 1, Type: evil, Variables: vars}}, false); err != nil {
+	if err := Events(&buf, []journal.Record{{Kind: journal.First, ID: 1, Type: evil, Variables: vars}}, false); err != nil {
 		t.Fatal(err)
 	}
 	if row := buf.String(); strings.Count(row, "\n") != 1 || strings.Count(row, "\t") != 7 || strings.ContainsAny(row, "\x1b\u202e") || !strings.Contains(row, `caf\xe9`) {
@@ -41,9 +42,9 @@ func TestTextCannotBeForged(t *testing.T) {
 	}
 
 	buf.Reset()
-	x := verify.Rejection{Status: 401, AuthScheme: "basic", Auth: "failed", Remote: "1.2.3.4:5", Reason: "bad\nline",
+	x := journal.Record{Kind: journal.Rejected, Status: 401, AuthScheme: "basic", Auth: "failed", Remote: "1.2.3.4:5", Reason: "bad\nline",
 		Body: []byte("{\"a\":\"\x1b[31m\"}\nsecond line"), BodySize: 5000,
-		Headers: verify.Headers{"Authorization": {"Basic [redacted]"}, "X-Evil": {"\x1b[1m"}}}
+		Headers: journal.Headers{"Authorization": {"Basic [redacted]"}, "X-Evil": {"\x1b[1m"}}}
 	if err := RawRejection(&buf, &x); err != nil {
 		t.Fatal(err)
 	}

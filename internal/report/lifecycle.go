@@ -1,10 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -161,4 +163,22 @@ func plural(n int, one string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// EntityStatesJSON writes serve's entity table as JSON lines (journal
+// --entities --json): schema_version (the journal's lines' version),
+// entity, i_event, exists.
+func EntityStatesJSON(w io.Writer, list []verify.EntityState) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, e := range list {
+		line := struct {
+			SchemaVersion int `json:"schema_version"`
+			verify.EntityState
+		}{journal.SchemaVersion, e}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
 }

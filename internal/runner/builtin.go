@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -24,7 +25,7 @@ import (
 // keeps the run's memory flat.
 type builtin struct {
 	rc      *verify.Receiver
-	journal *verify.Journal
+	journal *journal.Journal
 	scratch string // the scratch journal's directory, or ""
 	url     string
 	base    string // http://127.0.0.1:port, for GET /state/…
@@ -146,9 +147,9 @@ func startBuiltin(ctx context.Context, s *scenario.Scenario, rep *reporter) (*bu
 
 // openJournal opens receiver.journal, or a scratch journal in a new
 // temporary directory when the scenario names none.
-func (b *builtin) openJournal(path string) (*verify.Journal, error) {
+func (b *builtin) openJournal(path string) (*journal.Journal, error) {
 	if path != "" {
-		j, err := verify.OpenJournal(path)
+		j, err := journal.Open(journal.Config{Path: path})
 		if err != nil {
 			return nil, &InputError{"receiver.journal", err}
 		}
@@ -158,7 +159,7 @@ func (b *builtin) openJournal(path string) (*verify.Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)
 	}
-	j, err := verify.OpenJournalWith(filepath.Join(dir, "journal.db"), verify.JournalOptions{Scratch: true})
+	j, err := journal.Open(journal.Config{Path: filepath.Join(dir, "journal.db"), Scratch: true})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start the built-in receiver: a temporary journal: %w", err)

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
-	"github.com/espfctl/espfctl/internal/verify"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -409,7 +409,7 @@ phases: [{rate: 1/s, count: 1}]
 		delivered.add(id)
 	}
 	for _, id := range []int64{3, 9_999, 10_001} { // two the sender saw, one it did not
-		if _, err := b.journal.Record(verify.Entry{At: time.Now(), IEvent: id, HasEvent: true, Type: "Account/Created",
+		if _, err := b.journal.Commit(journal.Record{Time: time.Now(), IEvent: &id, Type: "Account/Created",
 			Variables: []byte(`{}`), AuthScheme: "basic", Status: 200}); err != nil {
 			t.Fatal(err)
 		}

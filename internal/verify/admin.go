@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/journal"
 )
 
 // adminWriteWindow is how long a reader of /events may take over each
@@ -104,97 +106,104 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// serveEvents streams the journal as JSON lines, as `espfctl journal
-// --json` does, a page of rows at a time. Query: type=T, since=RFC3339,
-// after=I_EVENT (the last i_event of the previous page), limit=N.
+// serveEvents streams the journal's events (their first deliveries) as
+// JSON lines, as `espfctl journal --json` does, a page of records at a
+// time. Query: type=T, since=RFC3339, after=I_EVENT (the last i_event of
+// the previous page), limit=N.
 func (rc *Receiver) serveEvents(w http.ResponseWriter, r *http.Request) {
-	f, err := eventFilter(r)
+	q, after, err := eventQuery(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if f.HasAfter {
-		if _, err := rc.journal.cursorOf(r.Context(), f.After); err != nil {
-			status := http.StatusInternalServerError
-			if errors.Is(err, ErrNoSuchEvent) {
-				status = http.StatusNotFound
-			}
-			http.Error(w, err.Error(), status)
+	if after != nil {
+		rec, err := rc.journal.Get(r.Context(), journal.First, *after)
+		switch {
+		case errors.Is(err, journal.ErrNotFound):
+			http.Error(w, fmt.Sprintf("after %d: no such i_event in the journal", *after), http.StatusNotFound)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		c := rec.Cursor()
+		q.After = &c
 	}
+	rc.streamRecords(w, r, q)
+}
+
+// eventQuery reads /events' query: the events, oldest first, with their
+// raw capture; after is the i_event to start after, or nil.
+func eventQuery(r *http.Request) (q journal.Query, after *int64, err error) {
+	q = journal.Query{Kinds: []journal.Kind{journal.First}, Oldest: true, Capture: true}
+	v := r.URL.Query()
+	q.Type = v.Get("type")
+	if q.Since, err = sinceParam(v.Get("since")); err != nil {
+		return q, nil, err
+	}
+	if s := v.Get("after"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return q, nil, fmt.Errorf("after %q: want an i_event", s)
+		}
+		after = &n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return q, nil, fmt.Errorf("limit %q: want a number of events", s)
+		}
+		q.Limit = n
+	}
+	return q, after, nil
+}
+
+func sinceParam(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("since %q: want RFC3339", s)
+	}
+	return t, nil
+}
+
+// serveRejections streams the rejected deliveries as JSON lines, as
+// `espfctl journal --rejected --json` does, oldest first (in the order
+// the journal wrote them). Query:
+// since=RFC3339, limit=N (the newest N).
+func (rc *Receiver) serveRejections(w http.ResponseWriter, r *http.Request) {
+	q := journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true}
+	v := r.URL.Query()
+	var err error
+	if q.Since, err = sinceParam(v.Get("since")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			http.Error(w, fmt.Sprintf("limit %q: want a number of rejections", s), http.StatusBadRequest)
+			return
+		}
+		q.Tail = n
+	}
+	rc.streamRecords(w, r, q)
+}
+
+// streamRecords writes the records q selects as JSON lines.
+func (rc *Receiver) streamRecords(w http.ResponseWriter, r *http.Request, q journal.Query) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	cw := newChunkWriter(w)
-	enc := NewJSONL(cw)
-	err = rc.journal.EachEvent(r.Context(), f, func(e *Event) error { return enc.Encode(e) })
+	enc := journal.NewEncoder(cw)
+	err := rc.journal.Each(r.Context(), q, enc.Encode)
 	if err == nil {
 		err = cw.Flush()
 	}
 	if err != nil {
 		// The status line is gone; cutting the connection tells the
 		// reader the listing is incomplete.
-		panic(http.ErrAbortHandler)
-	}
-}
-
-func eventFilter(r *http.Request) (Filter, error) {
-	var f Filter
-	q := r.URL.Query()
-	f.Type = q.Get("type")
-	if s := q.Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return f, fmt.Errorf("since %q: want RFC3339", s)
-		}
-		f.Since = t
-	}
-	if s := q.Get("after"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return f, fmt.Errorf("after %q: want an i_event", s)
-		}
-		f.After, f.HasAfter = n, true
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return f, fmt.Errorf("limit %q: want a number of events", s)
-		}
-		f.Limit = n
-	}
-	return f, nil
-}
-
-// serveRejections streams the rejected deliveries as JSON lines, as
-// `espfctl journal --rejected --json` does. Query: since=RFC3339, limit=N
-// (the newest N).
-func (rc *Receiver) serveRejections(w http.ResponseWriter, r *http.Request) {
-	var f RejectFilter
-	q := r.URL.Query()
-	if s := q.Get("since"); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			http.Error(w, fmt.Sprintf("since %q: want RFC3339", s), http.StatusBadRequest)
-			return
-		}
-		f.Since = t
-	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			http.Error(w, fmt.Sprintf("limit %q: want a number of rejections", s), http.StatusBadRequest)
-			return
-		}
-		f.Limit = n
-	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	cw := newChunkWriter(w)
-	enc := NewJSONL(cw)
-	err := rc.journal.EachRejection(r.Context(), f, func(x *Rejection) error { return enc.Encode(x) })
-	if err == nil {
-		err = cw.Flush()
-	}
-	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
 }

@@ -1,7 +1,6 @@
 package verify_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,25 +10,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // copyRows lists the journal's duplicate copies (newest first) and its
 // replays.
-func copyRows(t *testing.T, j *verify.Journal) (dups, replays []verify.Row) {
+func copyRows(t *testing.T, j *journal.Journal) (dups, replays []journal.Record) {
 	t.Helper()
-	f := verify.RowFilter{Kinds: []verify.RowKind{verify.RowDuplicate, verify.RowReplay}}
-	err := j.EachRow(context.Background(), f, 0, func(r *verify.Row) error {
-		if r.Kind == verify.RowReplay {
-			replays = append(replays, *r)
+	for _, r := range list(t, j, journal.Query{Kinds: []journal.Kind{journal.Duplicate, journal.Replay}}) {
+		if r.Kind == journal.Replay {
+			replays = append(replays, r)
 		} else {
-			dups = append(dups, *r)
+			dups = append(dups, r)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return dups, replays
 }
@@ -37,7 +32,7 @@ func copyRows(t *testing.T, j *verify.Journal) (dups, replays []verify.Row) {
 // checkCopies asserts that the journal keeps exactly the newest kept
 // duplicates of an i_event delivered `deliveries` times, and has dropped
 // the others.
-func checkCopies(t *testing.T, j *verify.Journal, deliveries, kept, dropped int64) {
+func checkCopies(t *testing.T, j *journal.Journal, deliveries, kept, dropped int64) {
 	t.Helper()
 	dups, replays := copyRows(t, j)
 	if int64(len(dups)) != kept || len(replays) != 1 {
@@ -51,7 +46,7 @@ func checkCopies(t *testing.T, j *verify.Journal, deliveries, kept, dropped int6
 	if n, err := j.CopiesDropped(t.Context()); err != nil || n != dropped {
 		t.Errorf("copies dropped: %d (%v), want %d", n, err, dropped)
 	}
-	ev, err := j.Event(t.Context(), 7615)
+	ev, err := j.Get(t.Context(), journal.First, 7615)
 	if err != nil || ev.Deliveries != deliveries {
 		t.Errorf("the event: %+v (%v); want its %d deliveries counted, kept or not", ev, err, deliveries)
 	}
@@ -83,14 +78,14 @@ func repeat(t *testing.T, au sign.Auth, url string, n int) {
 // each one in its own commit: 14 prunes of 64 (at copies 164, 228, …,
 // 996) drop 896 and keep 103, the deliveries 898 to 1000.
 func TestCopiesBounded(t *testing.T) {
-	if verify.CopySlack(100) != 64 || verify.CopySlack(10000) != 625 {
-		t.Fatalf("CopySlack(100) = %d, CopySlack(10000) = %d; want 64 and 625", verify.CopySlack(100), verify.CopySlack(10000))
+	if journal.CopySlack(100) != 64 || journal.CopySlack(10000) != 625 {
+		t.Fatalf("CopySlack(100) = %d, CopySlack(10000) = %d; want 64 and 625", journal.CopySlack(100), journal.CopySlack(10000))
 	}
 	path := filepath.Join(t.TempDir(), "espf.db")
 	au := mustAuth(t, sign.Config{Scheme: "basic", Users: []string{"pb"}, Passwords: []string{"pw"}})
-	open := func(n int) *verify.Journal {
+	open := func(n int) *journal.Journal {
 		t.Helper()
-		j, err := verify.OpenJournalWith(path, verify.JournalOptions{MaxCopies: n})
+		j, err := journal.Open(journal.Config{Path: path, MaxCopies: n})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,8 +96,9 @@ func TestCopiesBounded(t *testing.T) {
 	admin := httptest.NewServer(rc.Admin())
 	defer admin.Close()
 	repeat(t, au, srv.URL, 1)
-	if _, err := j.RecordReplay(verify.Entry{At: time.Now(), IEvent: 7615, HasEvent: true, Type: "Subscriber/Created",
-		Status: 200, Auth: "ok", Forwarded: true, ForwardStatus: 200, Source: "first/7615", Body: []byte(body(7615))}); err != nil {
+	id, ok := int64(7615), 200
+	if _, err := j.CommitReplay(journal.Record{Time: time.Now(), IEvent: &id, Type: "Subscriber/Created",
+		Status: 200, Auth: "ok", Forwarded: true, ForwardStatus: &ok, Source: "first/7615", Body: []byte(body(7615))}); err != nil {
 		t.Fatal(err)
 	}
 	repeat(t, au, srv.URL, 999)
@@ -143,7 +139,7 @@ func TestCopiesBounded(t *testing.T) {
 		t.Errorf("Stats after the cut at open: %+v, want 90 copies dropped", st)
 	}
 	j.Close()
-	ro, err := verify.OpenJournalReadOnly(path)
+	ro, err := journal.OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +157,7 @@ func TestCopiesMemoryBounded(t *testing.T) {
 		t.Skip("20,000 deliveries")
 	}
 	const keep, senders, each = 100, 8, 2500
-	j, err := verify.OpenJournalWith("", verify.JournalOptions{MaxCopies: keep})
+	j, err := journal.Open(journal.Config{MaxCopies: keep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +173,7 @@ func TestCopiesMemoryBounded(t *testing.T) {
 	defer client.CloseIdleConnections()
 	size := func() int64 {
 		t.Helper()
-		n, err := verify.JournalBytes(j)
+		n, err := j.Size(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +208,7 @@ func TestCopiesMemoryBounded(t *testing.T) {
 	bytes := size()
 	dups, _ := copyRows(t, j)
 	dropped, _ := j.CopiesDropped(t.Context())
-	ev, err := j.Event(t.Context(), 7615)
+	ev, err := j.Get(t.Context(), journal.First, 7615)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +216,8 @@ func TestCopiesMemoryBounded(t *testing.T) {
 	if ev.Deliveries != total || int64(len(dups))+dropped != total-1 {
 		t.Errorf("%d deliveries counted, %d copies kept + %d dropped; want %d and %d", ev.Deliveries, len(dups), dropped, total, total-1)
 	}
-	if len(dups) < keep || len(dups) >= keep+verify.CopySlack(keep) {
-		t.Errorf("%d copies kept, want %d to %d", len(dups), keep, keep+verify.CopySlack(keep)-1)
+	if len(dups) < keep || len(dups) >= keep+journal.CopySlack(keep) {
+		t.Errorf("%d copies kept, want %d to %d", len(dups), keep, keep+journal.CopySlack(keep)-1)
 	}
 	if bytes > 2<<20 {
 		t.Errorf("the in-memory journal takes %d KiB after %d repeats, want under 2 MiB", bytes>>10, total)

@@ -68,7 +68,7 @@ func TestFailFirst(t *testing.T) {
 	if want := []int{500, 500, 200}; !slices.Equal(got, want) {
 		t.Errorf("answers %v, want %v", got, want)
 	}
-	evs, _ := rc.Journal().Events(t.Context(), verify.Filter{})
+	evs := events(t, rc.Journal())
 	if len(evs) != 1 || evs[0].Deliveries != 1 {
 		t.Errorf("journal %+v: want the event once, first delivered by the 200", evs)
 	}
@@ -128,7 +128,7 @@ func TestHangUntilShutdown(t *testing.T) {
 	if err := <-answered; err != nil && strings.HasPrefix(err.Error(), "answered") {
 		t.Errorf("hung delivery %v, want no answer", err)
 	}
-	if evs, _ := rc.Journal().Events(t.Context(), verify.Filter{}); len(evs) != 0 {
+	if evs := events(t, rc.Journal()); len(evs) != 0 {
 		t.Errorf("journal %+v, want nothing: a hung delivery is not delivered", evs)
 	}
 }

@@ -1,15 +1,12 @@
 package verify
 
 import (
-	"database/sql"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
 )
@@ -29,98 +26,6 @@ const (
 	maxRejectedTypeName = 128
 	maxRemote           = 64
 )
-
-// Headers are a request's headers as received (names canonicalized by
-// net/http), credentials redacted. They are stored as a JSON object of
-// name -> list of values.
-type Headers map[string][]string
-
-// text is the JSON object the journal stores, names sorted, written by
-// hand (it runs on every delivery; encoding/json's reflection costs more
-// than the rest of the capture).
-func (h Headers) text() any {
-	if h == nil {
-		return nil
-	}
-	b := make([]byte, 0, 512)
-	b = append(b, '{')
-	for i, name := range h.Names() {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, name)
-		b = append(b, ':', '[')
-		for k, v := range h[name] {
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, v)
-		}
-		b = append(b, ']')
-	}
-	return string(append(b, '}'))
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, bytes that are not UTF-8 as U+FFFD, as
-// encoding/json writes it (without its HTML escaping).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == 0x2028 || r == 0x2029:
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
-
-func parseHeaders(s sql.NullString) Headers {
-	if !s.Valid || s.String == "" {
-		return nil
-	}
-	var h map[string][]string
-	if err := json.Unmarshal([]byte(s.String), &h); err != nil {
-		return Headers{"X-Espfctl-Unreadable": {Clip(s.String, maxRejectedHeaders)}}
-	}
-	return h
-}
-
-// Names sorts the header names, for display.
-func (h Headers) Names() []string {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
 
 // Redacted is what the journal keeps of a credential header's value.
 const Redacted = "[redacted]"
@@ -147,7 +52,7 @@ func redact(v, keep string) string {
 // of credHeaders redacted (keeping the custom scheme name keep, see
 // redact), each value cut to valueMax bytes and the whole to totalMax;
 // headers past the limits are counted in X-Espfctl-Omitted.
-func capture(r *http.Request, credHeaders []string, keep string, valueMax, totalMax int) Headers {
+func capture(r *http.Request, credHeaders []string, keep string, valueMax, totalMax int) journal.Headers {
 	names := sortedNames(r.Header)
 	n := 1 // values, Host included
 	for _, name := range names {
@@ -155,7 +60,7 @@ func capture(r *http.Request, credHeaders []string, keep string, valueMax, total
 	}
 	// One map sized for every name and one array for every value: the
 	// capture runs on every delivery.
-	h := make(Headers, min(len(names), maxHeaders)+2)
+	h := make(journal.Headers, min(len(names), maxHeaders)+2)
 	vals := make([]string, 0, n)
 	total, omitted := 0, 0
 	// put captures name's values; a name's values are added together, so
@@ -175,7 +80,7 @@ func capture(r *http.Request, credHeaders []string, keep string, valueMax, total
 			if secret {
 				v = redact(v, keep)
 			}
-			v = Clip(v, min(valueMax, totalMax-total))
+			v = journal.Clip(v, min(valueMax, totalMax-total))
 			total += len(name) + len(v)
 			vals = append(vals, v)
 		}
@@ -208,20 +113,6 @@ func sortedNames(h http.Header) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// Clip cuts s to at most n bytes on a rune boundary, marking the cut with
-// how many bytes were left out.
-func Clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	mark := fmt.Sprintf("…(+%d bytes)", len(s)-n)
-	cut := max(n-len(mark), 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
 }
 
 // Escape is term.Escape: what every text output does to outside text

@@ -16,6 +16,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
@@ -43,7 +44,7 @@ type Config struct {
 	MaxBody    int64            // 0 = DefaultMaxBody
 	Strict     bool             // answer 400 to unknown event types and missing documented variables
 	Faults     Faults           // misbehave on purpose
-	Journal    *Journal         // nil = a private in-memory journal, closed by Close
+	Journal    *journal.Journal // nil = a private in-memory journal, closed by Close
 	Catalog    *event.Catalog   // nil = the embedded catalog
 	Now        func() time.Time // the clock for auth and journal times; nil = time.Now
 	OnDelivery func(Delivery)   // called once per delivery, from the handling goroutine; must not block
@@ -88,7 +89,7 @@ type Delivery struct {
 // Admin serves GET /healthz, /metrics, /events and /rejections.
 type Receiver struct {
 	cfg        Config
-	journal    *Journal
+	journal    *journal.Journal
 	owned      bool
 	faults     *injector
 	c          *counters
@@ -154,17 +155,22 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 		}
 	}
 	if rc.journal == nil {
-		j, err := OpenJournal("")
+		j, err := journal.Open(journal.Config{})
 		if err != nil {
 			return nil, err
 		}
 		rc.journal, rc.owned = j, true
 	}
 	if cfg.Faults.FailFirst > 0 {
-		rc.faults.delivered = rc.journal.delivered
+		// A journal it cannot read counts as not delivered: the event is
+		// failed as if new.
+		rc.faults.delivered = func(iEvent int64) bool {
+			ok, _ := rc.journal.Has(context.Background(), iEvent)
+			return ok
+		}
 	}
 	// The entity table starts from what the journal already holds.
-	states, err := rc.journal.EntityStates(context.Background())
+	states, err := LoadEntityStates(context.Background(), rc.journal)
 	if err != nil {
 		if rc.owned {
 			_ = rc.journal.Close()
@@ -177,7 +183,7 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 }
 
 // Journal is the journal the receiver writes.
-func (rc *Receiver) Journal() *Journal { return rc.journal }
+func (rc *Receiver) Journal() *journal.Journal { return rc.journal }
 
 // Stats returns the counts so far.
 func (rc *Receiver) Stats() Stats { return rc.c.stats() }
@@ -405,7 +411,7 @@ func (rc *Receiver) inject(c *call) bool {
 
 // commit journals the event and answers 200 once it is committed.
 func (rc *Receiver) commit(c *call) {
-	out, err := rc.journal.Record(rc.event(c))
+	out, err := rc.journal.Commit(rc.event(c))
 	if err != nil {
 		// Never 200 without the commit: a 500 makes the ESPF re-send.
 		c.d.Reason = err.Error()
@@ -435,7 +441,7 @@ func (rc *Receiver) forward(c *call) {
 	status := x.answerStatus()
 	switch {
 	case status == http.StatusOK && c.ev != nil:
-		out, err := rc.journal.Record(rc.event(c))
+		out, err := rc.journal.Commit(rc.event(c))
 		if err != nil {
 			// The Application has the event; what the sender sees stays
 			// what the Application answered.
@@ -463,40 +469,38 @@ func (rc *Receiver) forward(c *call) {
 	_, _ = c.w.Write(x.body)
 }
 
-// event is the journal entry of a delivery answered 200: the event with
-// its whole raw capture.
-func (rc *Receiver) event(c *call) Entry {
-	e := Entry{At: c.d.Time, IEvent: *c.d.IEvent, HasEvent: true, Type: c.d.Type, Variables: c.ev.RawVariables,
+// event is the journal's record of a delivery answered 200: the event
+// with its whole raw capture.
+func (rc *Receiver) event(c *call) journal.Record {
+	r := journal.Record{Time: c.d.Time, IEvent: c.d.IEvent, Type: c.d.Type, Variables: c.ev.RawVariables,
 		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: http.StatusOK, Flags: strings.Join(c.d.Flags, "; "),
 		Remote: c.d.Remote, Body: c.body, BodySize: int64(len(c.body)), Entity: c.d.Entity}
-	if !rc.journal.scratch { // a scratch journal keeps no raw capture
-		e.Headers = capture(c.r, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)
+	if !rc.journal.Scratch() { // a scratch journal keeps no raw capture
+		r.Headers = capture(c.r, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)
 	}
-	rc.forwardFields(c, &e)
-	return e
+	rc.forwardFields(c, &r)
+	return r
 }
 
-// rejection is the journal entry of a delivery not answered 200, bounded
-// whoever sent it: text fields escaped and cut, at most MaxRejectedBody
-// bytes of the body, small header values.
-func (rc *Receiver) rejection(c *call) Entry {
-	e := Entry{At: c.d.Time, Type: Clip(Escape(c.d.Type), maxRejectedTypeName), AuthScheme: c.d.AuthScheme,
-		Auth: c.d.Auth, Status: c.d.Status, Reason: Clip(Escape(rejectionReason(&c.d)), maxRejectedReason),
-		Remote: Clip(Escape(c.d.Remote), maxRemote), BodySize: c.r.ContentLength,
-		Entity: Clip(Escape(c.d.Entity), maxRejectedTypeName), Headers: capture(c.r, rc.creds, rc.keepName, maxRejectedHeader, maxRejectedHeaders)}
+// rejection is the journal's record of a delivery not answered 200,
+// bounded whoever sent it: text fields escaped and cut, at most
+// MaxRejectedBody bytes of the body, small header values.
+func (rc *Receiver) rejection(c *call) journal.Record {
+	r := journal.Record{Time: c.d.Time, IEvent: c.d.IEvent, Type: journal.Clip(Escape(c.d.Type), maxRejectedTypeName),
+		AuthScheme: c.d.AuthScheme, Auth: c.d.Auth, Status: c.d.Status,
+		Reason: journal.Clip(Escape(rejectionReason(&c.d)), maxRejectedReason), Remote: journal.Clip(Escape(c.d.Remote), maxRemote),
+		BodySize: c.r.ContentLength, Entity: journal.Clip(Escape(c.d.Entity), maxRejectedTypeName),
+		Headers: capture(c.r, rc.creds, rc.keepName, maxRejectedHeader, maxRejectedHeaders)}
 	if c.bodyRead {
-		e.BodySize = int64(len(c.body))
-		e.Body = []byte(Clip(string(c.body), MaxRejectedBody))
+		r.BodySize = int64(len(c.body))
+		r.Body = []byte(journal.Clip(string(c.body), MaxRejectedBody))
 		if len(c.body) <= MaxRejectedBody {
-			e.Body = c.body
+			r.Body = c.body
 		}
 	}
-	e.BodySize = max(e.BodySize, 0)
-	if c.d.IEvent != nil {
-		e.IEvent, e.HasEvent = *c.d.IEvent, true
-	}
-	rc.forwardFields(c, &e)
-	return e
+	r.BodySize = max(r.BodySize, 0)
+	rc.forwardFields(c, &r)
+	return r
 }
 
 func rejectionReason(d *Delivery) string {
@@ -506,17 +510,12 @@ func rejectionReason(d *Delivery) string {
 	return d.Reason + " [" + strings.Join(d.Flags, "; ") + "]"
 }
 
-func (rc *Receiver) forwardFields(c *call, e *Entry) {
+func (rc *Receiver) forwardFields(c *call, r *journal.Record) {
 	if !c.d.Forwarded {
 		return
 	}
-	e.Forwarded, e.ForwardError = true, Clip(Escape(c.d.ForwardError), maxRejectedReason)
-	if c.d.ForwardStatus != nil {
-		e.ForwardStatus = *c.d.ForwardStatus
-	}
-	if c.d.ForwardMS != nil {
-		e.ForwardMS = *c.d.ForwardMS
-	}
+	r.Forwarded, r.ForwardError = true, journal.Clip(Escape(c.d.ForwardError), maxRejectedReason)
+	r.ForwardStatus, r.ForwardMS = c.d.ForwardStatus, c.d.ForwardMS
 }
 
 // readAll reads r whole, sized from the declared length (which the caller

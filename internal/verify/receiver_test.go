@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -193,11 +194,8 @@ func TestEverySchemeOverLoopback(t *testing.T) {
 					t.Fatalf("valid delivery #%d: status %d, want 200", i+1, got)
 				}
 			}
-			evs, err := rc.Journal().Events(t.Context(), verify.Filter{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(evs) != 1 || evs[0].IEvent != 7615 || evs[0].Deliveries != 2 || evs[0].AuthScheme != tt.name {
+			evs := events(t, rc.Journal())
+			if len(evs) != 1 || evs[0].ID != 7615 || evs[0].Deliveries != 2 || evs[0].AuthScheme != tt.name {
 				t.Errorf("journal = %+v, want one row for i_event 7615 with 2 deliveries by %s", evs, tt.name)
 			}
 			st := rc.Stats()
@@ -256,7 +254,7 @@ func TestStrictCatalog(t *testing.T) {
 func TestConcurrentFirstDelivery(t *testing.T) {
 	var mu sync.Mutex
 	firsts := 0
-	j, err := verify.OpenJournal(t.TempDir() + "/j.db")
+	j, err := journal.Open(journal.Config{Path: t.TempDir() + "/j.db"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +279,7 @@ func TestConcurrentFirstDelivery(t *testing.T) {
 			t.Errorf("status %d, want 200", c)
 		}
 	}
-	evs, _ := j.Events(t.Context(), verify.Filter{})
+	evs := events(t, j)
 	if firsts != 1 || len(evs) != 1 || evs[0].Deliveries != n || rc.Stats().Duplicates != n-1 {
 		t.Errorf("%d first deliveries, journal %+v, stats %+v; want 1 first and %d deliveries", firsts, evs, rc.Stats(), n)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
@@ -102,28 +103,31 @@ func (rc *Receiver) Replay(ctx context.Context, rr ReplayRequest) (*ReplayResult
 	}
 	res.Consequence = espf.Consequence(res.Answer, false)
 
-	e := Entry{At: rc.cfg.Now().UTC(), Auth: AuthNone, AuthScheme: rc.scheme, Status: res.Answer, Source: rr.Source,
-		Body: rr.Body, BodySize: int64(len(rr.Body)), Remote: "inspector", Forwarded: true, ForwardStatus: x.status,
-		ForwardMS: res.MS, ForwardError: Clip(Escape(res.Error), maxRejectedReason),
-		Headers: capture(req, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)}
+	r := journal.Record{Time: rc.cfg.Now().UTC(), Auth: AuthNone, AuthScheme: rc.scheme, Status: res.Answer, Source: rr.Source,
+		Body: rr.Body, BodySize: int64(len(rr.Body)), Remote: "inspector", Forwarded: true, ForwardMS: &res.MS,
+		ForwardError: journal.Clip(Escape(res.Error), maxRejectedReason),
+		Headers:      capture(req, rc.creds, rc.keepName, maxHeaderValue, maxHeadersSize)}
+	if x.status != 0 {
+		r.ForwardStatus = &x.status
+	}
 	switch {
 	case res.Signed:
-		e.Auth = AuthOK
+		r.Auth = AuthOK
 	case h.Get(rc.credHeader()) != "":
-		e.Auth = "edited"
+		r.Auth = "edited"
 	}
 	if res.Answer != http.StatusOK {
-		e.Reason = x.describe(f.Timeout)
+		r.Reason = x.describe(f.Timeout)
 	}
-	e.Reason = strings.Join(append([]string{e.Reason}, res.Notes...), "; ")
-	e.Reason = strings.TrimPrefix(e.Reason, "; ")
+	r.Reason = strings.Join(append([]string{r.Reason}, res.Notes...), "; ")
+	r.Reason = strings.TrimPrefix(r.Reason, "; ")
 	if ev, err := event.Decode(rr.Body); err == nil {
 		id, _ := ev.IEvent()
-		e.IEvent, e.HasEvent, e.Type, e.Entity, e.Variables = id, true, ev.Type, ev.Entity(), ev.RawVariables
+		r.IEvent, r.Type, r.Entity, r.Variables = &id, ev.Type, ev.Entity(), ev.RawVariables
 	} else {
-		e.Flags = "not an ESPF event: " + err.Error()
+		r.Flags = "not an ESPF event: " + err.Error()
 	}
-	id, err := rc.journal.RecordReplay(e)
+	id, err := rc.journal.CommitReplay(r)
 	if err != nil {
 		return res, fmt.Errorf("the Application answered, but the replay was not journaled: %w", err)
 	}

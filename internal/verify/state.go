@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/journal"
 )
 
 // StatePath is where the receiver shows an entity's state, on the delivery
@@ -93,13 +94,14 @@ func (s *EntityStates) List() []EntityState {
 	return out
 }
 
-// EntityStates folds every event of the journal into a table, as serve
-// kept it: what `journal --entities` lists and what serve starts from when
-// its journal already holds events.
-func (j *Journal) EntityStates(ctx context.Context) (*EntityStates, error) {
+// LoadEntityStates folds every event of the journal into a table, as
+// serve kept it: what `journal --entities` lists and what serve starts
+// from when its journal already holds events.
+func LoadEntityStates(ctx context.Context, j *journal.Journal) (*EntityStates, error) {
 	s := NewEntityStates()
-	err := j.EachEvent(ctx, Filter{}, func(e *Event) error {
-		s.applyRaw(e.Type, e.Variables, e.IEvent)
+	q := journal.Query{Kinds: []journal.Kind{journal.First}, Oldest: true, Capture: true}
+	err := j.Each(ctx, q, func(r *journal.Record) error {
+		s.applyRaw(r.Type, r.Variables, r.ID)
 		return nil
 	})
 	return s, err

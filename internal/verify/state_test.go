@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -46,7 +47,7 @@ func TestEntityStateDesignB(t *testing.T) {
 	t.Parallel()
 	auth := mustAuth(t, sign.Config{Scheme: sign.SchemeSignature, KeyIDs: []string{"k"}, Keys: []string{"s3cret"}, MaxSkew: time.Minute})
 	path := filepath.Join(t.TempDir(), "j.db")
-	j, err := verify.OpenJournal(path)
+	j, err := journal.Open(journal.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +89,12 @@ func TestEntityStateDesignB(t *testing.T) {
 	j.Close()
 
 	// the journal keeps what the table was built from
-	ro, err := verify.OpenJournalReadOnly(path)
+	ro, err := journal.OpenReadOnly(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	states, err := ro.EntityStates(context.Background())
+	states, err := verify.LoadEntityStates(context.Background(), ro)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestEntityStateDesignB(t *testing.T) {
 	if len(list) != 3 || list[0].Entity != "customer/9" || list[2].Entity != "subscriber/7" || list[2].Exists || list[2].IEvent != 41 {
 		t.Errorf("states from the journal %+v", list)
 	}
-	j2, err := verify.OpenJournal(path)
+	j2, err := journal.Open(journal.Config{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,112 +1,11 @@
-package verify
+package journal
 
 import (
 	"context"
 	"database/sql"
 	"maps"
 	"sync"
-	"sync/atomic"
 )
-
-// A live view (serve's inspector) follows the journal through a
-// Subscription: after each group commit the writer hands every subscriber
-// the rows it committed, without ever waiting for one. A subscriber whose
-// buffer is full is dropped (its channel closed) on the spot, so a slow
-// browser costs the deliveries nothing.
-
-// feed is the journal's set of subscribers.
-type feed struct {
-	n    atomic.Int32 // subscribers; the writer skips building rows at 0
-	mu   sync.Mutex
-	subs map[*Subscription]struct{}
-}
-
-// Subscription receives the rows the journal commits, one slice per group
-// commit, in commit order. C is closed when the subscriber fell behind by
-// more than its buffer (Dropped reports it), when Close is called, or when
-// the journal closes.
-type Subscription struct {
-	C       <-chan []Row
-	c       chan []Row
-	f       *feed
-	dropped atomic.Bool
-}
-
-// Subscribe starts a subscription that holds up to buf commits' rows
-// while its reader is busy (at least 1).
-func (j *Journal) Subscribe(buf int) *Subscription {
-	s := &Subscription{c: make(chan []Row, max(buf, 1)), f: &j.feed}
-	s.C = s.c
-	f := &j.feed
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if j.closedFeed() {
-		close(s.c)
-		return s
-	}
-	if f.subs == nil {
-		f.subs = map[*Subscription]struct{}{}
-	}
-	f.subs[s] = struct{}{}
-	f.n.Add(1)
-	return s
-}
-
-// closedFeed reports whether the writer has ended (no more commits).
-func (j *Journal) closedFeed() bool {
-	select {
-	case <-j.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// Subscribers is how many subscriptions are open.
-func (j *Journal) Subscribers() int { return int(j.feed.n.Load()) }
-
-// Dropped reports whether the subscription was closed because its reader
-// fell behind.
-func (s *Subscription) Dropped() bool { return s.dropped.Load() }
-
-// Close ends the subscription; C is closed.
-func (s *Subscription) Close() {
-	s.f.mu.Lock()
-	defer s.f.mu.Unlock()
-	s.f.remove(s)
-}
-
-// remove closes s if it is still subscribed; f.mu is held.
-func (f *feed) remove(s *Subscription) {
-	if _, ok := f.subs[s]; ok {
-		delete(f.subs, s)
-		close(s.c)
-		f.n.Add(-1)
-	}
-}
-
-// publish hands rows to every subscriber without blocking.
-func (f *feed) publish(rows []Row) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for s := range f.subs {
-		select {
-		case s.c <- rows:
-		default:
-			s.dropped.Store(true)
-			f.remove(s)
-		}
-	}
-}
-
-// closeAll ends every subscription (the journal closed).
-func (f *feed) closeAll() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for s := range f.subs {
-		f.remove(s)
-	}
-}
 
 // Counts is what the journal holds, counted as it is written: read at any
 // time without a query, whatever the journal's size.
@@ -221,39 +120,36 @@ func (j *Journal) loadCounts(ctx context.Context, q querier) error {
 	return scan(`SELECT count(*) FROM copies WHERE kind = 'replay'`, func(r *sql.Rows) error { return r.Scan(&t.c.Replays) })
 }
 
-// committed counts a committed batch and hands its rows to the
+// committed counts a committed batch and hands its records to the
 // subscribers. pruned are the statuses of the rejections deleted.
 func (j *Journal) committed(batch []pending, results []result, pruned []int) {
 	live := j.feed.n.Load() > 0
-	var rows []Row
+	var recs []Record
 	if live {
-		rows = make([]Row, 0, len(batch))
+		recs = make([]Record, 0, len(batch))
 	}
 	t := &j.tally
 	t.mu.Lock()
 	for i := range batch {
-		e, res := &batch[i].e, &results[i]
-		var kind RowKind
+		r, res := &batch[i].r, &results[i]
+		kind := r.Kind
 		switch {
-		case e.Replay:
-			kind = RowReplay
+		case kind == Replay:
 			t.c.Replays++
-		case batch[i].done == nil:
-			kind = RowRejected
+		case kind == Rejected:
 			t.c.Rejected++
-			t.addAnswer(e.Status, 1)
+			t.addAnswer(r.Status, 1)
 		case res.out.First:
-			kind = RowFirst
 			t.c.Events++
-			t.addType(e.Type, 1)
+			t.addType(r.Type, 1)
 			t.addAnswer(200, 1)
 		default:
-			kind = RowDuplicate
+			kind = Duplicate
 			t.c.Duplicates++
 			t.addAnswer(200, 1)
 		}
 		if live {
-			rows = append(rows, entryRow(e, kind, res.id, res.out.Deliveries))
+			recs = append(recs, r.live(kind, res.id, res.out.Deliveries))
 		}
 	}
 	for _, st := range pruned {
@@ -262,6 +158,6 @@ func (j *Journal) committed(batch []pending, results []result, pruned []int) {
 	}
 	t.mu.Unlock()
 	if live {
-		j.feed.publish(rows)
+		j.feed.publish(recs)
 	}
 }
