@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/espfctl/espfctl/internal/event"
 )
 
 // A Record's JSON form is a line of espfctl journal --json (and of GET
@@ -50,6 +52,7 @@ type eventLine struct {
 	IEvent        int64               `json:"i_event"`
 	Type          string              `json:"event_type"`
 	Variables     json.RawMessage     `json:"variables"`
+	Payload       string              `json:"payload,omitempty"` // the variables' shape: enriched (i_env or event_time) or minimal (contract §8)
 	Deliveries    int64               `json:"deliveries"`
 	FirstDelivery time.Time           `json:"first_delivery"`
 	LastDelivery  time.Time           `json:"last_delivery"`
@@ -124,7 +127,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 			id = *r.IEvent
 		}
 		return marshalNoHTML(eventLine{SchemaVersion: SchemaVersion, IEvent: id, Type: r.Type, Variables: validJSON(r.Variables),
-			Deliveries: r.Deliveries, FirstDelivery: r.Time, LastDelivery: r.LastDelivery, AuthScheme: r.AuthScheme, Status: r.Status,
+			Payload: r.Payload(), Deliveries: r.Deliveries, FirstDelivery: r.Time, LastDelivery: r.LastDelivery, AuthScheme: r.AuthScheme, Status: r.Status,
 			Flags: r.Flags, Body: body, BodyBase64: b64, Headers: r.Headers, Remote: r.Remote, ForwardStatus: r.storedStatus(),
 			ForwardMS: r.ForwardMS})
 	case Rejected:
@@ -256,4 +259,15 @@ func marshalNoHTML(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Payload is the shape of the event's variables as received (contract
+// §8): "enriched" when they carry i_env or event_time, "minimal" when
+// not, "" when they are not a JSON object.
+func (r *Record) Payload() string {
+	var vars map[string]any
+	if json.Unmarshal(r.Variables, &vars) != nil || vars == nil {
+		return ""
+	}
+	return string(event.Of(vars))
 }

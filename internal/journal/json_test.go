@@ -115,3 +115,22 @@ func TestJSONForms(t *testing.T) {
 		}
 	}
 }
+
+// TestEventLinePayload: an event line says which shape its variables had
+// (contract §8): enriched with i_env or event_time, minimal without.
+func TestEventLinePayload(t *testing.T) {
+	t.Parallel()
+	for vars, want := range map[string]string{
+		`{"i_account":1,"i_event":2}`: `"payload":"minimal"`,
+		`{"i_account":1,"i_event":2,"i_env":1,"event_time":"2026-12-07 10:00:00"}`: `"payload":"enriched"`,
+	} {
+		id := int64(2)
+		b, err := json.Marshal(&journal.Record{Kind: journal.First, IEvent: &id, Type: "Subscriber/Created", Variables: []byte(vars), Status: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s: line %s, want %s", vars, b, want)
+		}
+	}
+}
