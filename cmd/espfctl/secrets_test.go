@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -126,21 +125,7 @@ func startInServe(t *testing.T, args ...string) *inServe {
 		})
 	}
 	t.Cleanup(s.stop)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			s.addr = string(bytes.TrimSpace(b))
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d before listening: %s", code, s.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not write its ready file")
-		}
-		time.Sleep(10 * time.Millisecond) // polls another goroutine's file; not a timing assertion
-	}
+	s.addr = waitReady(t, ready, done, s.err.String)
 	if m := adminLine.FindStringSubmatch(s.err.String()); m != nil {
 		s.admin = m[1]
 	}
@@ -360,7 +345,7 @@ name: api
 auth: {scheme: bearer, key: `+secBearer+`, i_env: 3}
 events: {types: [Subscriber/Created], ids: 2000000-2000999}
 receiver: {report_status: {status: OK, group: HSS, delay: 5ms}}
-api: {token: `+secAPIToken+`, wait: 2s}
+api: {token: `+secAPIToken+`, wait: 1h}
 phases: [{rate: 100/s, count: 3}]
 expect: {delivered: 100%, statuses: 100%}
 `)

@@ -9,12 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/event"
@@ -93,24 +91,12 @@ func serveInProcess(t *testing.T, db string, args ...string) (string, func()) {
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--ready-file", ready, "--journal", db}, args...), ios)
 	}()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return string(bytes.TrimSpace(b)), func() {
-				cancel()
-				if code := <-done; code != exitOK {
-					t.Errorf("serve exit %d: %s", code, errb)
-				}
-			}
+	addr := waitReady(t, ready, done, errb.String)
+	return addr, func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("serve exit %d: %s", code, errb)
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d before listening: %s", code, errb)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not write its ready file")
-		}
-		time.Sleep(10 * time.Millisecond) // polls another goroutine's file; not a timing assertion
 	}
 }
 

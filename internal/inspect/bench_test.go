@@ -27,6 +27,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 	_ "modernc.org/sqlite"
 )
@@ -146,13 +147,11 @@ type chromiumProcess struct {
 
 func startChromium(tb testing.TB, exe string) *chromiumProcess {
 	dir := tb.TempDir()
-	cmd := exec.Command(exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--remote-debugging-port=0",
+	cmd := testutil.Command(tb, exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--remote-debugging-port=0",
 		"--user-data-dir="+dir, "about:blank")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 	for i := 0; ; i++ {
 		b, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
 		if port, _, ok := strings.Cut(string(b), "\n"); err == nil && ok {
