@@ -332,7 +332,7 @@ func checkForwardJournal(t *testing.T, db string) {
 		`(?m)^\S+\t401\tbasic/failed\t127\.0\.0\.1:\d+\t-\t-\t-\tmismatch: `,
 		`(?m)^\S+\t400\tbasic/ok\t127\.0\.0\.1:\d+\t2\tSubscriber/Created\t400\tthe Application answered 400 in `,
 		`(?m)^\S+\t500\tbasic/ok\t127\.0\.0\.1:\d+\t3\tSubscriber/Updated\t500\tthe Application answered 500 in `,
-		`(?m)^\S+\t504\tbasic/ok\t127\.0\.0\.1:\d+\t4\tSubscriber/Deleted\ttimeout\tthe Application did not answer within `+answerWithin.String(),
+		`(?m)^\S+\t504\tbasic/ok\t127\.0\.0\.1:\d+\t4\tSubscriber/Deleted\ttimeout\tthe Application did not answer within ` + answerWithin.String(),
 	} {
 		assertMatch(t, "journal --rejected", rej, re)
 	}
