@@ -29,6 +29,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // hostile is what an attacker puts in a field that espfctl prints: an
@@ -320,7 +321,7 @@ func TestCheckEscapesTheApplication(t *testing.T) {
 	mu.Lock()
 	traces = nil
 	mu.Unlock()
-	cmd := exec.Command("sh", "-c", repro)
+	cmd := testutil.Command(t, "sh", "-c", repro)
 	cmd.Env = append(os.Environ(), "ESPFCTL_CREDENTIALS="+checkSecret)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout

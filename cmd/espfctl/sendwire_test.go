@@ -22,6 +22,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // testCert is a self-signed certificate for 127.0.0.1, and its PEM file.
@@ -76,9 +77,7 @@ func captureTLS(t *testing.T, cert tls.Certificate) (string, func() []captured) 
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				if d, ok := t.Deadline(); ok {
-					_ = c.SetDeadline(d) // a hung connection fails the test at its -timeout, not before
-				}
+				_ = c.SetDeadline(testutil.Deadline(t)) // a hung connection fails the test at its -timeout, not before
 				var offered []string
 				cfg := base.Clone()
 				cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/espfctl/espfctl/internal/check"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -26,7 +27,7 @@ func replay(t *testing.T, c sign.Config, script string) []string {
 			t.Skipf("reproducers need %s: %v", tool, err)
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
+	cmd := testutil.Command(t, "sh", "-c", script)
 	cmd.Env = append(os.Environ(), check.EnvPassword+"="+first(c.Passwords), check.EnvCredentials+"="+first(c.Credentials), check.EnvKey+"="+first(c.Keys))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

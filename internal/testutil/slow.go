@@ -3,6 +3,7 @@ package testutil
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 // SlowEnv is the variable that turns the slow tests on: the Chromium
@@ -22,4 +23,12 @@ func Slow(t testing.TB) {
 	if os.Getenv(SlowEnv) != "1" {
 		t.Skip("slow test: set " + SlowEnv + "=1")
 	}
+}
+
+// Deadline is the test's own deadline (go test -timeout), or the zero
+// time, which means none: the bound for a read or a write on a connection
+// that must fail a hung test, never a slow machine.
+func Deadline(t interface{ Deadline() (time.Time, bool) }) time.Time {
+	d, _ := t.Deadline()
+	return d
 }
