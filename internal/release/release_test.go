@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -389,8 +390,18 @@ func TestParseTargetsAndNames(t *testing.T) {
 	if _, err := ParseTargets("linux/386"); err == nil || !strings.Contains(err.Error(), "linux/amd64,linux/arm64") {
 		t.Errorf("linux/386: %v", err)
 	}
-	if len(Targets) != 6 {
-		t.Errorf("%d targets, want linux, darwin and windows on amd64 and arm64", len(Targets))
+	want := map[Target]bool{}
+	for _, os := range []string{"linux", "darwin", "windows"} {
+		for _, arch := range []string{"amd64", "arm64"} {
+			want[Target{os, arch}] = true
+		}
+	}
+	got := map[Target]bool{}
+	for _, tg := range Targets {
+		got[tg] = true
+	}
+	if !maps.Equal(got, want) || len(Targets) != len(got) {
+		t.Errorf("targets %v, want linux, darwin and windows on amd64 and arm64, each once", Targets)
 	}
 }
 
