@@ -28,7 +28,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
 
@@ -94,7 +93,7 @@ func assertJSON(t *testing.T, what, out string, lines bool) {
 // when tty) and returns the exit code and streams.
 func runIO(t *testing.T, tty bool, args ...string) (int, string, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	ios.IsTTY = tty
 	code := run(t.Context(), args, ios)
 	return code, out.String(), errb.String()

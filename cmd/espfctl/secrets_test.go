@@ -22,6 +22,7 @@ import (
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // The secrets of TestSecretsNeverWritten: each one distinctive, so that a
@@ -86,7 +87,7 @@ func (o *outputs) add(name, text string) {
 // cli runs espfctl in-process and records its streams under name.
 func (o *outputs) cli(t *testing.T, name string, want int, args ...string) (string, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	code := run(t.Context(), args, ios)
 	o.add(name+" stdout", out.String())
 	o.add(name+" stderr", errb.String())
@@ -292,7 +293,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	// against the right one, and the other way round
 	date := "Thu, 12 Apr 2018 15:24:00 GMT"
 	signed := func(args ...string) string { // sign's own output is the header: not searched
-		ios, sout, serr := term.Test()
+		ios, sout, serr := testutil.IO()
 		if code := run(t.Context(), append([]string{"sign"}, args...), ios); code != exitOK {
 			t.Fatalf("sign %v: exit %d: %s", args, code, serr)
 		}

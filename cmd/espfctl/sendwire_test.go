@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
 
@@ -150,7 +149,7 @@ func TestSendWireCapture(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			addr, done := captureTLS(t, cert)
-			ios, _, errb := term.Test()
+			ios, _, errb := testutil.IO()
 			args := sendArgs("https://"+addr+"/espf", append([]string{"--count", "1", "--ca-file", ca}, tt.extra...)...)
 			if code := run(t.Context(), args, ios); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, errb)

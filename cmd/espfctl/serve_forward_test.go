@@ -19,7 +19,7 @@ import (
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -142,7 +142,7 @@ func sendAll(t *testing.T, url string, au sign.Auth, timeout time.Duration) map[
 func runServe(t *testing.T, args ...string) (string, func() (int, string, string)) {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "addr")
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
@@ -295,7 +295,7 @@ func checkAppHits(t *testing.T, app, direct *testApp, before int) {
 // lists the wrong password with its reason, and the Application's refusals.
 func checkForwardJournal(t *testing.T, db string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(context.Background(), []string{"journal", db, "--json"}, ios); code != 0 {
 		t.Fatalf("journal --json: exit %d: %s", code, errb)
 	}
@@ -323,7 +323,7 @@ func checkForwardJournal(t *testing.T, db string) {
 		t.Errorf("journal --json escaped or re-encoded the body: %s", out)
 	}
 
-	ios, out, errb = term.Test()
+	ios, out, errb = testutil.IO()
 	if code := run(context.Background(), []string{"journal", db, "--rejected"}, ios); code != 0 {
 		t.Fatalf("journal --rejected: exit %d: %s", code, errb)
 	}
@@ -336,7 +336,7 @@ func checkForwardJournal(t *testing.T, db string) {
 	} {
 		assertMatch(t, "journal --rejected", rej, re)
 	}
-	ios, out, _ = term.Test()
+	ios, out, _ = testutil.IO()
 	run(context.Background(), []string{"journal", db, "--rejected", "--raw"}, ios)
 	if raw := out.String(); !strings.Contains(raw, "Authorization: Basic [redacted]") || !strings.Contains(raw, forwardBodies[2]) {
 		t.Errorf("journal --rejected --raw lacks the redacted credentials or a body:\n%s", raw)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestServeRawKeepsCustomScheme: serve --auth custom --scheme Plain knows
@@ -79,7 +79,7 @@ func TestServeRawKeepsCustomScheme(t *testing.T) {
 	}
 	s.stop()
 	journal := func(args ...string) string {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		if code := run(context.Background(), append([]string{"journal", db}, args...), ios); code != exitOK {
 			t.Fatalf("journal %q: exit %d: %s", args, code, errb)
 		}

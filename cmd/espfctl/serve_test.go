@@ -19,7 +19,6 @@ import (
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
-	"github.com/espfctl/espfctl/internal/term"
 	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
@@ -165,7 +164,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--no-auth", "--tls-cert", "x"}, "go together"},
 		{[]string{"journal", filepath.Join(t.TempDir(), "none.db")}, "open journal"},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		code := run(context.Background(), tt.args, ios)
 		if (code != exitUsage && code != exitError) || !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage/open error naming %q", tt.args, code, errb.String(), tt.want)
