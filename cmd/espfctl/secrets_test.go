@@ -247,13 +247,18 @@ func TestSecretsNeverWritten(t *testing.T) {
 
 	// send with the ESPF API mock: called with the right token and a wrong one
 	api := freeAddr(t)
-	apiDone := make(chan struct{})
+	apiDone, sendDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(apiDone)
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for ; ; time.Sleep(10 * time.Millisecond) { // until the mock listens, or send is over
 			c, err := net.Dial("tcp", api)
 			if err != nil {
-				continue
+				select {
+				case <-sendDone:
+					return
+				default:
+					continue
+				}
 			}
 			c.Close()
 			for _, tok := range []string{secAPIToken, secWrongAPI} {
@@ -272,6 +277,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	}()
 	o.cli(t, "send api", -1, append(append([]string{"send", "--url", "http://" + serves["basic"].addr + "/", "--count", "2",
 		"--api-listen", api, "--api-token", secAPIToken, "--api-wait", "2s"}, quick...), right["basic"]...)...)
+	close(sendDone)
 	<-apiDone
 
 	// check: against serve (passes) and a broken Application (fails, with

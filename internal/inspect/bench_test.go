@@ -152,15 +152,12 @@ func startChromium(tb testing.TB, exe string) *chromiumProcess {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	for i := 0; ; i++ {
+	for { // only the test's -timeout bounds the wait
 		b, err := os.ReadFile(filepath.Join(dir, "DevToolsActivePort"))
 		if port, _, ok := strings.Cut(string(b), "\n"); err == nil && ok {
 			return &chromiumProcess{cmd: cmd, base: "http://127.0.0.1:" + port}
 		}
-		if i == 3000 {
-			tb.Fatal("Chromium wrote no DevToolsActivePort")
-		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polls another process's file; not a timing assertion
 	}
 }
 
@@ -230,18 +227,15 @@ func TestLiveListThroughput(t *testing.T) {
 		browser := startChromium(t, "/usr/bin/"+exe)
 		variants = append(variants, variant{"Chromium on the live list", func() func() string {
 			closeTab := browser.open(t, r.admin+"/ui/")
-			for i := 0; ; i++ {
+			for { // only the test's -timeout bounds the wait
 				if open, _ := r.ui.Streams(); open > 0 {
 					break
-				}
-				if i == 3000 {
-					t.Fatal("Chromium did not open the live list")
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
 			return func() string {
 				closeTab()
-				for i := 0; i < 3000; i++ { // the stream ends with the tab
+				for { // the stream ends with the tab
 					if open, _ := r.ui.Streams(); open == 0 {
 						break
 					}
