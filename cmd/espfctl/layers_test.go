@@ -15,8 +15,8 @@ var layers = map[string]int{
 	"event": 1, "espf": 1,
 	"sim": 2, "verify": 2, "check": 2, "espfapi": 2,
 	"scenario": 3, "inspect": 3,
-	"report": 4,
-	"runner": 5,
+	"report":   4,
+	"runner":   5,
 	"testutil": 6,
 }
 
