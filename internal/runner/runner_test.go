@@ -61,13 +61,19 @@ func timing(m scenario.Metric) bool {
 	return m.Kind == scenario.Duration || m.Key == "rate_error"
 }
 
+// shipped is a shipped scenario and its file name.
+type shipped struct {
+	name string
+	s    *scenario.Scenario
+}
+
 // shippedScenarios are the short shipped scenarios that use the built-in
 // receiver (the template needs a user's Application; the soak lasts an
-// hour), by file name.
-func shippedScenarios(tb testing.TB) map[string]*scenario.Scenario {
+// hour), in file name order.
+func shippedScenarios(tb testing.TB) []shipped {
 	tb.Helper()
 	files, _ := filepath.Glob("../../scenarios/*.yaml")
-	out := map[string]*scenario.Scenario{}
+	var out []shipped
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -79,7 +85,7 @@ func shippedScenarios(tb testing.TB) map[string]*scenario.Scenario {
 		}
 		s.Report = scenario.Report{} // write no files from tests
 		untimed(s)
-		out[filepath.Base(f)] = s
+		out = append(out, shipped{filepath.Base(f), s})
 	}
 	if len(out) < 5 {
 		tb.Fatalf("%d short shipped scenarios with the built-in receiver, want at least 5", len(out))
@@ -94,8 +100,9 @@ func shippedScenarios(tb testing.TB) map[string]*scenario.Scenario {
 // machine meets a scenario's latency or rate bounds is not a test's verdict:
 // BenchmarkShippedScenarios reports those figures.
 func TestShippedScenariosRun(t *testing.T) {
-	for name, s := range shippedScenarios(t) {
-		t.Run(name, func(t *testing.T) {
+	for _, sc := range shippedScenarios(t) {
+		s := sc.s
+		t.Run(sc.name, func(t *testing.T) {
 			t.Parallel()
 			res, err := Run(context.Background(), s, Options{})
 			if err != nil {
@@ -132,8 +139,9 @@ func TestShippedScenariosRun(t *testing.T) {
 //
 //	go test -run '^$' -bench ShippedScenarios -benchtime 1x ./internal/runner
 func BenchmarkShippedScenarios(b *testing.B) {
-	for name, s := range shippedScenarios(b) {
-		b.Run(name, func(b *testing.B) {
+	for _, sc := range shippedScenarios(b) {
+		s := sc.s
+		b.Run(sc.name, func(b *testing.B) {
 			for b.Loop() {
 				res, err := Run(context.Background(), s, Options{})
 				if err != nil {
