@@ -35,7 +35,7 @@ func TestAbuseBenchmark(t *testing.T) {
 	if os.Getenv("ESPFCTL_ABUSE_BENCH") == "" {
 		t.Skip("set ESPFCTL_ABUSE_BENCH=1 to run the abuse benchmark")
 	}
-	bin := buildBinary(t)
+	bin := espfctlBinary(t)
 	t.Run("events-readers-and-stalled-uploads", func(t *testing.T) { benchReadersAndUploads(t, bin) })
 	t.Run("rejected-10KB-Authorization", func(t *testing.T) { benchRejectedHeaders(t, bin, "Authorization") })
 	t.Run("rejected-10KB-other-header", func(t *testing.T) { benchRejectedHeaders(t, bin, "X-Padding") })

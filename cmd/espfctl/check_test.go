@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,7 @@ import (
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -53,6 +54,50 @@ func referenceApp(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// checkRuns is what `check` runs for scheme with these selection arguments
+// and no --state-url: the cases, in running order.
+func checkRuns(t *testing.T, scheme string, args ...string) []check.Case {
+	t.Helper()
+	cs, err := check.Select(check.Cases(), scheme, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return check.WithoutState(cs, args)
+}
+
+// referenceGrade is the grade the reference Application (espfctl serve's
+// handler) gets on case c with --soak 0: it passes every case but the ones
+// about the transport, over plain http (1/https warns, the TLS cases
+// cannot run), and 2/soak, which --soak 0 turns off.
+func referenceGrade(c check.Case, overTLS bool) check.Grade {
+	switch {
+	case c.ID == "2/soak":
+		return check.Skip
+	case !overTLS && c.ID == "1/https":
+		return check.Warn
+	case !overTLS && strings.HasPrefix(c.ID, "1/tls-"):
+		return check.Skip
+	}
+	return check.Pass
+}
+
+// referenceTotals is check's summary line for the reference Application
+// on cs: the tally of referenceGrade, which adds up to the cases run.
+func referenceTotals(cs []check.Case, overTLS bool) string {
+	var n check.Counts
+	for _, c := range cs {
+		switch referenceGrade(c, overTLS) {
+		case check.Pass:
+			n.Pass++
+		case check.Warn:
+			n.Warn++
+		case check.Skip:
+			n.Skip++
+		}
+	}
+	return n.String()
+}
+
 // TestCheckExitCodes: 0 when no case fails against the reference
 // Application, 1 when one fails (or warns, with --strict), 2 on usage
 // errors, 3 when nothing answers.
@@ -75,9 +120,9 @@ func TestCheckExitCodes(t *testing.T) {
 		stdout, stderr string
 	}{
 		{"reference passes", checkArgs(good.URL), exitOK, "pass\t2/exact-200\t200 OK\texactly 200\tdelivered: removed from the ESPF queue\n",
-			"23 passed, 1 warned, 0 failed, 3 skipped"},
+			referenceTotals(checkRuns(t, sign.SchemeCustom), false)},
 		{"positional selection", checkArgs(good.URL, "3", "2/duplicate"), exitOK, "pass\t3.custom/other-scheme-name\t401 Unauthorized\t",
-			"5 passed, 0 warned, 0 failed, 0 skipped"},
+			referenceTotals(checkRuns(t, sign.SchemeCustom, "3", "2/duplicate"), false)},
 		{"--strict fails the plain-http warning", checkArgs(good.URL, "--strict", "1/https"), exitFailed,
 			"FAIL\t1/https\t-\t", "1 of 1 cases failed"},
 		{"204 fails", checkArgs(noContent.URL, "2/exact-200"), exitFailed,
@@ -96,7 +141,7 @@ func TestCheckExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ios, out, errb := term.Test()
+			ios, out, errb := testutil.IO()
 			if code := run(t.Context(), tt.args, ios); code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, out, errb)
 			}
@@ -108,6 +153,17 @@ func TestCheckExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selected is how many cases check.Select picks for scheme and args: what
+// --list prints, one line each.
+func selected(t *testing.T, scheme string, args ...string) int {
+	t.Helper()
+	cs, err := check.Select(check.Cases(), scheme, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(cs)
 }
 
 // TestCheckList: --list prints every case without sending anything (no
@@ -122,10 +178,10 @@ func TestCheckList(t *testing.T) {
 		want  string
 	}{
 		{[]string{"check", "--list"}, all, "3.bearer/alg-none\ta token with the header {\"alg\":\"none\"} and no signature\t401 or 403 (another 4xx warns)\t"},
-		{[]string{"check", "--list", "--auth", "basic"}, all - 3 - 9 - 8, "3.basic/wrong-user\t"},
-		{[]string{"check", "--list", "3.bearer", "2/dup"}, 8 + 2, "2/duplicate-concurrent\t--copies copies (default 10) of one new event at the same time\t"},
+		{[]string{"check", "--list", "--auth", "basic"}, selected(t, sign.SchemeBasic), "3.basic/wrong-user\t"},
+		{[]string{"check", "--list", "3.bearer", "2/dup"}, selected(t, "", "3.bearer", "2/dup"), "2/duplicate-concurrent\t--copies copies (default 10) of one new event at the same time\t"},
 	} {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		if code := run(t.Context(), tt.args, ios); code != exitOK {
 			t.Fatalf("%q: exit %d: %s", tt.args, code, errb)
 		}
@@ -133,7 +189,7 @@ func TestCheckList(t *testing.T) {
 			t.Errorf("%q: %d lines, want %d with %q:\n%s", tt.args, n, tt.lines, tt.want, out)
 		}
 	}
-	ios, out, _ := term.Test()
+	ios, out, _ := testutil.IO()
 	if code := run(t.Context(), []string{"check", "--list", "--json"}, ios); code != exitOK {
 		t.Fatalf("--list --json: exit %d", code)
 	}
@@ -154,7 +210,7 @@ func TestCheckTerminal(t *testing.T) {
 	t.Setenv("COLUMNS", "80")
 	good := referenceApp(t)
 	for _, args := range [][]string{{"check", "--list"}, checkArgs(good.URL, "1/https", "1/over-1mib", "2", "7")} {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		ios.IsTTY = true
 		if code := run(t.Context(), args, ios); code != exitOK {
 			t.Fatalf("%q: exit %d: %s", args, code, errb)
@@ -166,7 +222,7 @@ func TestCheckTerminal(t *testing.T) {
 			}
 		}
 	}
-	ios, out, _ := term.Test()
+	ios, out, _ := testutil.IO()
 	ios.IsTTY = true
 	run(t.Context(), checkArgs(good.URL, "1/https", "2/exact-200"), ios)
 	for _, want := range []string{
@@ -194,7 +250,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
 	t.Cleanup(srv.Close)
 	junit := filepath.Join(t.TempDir(), "check.xml")
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), checkArgs(srv.URL, "--json", "--junit", junit), ios); code != exitFailed {
 		t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
 	}
@@ -202,11 +258,59 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}
-	if want := (check.Counts{Pass: 14, Warn: 7, Fail: 3, Skip: 3}); rep.Counts != want || len(rep.Checks) != 27 {
-		t.Errorf("counts %+v over %d cases, want %+v over 27", rep.Counts, len(rep.Checks), want)
+	runs := checkRuns(t, sign.SchemeCustom)
+	if got, want := checkIDs(rep.Checks), check.IDs(runs); !slices.Equal(got, want) {
+		t.Fatalf("--json has the cases %q, want every case run, in order: %q", got, want)
 	}
-	if len(rep.Sections) != 4 || rep.Sections[2].Section != "3.custom" || rep.Sections[2].Fail != 3 {
-		t.Errorf("sections %+v, want 1, 2, 3.custom (3 failed), 7", rep.Sections)
+	var tally check.Counts
+	grades := map[check.Grade][]string{}
+	for _, r := range rep.Checks {
+		grades[r.Grade] = append(grades[r.Grade], r.ID)
+		tallyGrade(&tally, r.Grade)
+		wantSkip := r.ID == "2/soak" || strings.HasPrefix(r.ID, "1/tls-") // --soak 0; plain http
+		if (r.Grade == check.Skip) != wantSkip {
+			t.Errorf("%s: %s, want a skip exactly for the TLS cases and the soak", r.ID, r.Grade)
+		}
+		if r.Section == "3.custom" && r.Grade != check.Fail { // it accepts any credentials
+			t.Errorf("%s: %s, want a failure: the Application accepts wrong credentials", r.ID, r.Grade)
+		}
+	}
+	if rep.Counts != tally || tally.Pass+tally.Warn+tally.Fail+tally.Skip != len(runs) {
+		t.Errorf("counts %+v, want the tally of the %d cases' grades %+v", rep.Counts, len(runs), tally)
+	}
+	for _, id := range []string{"1/https", "1/not-json"} { // plain http; a body that is no event, accepted
+		if !slices.Contains(grades[check.Warn], id) {
+			t.Errorf("warnings %q, want %s among them", grades[check.Warn], id)
+		}
+	}
+	// one row per section run, in the sections' order, each the tally of
+	// its cases, together the whole
+	var order []string
+	for _, sc := range check.Sections() {
+		order = append(order, sc.ID)
+	}
+	var sum check.Counts
+	last := -1
+	for _, sc := range rep.Sections {
+		var in check.Counts
+		for _, r := range rep.Checks {
+			if r.Section == sc.Section {
+				tallyGrade(&in, r.Grade)
+			}
+		}
+		if i := slices.Index(order, sc.Section); i <= last || sc.Counts != in || sc.Title != check.SectionTitle(sc.Section) {
+			t.Errorf("section %+v: want a known section, in order, with its title and the tally of its cases %+v", sc, in)
+		} else {
+			last = i
+		}
+		sum.Pass, sum.Warn, sum.Fail, sum.Skip = sum.Pass+in.Pass, sum.Warn+in.Warn, sum.Fail+in.Fail, sum.Skip+in.Skip
+	}
+	ran := map[string]bool{}
+	for _, c := range runs {
+		ran[c.Section] = true
+	}
+	if sum != tally || len(rep.Sections) != len(ran) {
+		t.Errorf("%d sections adding up to %+v, want one for each of the %d sections run, adding up to %+v", len(rep.Sections), sum, len(ran), tally)
 	}
 	for _, r := range rep.Checks {
 		if (r.Grade == check.Fail) != (r.Curl != "") {
@@ -241,8 +345,8 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if err := xml.Unmarshal([]byte(b), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Tests != 27 || doc.Failures != 3 || doc.Skipped != 3 {
-		t.Errorf("junit: %d tests, %d failures, %d skipped; want 27, 3, 3 (warnings pass)", doc.Tests, doc.Failures, doc.Skipped)
+	if doc.Tests != len(runs) || doc.Failures != tally.Fail || doc.Skipped != tally.Skip || tally.Fail == 0 || tally.Warn == 0 {
+		t.Errorf("junit: %d tests, %d failures, %d skipped; want %d, %d, %d (warnings pass)", doc.Tests, doc.Failures, doc.Skipped, len(runs), tally.Fail, tally.Skip)
 	}
 	for _, c := range doc.Suites[0].Cases {
 		if !strings.HasPrefix(c.Name, c.Classname+"/") {
@@ -279,12 +383,12 @@ func TestCheckTLS(t *testing.T) {
 		code           int
 		stdout, stderr string
 	}{
-		{"trusted", []string{"--ca-file", ca}, exitOK, "pass\t1/tls-certificate\tvalid\t", "26 passed, 0 warned, 0 failed, 1 skipped"},
+		{"trusted", []string{"--ca-file", ca}, exitOK, "pass\t1/tls-certificate\tvalid\t", referenceTotals(checkRuns(t, sign.SchemeCustom), true)},
 		{"untrusted", nil, exitError, "FAIL\t1/tls-certificate\ttls\t", "none answered (tls: x509: certificate signed by unknown authority)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ios, out, errb := term.Test()
+			ios, out, errb := testutil.IO()
 			if code := run(t.Context(), checkArgs(srv.URL, tt.extra...), ios); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s\n%s", code, tt.code, errb, out)
 			}
@@ -312,7 +416,7 @@ func TestCheckInterrupted(t *testing.T) {
 		w.WriteHeader(200)
 	}))
 	t.Cleanup(srv.Close)
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(ctx, checkArgs(srv.URL), ios); code != exitInterrupted {
 		t.Fatalf("exit %d, want %d: %s", code, exitInterrupted, errb)
 	}
@@ -337,7 +441,7 @@ func TestCheckNoMaxSkew(t *testing.T) {
 		{"check", "--url", srv.URL, "--auth", "signature", "--key-id", "test", "--key", "s3cret", "--max-skew", "1m", "3.signature"},
 		{"check", "--url", srv.URL, "--auth", "bearer", "--key", "s3cret", "--max-skew=0", "3.bearer/expired"},
 	} {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		if code := run(t.Context(), args, ios); code != exitUsage {
 			t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, exitUsage, out, errb)
 		}
@@ -351,7 +455,7 @@ func TestCheckNoMaxSkew(t *testing.T) {
 		t.Errorf("%d requests sent, want none", n)
 	}
 	// send signs as the ESPF too, and refuses the flag the same way.
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), []string{"send", "--url", srv.URL, "--auth", "basic", "--user", "u", "--password", "p", "--count", "1", "--max-skew", "1m"}, ios); code != exitUsage ||
 		!strings.Contains(errb.String(), "send is the sender and bounds no Date") {
 		t.Errorf("send --max-skew: exit %d, want %d with the reason\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errb)
@@ -359,11 +463,32 @@ func TestCheckNoMaxSkew(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Errorf("send --max-skew: %d requests sent, want none", n)
 	}
-	ios, out, errb = term.Test()
+	ios, out, errb = testutil.IO()
 	if code := run(t.Context(), []string{"check", "--help"}, ios); code != exitOK {
 		t.Fatalf("--help: exit %d: %s", code, errb)
 	}
 	if strings.Contains(out.String(), "--max-skew duration") || !strings.Contains(out.String(), "takes no --max-skew") {
 		t.Errorf("check --help lists --max-skew, or does not say why it takes none:\n%s", out)
+	}
+}
+
+func checkIDs(rs []check.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func tallyGrade(c *check.Counts, g check.Grade) {
+	switch g {
+	case check.Pass:
+		c.Pass++
+	case check.Warn:
+		c.Warn++
+	case check.Fail:
+		c.Fail++
+	case check.Skip:
+		c.Skip++
 	}
 }

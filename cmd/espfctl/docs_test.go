@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -36,7 +36,7 @@ func readDoc(t *testing.T, path string) string {
 // the README.
 func TestEveryCommandHasAPage(t *testing.T) {
 	t.Parallel()
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	root := newRootCmd(ios)
 	cmds := root.Commands()
 	if len(cmds) == 0 {
@@ -86,7 +86,7 @@ func TestReadmeIsShortAndLinksTheReferences(t *testing.T) {
 		t.Errorf("README.md has %d lines, want at most %d: move reference material to docs/", n, maxReadme)
 	}
 	links := []string{"docs/contract.md", "docs/json.md"}
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	for _, c := range newRootCmd(ios).Commands() {
 		if !c.Hidden && c.Name() != "help" {
 			links = append(links, "docs/"+c.Name()+".md")

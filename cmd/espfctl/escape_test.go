@@ -28,7 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // hostile is what an attacker puts in a field that espfctl prints: an
@@ -93,7 +93,7 @@ func assertJSON(t *testing.T, what, out string, lines bool) {
 // when tty) and returns the exit code and streams.
 func runIO(t *testing.T, tty bool, args ...string) (int, string, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	ios.IsTTY = tty
 	code := run(t.Context(), args, ios)
 	return code, out.String(), errb.String()
@@ -320,7 +320,7 @@ func TestCheckEscapesTheApplication(t *testing.T) {
 	mu.Lock()
 	traces = nil
 	mu.Unlock()
-	cmd := exec.Command("sh", "-c", repro)
+	cmd := testutil.Command(t, "sh", "-c", repro)
 	cmd.Env = append(os.Environ(), "ESPFCTL_CREDENTIALS="+checkSecret)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/spf13/cobra"
 )
 
@@ -74,7 +74,7 @@ func examples(c *cobra.Command) []string {
 // variable) are run and must exit 0.
 func TestHelpExamples(t *testing.T) {
 	t.Chdir(filepath.Join("..", ".."))
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	var all []*cobra.Command
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -136,7 +136,7 @@ func TestHelpExamples(t *testing.T) {
 			}
 			var in []byte
 			for _, args := range pipeline {
-				io, out, errb := term.Test()
+				io, out, errb := testutil.IO()
 				io.In = bytes.NewReader(in)
 				if code := run(context.Background(), args, io); code != 0 {
 					t.Errorf("%s: example %q exits %d:\n%s", c.CommandPath(), ex, code, errb)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/espfctl/espfctl/internal/testutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -243,7 +242,7 @@ func (a *reportTotals) add(b reportTotals) {
 
 func k8sReport(t *testing.T, bin string, args ...string) reportTotals {
 	t.Helper()
-	out, err := exec.Command(bin, append(args, "--json")...).Output()
+	out, err := testutil.Command(t, bin, append(args, "--json")...).Output()
 	if err != nil {
 		t.Fatalf("espfctl %s --json: %v", strings.Join(args, " "), err)
 	}
@@ -293,7 +292,7 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort != sc.Ports[0].Name {
 		t.Fatalf("serve listens on %q, the container port is %+v, the Service targets %+v: they must agree", listen, sc.Ports, svc.Spec.Ports)
 	}
-	srv := exec.Command(bin, setFlag(t, serveArgs, "--listen", "127.0.0.1:0")...)
+	srv := testutil.Command(t, bin, setFlag(t, serveArgs, "--listen", "127.0.0.1:0")...)
 	srv.Env = append(os.Environ(), serveEnv...)
 	var serveOut bytes.Buffer
 	srv.Stdout = &serveOut
@@ -304,7 +303,6 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 	var addr string
 	var serveErr bytes.Buffer
 	lines := bufio.NewScanner(stderr)
@@ -334,9 +332,6 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		t.Errorf("APP_URL %q does not point at the serve Service (%s…)", appURL, want)
 	}
 	const perPod = 25
-	// Bounded: a send that hangs is killed and fails the test.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	parts := make([]string, n)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -348,7 +343,7 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		if filepath.Dir(parts[i]) != results {
 			t.Fatalf("pod %d writes --results %q, not on the shared volume", i, parts[i])
 		}
-		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd := testutil.Command(t, bin, args...) // a send that hangs ends with the test (its -timeout)
 		cmd.Env = append(os.Environ(), env...)
 		cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
 		wg.Go(func() { errs[i] = cmd.Run() })
@@ -425,7 +420,7 @@ func TestKubernetesRecipeLocally(t *testing.T) {
 		t.Fatalf("serve: %v\n%s", err, serveErr.String())
 	}
 	journal := flagValue(serveArgs, "--journal")
-	out, err := exec.Command(bin, "journal", journal, "--json").Output()
+	out, err := testutil.Command(t, bin, "journal", journal, "--json").Output()
 	if err != nil {
 		t.Fatalf("espfctl journal: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // lifecycleArgs sends 60 entity histories, tightly interleaved, with
@@ -24,7 +25,7 @@ func lifecycleArgs(url string, extra ...string) []string {
 
 func runLifecycle(t *testing.T, args []string, want int) (*report.Summary, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), args, ios); code != want {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, want, errb)
 	}
@@ -99,7 +100,7 @@ func TestLifecycleReadBackPasses(t *testing.T) {
 		api := freeAddr(t)
 		la := newLifecycleApp(t, readBack, "http://"+api)
 		app := httptest.NewServer(la)
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		code := run(t.Context(), lifecycleArgs(app.URL, "--api-listen", api, "--api-login", "app", "--api-password", "api-pw"), ios)
 		app.Close()
 		if code != exitOK && strings.Contains(errb.String(), "address already in use") && try < 3 {
@@ -156,7 +157,7 @@ func TestLifecycleUsage(t *testing.T) {
 		{sendArgs(ok.URL, "--api-listen", "127.0.0.1:0", "--api-ca-out", "ca.pem"), "only for a self-signed"},
 	}
 	for _, tt := range tests {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), tt.args, ios); code != exitUsage || !strings.Contains(errb.String(), tt.says) {
 			t.Errorf("%v: exit %d, stderr %q; want %d saying %q", tt.args[len(sendArgs("")):], code, errb, exitUsage, tt.says)
 		}
@@ -190,7 +191,7 @@ expect:
 		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		code := run(t.Context(), []string{"run", file}, ios)
 		app.Close()
 		if code != tt.code {

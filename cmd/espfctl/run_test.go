@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // cancelOn is a status stream that cancels the run the first time it
@@ -48,7 +48,7 @@ expect:
 	junit, page := filepath.Join(dir, "j.xml"), filepath.Join(dir, "r.html")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ios, out, _ := term.Test()
+	ios, out, _ := testutil.IO()
 	errs := &cancelOn{want: "sent ", cancel: cancel} // the first progress line
 	ios.Err, ios.ErrTTY = errs, true                 // progress every second
 	code := run(ctx, []string{"run", scen, "--junit", junit, "--html", page}, ios)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // The secrets of TestSecretsNeverWritten: each one distinctive, so that a
@@ -87,7 +87,7 @@ func (o *outputs) add(name, text string) {
 // cli runs espfctl in-process and records its streams under name.
 func (o *outputs) cli(t *testing.T, name string, want int, args ...string) (string, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	code := run(t.Context(), args, ios)
 	o.add(name+" stdout", out.String())
 	o.add(name+" stderr", errb.String())
@@ -126,21 +126,7 @@ func startInServe(t *testing.T, args ...string) *inServe {
 		})
 	}
 	t.Cleanup(s.stop)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			s.addr = string(bytes.TrimSpace(b))
-			break
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d before listening: %s", code, s.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not write its ready file")
-		}
-		time.Sleep(10 * time.Millisecond) // polls another goroutine's file; not a timing assertion
-	}
+	s.addr = waitReady(t, ready, done, s.err.String)
 	if m := adminLine.FindStringSubmatch(s.err.String()); m != nil {
 		s.admin = m[1]
 	}
@@ -261,13 +247,18 @@ func TestSecretsNeverWritten(t *testing.T) {
 
 	// send with the ESPF API mock: called with the right token and a wrong one
 	api := freeAddr(t)
-	apiDone := make(chan struct{})
+	apiDone, sendDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(apiDone)
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for ; ; time.Sleep(10 * time.Millisecond) { // until the mock listens, or send is over
 			c, err := net.Dial("tcp", api)
 			if err != nil {
-				continue
+				select {
+				case <-sendDone:
+					return
+				default:
+					continue
+				}
 			}
 			c.Close()
 			for _, tok := range []string{secAPIToken, secWrongAPI} {
@@ -286,6 +277,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	}()
 	o.cli(t, "send api", -1, append(append([]string{"send", "--url", "http://" + serves["basic"].addr + "/", "--count", "2",
 		"--api-listen", api, "--api-token", secAPIToken, "--api-wait", "2s"}, quick...), right["basic"]...)...)
+	close(sendDone)
 	<-apiDone
 
 	// check: against serve (passes) and a broken Application (fails, with
@@ -307,7 +299,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	// against the right one, and the other way round
 	date := "Thu, 12 Apr 2018 15:24:00 GMT"
 	signed := func(args ...string) string { // sign's own output is the header: not searched
-		ios, sout, serr := term.Test()
+		ios, sout, serr := testutil.IO()
 		if code := run(t.Context(), append([]string{"sign"}, args...), ios); code != exitOK {
 			t.Fatalf("sign %v: exit %d: %s", args, code, serr)
 		}
@@ -360,7 +352,7 @@ name: api
 auth: {scheme: bearer, key: `+secBearer+`, i_env: 3}
 events: {types: [Subscriber/Created], ids: 2000000-2000999}
 receiver: {report_status: {status: OK, group: HSS, delay: 5ms}}
-api: {token: `+secAPIToken+`, wait: 2s}
+api: {token: `+secAPIToken+`, wait: 1h}
 phases: [{rate: 100/s, count: 3}]
 expect: {delivered: 100%, statuses: 100%}
 `)

@@ -14,14 +14,14 @@ import (
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
 // flagsConfig is the engine config `espfctl send ARGS` would run.
 func flagsConfig(t *testing.T, args ...string) sim.Config {
 	t.Helper()
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	var opts *sendOptions
 	cmd := newSendCmd(ios, func(_ context.Context, o *sendOptions) error { opts = o; return nil })
 	cmd.SetArgs(append([]string{"--url", "http://recv.test/espf", "--auth", "signature", "--key-id", "test", "--key", "s3cret"}, args...))
@@ -46,7 +46,7 @@ func flagsConfig(t *testing.T, args ...string) sim.Config {
 // scenario with these extra top-level keys.
 func scenarioConfig(t *testing.T, keys string) sim.Config {
 	t.Helper()
-	s, err := scenario.ParseEnv("jitter.yaml", []byte("version: 1\nauth: {scheme: signature, key_id: test, key: s3cret}\n"+keys), func(string) (string, bool) { return "", false })
+	s, err := scenario.Parse("jitter.yaml", []byte("version: 1\nauth: {scheme: signature, key_id: test, key: s3cret}\n"+keys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestSendFlagsCheckedByTheEngine(t *testing.T) {
 		{[]string{"--rate", "0"}, `--rate: "0/s" sends nothing`},
 		{[]string{"--retry-backoff", "linear"}, `--retry-backoff: retry backoff "linear": want exponential or fixed`},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), sendArgs(srv.URL, append([]string{"--count", "1"}, tt.args...)...), ios); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d; stderr %s", tt.args, code, exitUsage, errb)
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/report"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 func statusServer(t *testing.T, status int) *httptest.Server {
@@ -49,7 +49,7 @@ func TestSendExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ios, _, errb := term.Test()
+			ios, _, errb := testutil.IO()
 			if got := run(t.Context(), tt.args, ios); got != tt.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", got, tt.code, errb)
 			}
@@ -68,7 +68,7 @@ func TestSendJSONAndReportMerge(t *testing.T) {
 	srv := statusServer(t, 200)
 	dir := t.TempDir()
 	for i, f := range []string{"a.jsonl", "b.jsonl"} {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		args := sendArgs(srv.URL, "--count", "4", "--json", "--results", filepath.Join(dir, f), "--first-event", []string{"1", "100"}[i],
 			"--mix", "Subscriber/Created=1,Customer/Updated=1")
 		if code := run(t.Context(), args, ios); code != exitOK {
@@ -82,7 +82,7 @@ func TestSendJSONAndReportMerge(t *testing.T) {
 			t.Errorf("summary %+v", s)
 		}
 	}
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), []string{"report", "--json", filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")}, ios); code != exitOK {
 		t.Fatalf("report exit %d: %s", code, errb)
 	}
@@ -93,14 +93,14 @@ func TestSendJSONAndReportMerge(t *testing.T) {
 	if s.Events != 8 || s.Attempts != 8 || s.ByType["Subscriber/Created"].Events+s.ByType["Customer/Updated"].Events != 8 {
 		t.Errorf("merged report: events %d attempts %d by type %v; want 8", s.Events, s.Attempts, s.ByType)
 	}
-	ios, out, _ = term.Test()
+	ios, out, _ = testutil.IO()
 	if code := run(t.Context(), []string{"report", filepath.Join(dir, "a.jsonl")}, ios); code != exitOK {
 		t.Fatalf("report exit %d", code)
 	}
 	if !strings.Contains(out.String(), "delivered first try\t4\n") {
 		t.Errorf("plain report lacks the outcome line:\n%s", out)
 	}
-	ios, _, _ = term.Test()
+	ios, _, _ = testutil.IO()
 	if code := run(t.Context(), []string{"report", filepath.Join(dir, "missing.jsonl")}, ios); code != exitUsage {
 		t.Errorf("report of a missing file: exit %d, want 2", code)
 	}
@@ -120,7 +120,7 @@ func TestSendReplaysEventsFile(t *testing.T) {
 	writeFile(t, file, `{"event_type":"Subscriber/Created","variables":{"i_account":1000889,"i_event":7615}}
 {"event_type":"Customer/Updated","variables":{"i_customer":"42"}}
 `)
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	if code := run(t.Context(), sendArgs(srv.URL, "--events", file, "--max-in-flight", "1", "--rate", "50/s"), ios); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
@@ -151,7 +151,7 @@ func TestSendInterrupted(t *testing.T) {
 		w.WriteHeader(200)
 	}))
 	defer srv.Close()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(ctx, sendArgs(srv.URL), ios); code != exitInterrupted {
 		t.Fatalf("exit %d, want 130: %s", code, errb)
 	}

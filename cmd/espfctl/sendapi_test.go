@@ -12,7 +12,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 func freeAddr(t *testing.T) string {
@@ -60,7 +60,7 @@ func sendAPIMockOnce(t *testing.T, api string) (done bool) {
 		}()
 	}))
 	defer app.Close()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	args := sendArgs(app.URL, "--count", "3", "--ids", "5-5", "--json", "--api-listen", api, "--api-token", "api-secret", "--api-wait", "1s")
 	if code := run(t.Context(), args, ios); code != exitOK {
 		if strings.Contains(errb.String(), "address already in use") {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestSendTypeIsChecked: --type and --mix are checked against the
@@ -34,7 +34,7 @@ func TestSendTypeIsChecked(t *testing.T) {
 		{[]string{"--type", "Subscriber"}, exitUsage, "want Group/Action"},
 		{[]string{"--renumber"}, exitUsage, "--renumber renumbers an --events replay"},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), sendArgs(url, append([]string{"--count", "1"}, tt.args...)...), ios); code != tt.code || !strings.Contains(errb.String(), tt.err) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errb, tt.code, tt.err)
 		}
@@ -52,7 +52,7 @@ func TestReportReadsStdin(t *testing.T) {
 	t.Parallel()
 	srv := statusServer(t, 200)
 	res := filepath.Join(t.TempDir(), "a.jsonl")
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	if code := run(t.Context(), sendArgs(srv.URL, "--count", "3", "--results", res), ios); code != exitOK {
 		t.Fatalf("send: exit %d: %s", code, errb)
 	}
@@ -61,7 +61,7 @@ func TestReportReadsStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"report", "-"}, {"report", res, "-"}} {
-		ios, out, errb := term.Test()
+		ios, out, errb := testutil.IO()
 		ios.In = bytes.NewReader(b)
 		if code := run(t.Context(), args, ios); code != exitOK {
 			t.Fatalf("%v: exit %d: %s", args, code, errb)
@@ -71,7 +71,7 @@ func TestReportReadsStdin(t *testing.T) {
 			t.Errorf("%v: report lacks %q:\n%s", args, want, out)
 		}
 	}
-	ios, _, errb = term.Test()
+	ios, _, errb = testutil.IO()
 	ios.In = strings.NewReader("{\"i_event\":1}\nnot json\n")
 	if code := run(t.Context(), []string{"report", "-"}, ios); code != exitUsage || !strings.Contains(errb.String(), "stdin:2:") {
 		t.Errorf("a bad line on stdin: exit %d, stderr %q; want 2 and stdin:2", code, errb)
@@ -92,7 +92,7 @@ func TestSendEventsFromAPipe(t *testing.T) {
 		w.Close()
 	}()
 	defer r.Close()
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	if code := run(t.Context(), sendArgs(url, "--events", "/dev/fd/"+strconv.Itoa(int(r.Fd()))), ios); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
@@ -101,7 +101,7 @@ func TestSendEventsFromAPipe(t *testing.T) {
 		t.Errorf("bodies %v, want i_event 41 once", rec.bodies)
 	}
 	rec.mu.Unlock()
-	ios, _, errb = term.Test()
+	ios, _, errb = testutil.IO()
 	empty := filepath.Join(t.TempDir(), "empty.jsonl")
 	writeFile(t, empty, "\n")
 	if code := run(t.Context(), sendArgs(url, "--events", empty), ios); code != exitUsage || !strings.Contains(errb.String(), "holds no events: nothing to send") {
@@ -155,7 +155,7 @@ func TestSendBearerClaims(t *testing.T) {
 		mu.Lock()
 		got = nil
 		mu.Unlock()
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), append(bearer, tt.extra...), ios); code != exitOK {
 			t.Fatalf("%s: exit %d: %s", tt.name, code, errb)
 		}
@@ -183,7 +183,7 @@ func TestSendBearerClaims(t *testing.T) {
 		{sendArgs(srv.URL, "--ttl", "1m"), "they need --auth bearer"},
 		{append(bearer, "--ttl", "0s"), "--ttl 0s: must be positive"},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), tt.args, ios); code != exitUsage || !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errb, tt.want)
 		}

@@ -9,16 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // bodyTemplates are delivery bodies as a real sender may write them — key
@@ -89,28 +87,16 @@ func serveInProcess(t *testing.T, db string, args ...string) (string, func()) {
 	ready := filepath.Join(t.TempDir(), "addr")
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--ready-file", ready, "--journal", db}, args...), ios)
 	}()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if b, err := os.ReadFile(ready); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			return string(bytes.TrimSpace(b)), func() {
-				cancel()
-				if code := <-done; code != exitOK {
-					t.Errorf("serve exit %d: %s", code, errb)
-				}
-			}
+	addr := waitReady(t, ready, done, errb.String)
+	return addr, func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("serve exit %d: %s", code, errb)
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d before listening: %s", code, errb)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not write its ready file")
-		}
-		time.Sleep(10 * time.Millisecond) // polls another goroutine's file; not a timing assertion
 	}
 }
 
@@ -136,14 +122,14 @@ func TestReplayJournalByteForByte(t *testing.T) {
 	// 1. The events reach serve, which journals them.
 	db := filepath.Join(dir, "events.db")
 	addr, stop := serveInProcess(t, db, auth...)
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	if code := run(t.Context(), append([]string{"send", "--url", "http://" + addr + "/", "--events", first, "--rate", "500/s"}, auth...), ios); code != exitOK {
 		t.Fatalf("send to serve: exit %d: %s", code, errb)
 	}
 	stop()
 
 	// 2. journal --json lists them.
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), []string{"journal", db, "--json"}, ios); code != exitOK {
 		t.Fatalf("journal --json: exit %d: %s", code, errb)
 	}
@@ -174,7 +160,7 @@ func TestReplayJournalByteForByte(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, url := newBodyRecorder(t)
 			args := []string{"send", "--url", url, "--auth", "basic", "--user", "pb", "--password", "pw", "--rate", "500/s", "--events", journalFile}
-			ios, _, errb := term.Test()
+			ios, _, errb := testutil.IO()
 			if tt.stdin {
 				args[len(args)-1] = "-"
 				ios.In = bytes.NewReader(journal.Bytes())
@@ -224,7 +210,7 @@ func TestSendEventsCheckedFirst(t *testing.T) {
 		{sendArgs(url, "--events", file), file + ":2: body: missing i_event"},
 		{sendArgs(url, "--events", "-"), "stdin:1: invalid event body"},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		ios.In = strings.NewReader("{}\n")
 		if code := run(t.Context(), tt.args, ios); code != exitUsage || !strings.Contains(errb.String(), tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tt.args, code, errb, tt.want)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestSendLifecycleThreePartNames: an Application that answers 500 to an
@@ -26,7 +26,7 @@ func TestSendLifecycleThreePartNames(t *testing.T) {
 		}
 	}))
 	defer app.Close()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	args := sendArgs(app.URL, "--lifecycle", "--entities", "40", "--groups", "Subscriber,Customer", "--internal", "30%",
 		"--retry-interval", "5ms", "--retry-backoff", "fixed", "--max-attempts", "3", "--json", "--no-progress")
 	if code := run(t.Context(), args, ios); code != exitFailed {
@@ -65,7 +65,7 @@ func TestSendLifecycleBursts(t *testing.T) {
 	t.Parallel()
 	app := httptest.NewServer(newLifecycleApp(t, byIEvent, ""))
 	defer app.Close()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	args := sendArgs(app.URL, "--lifecycle", "--entities", "200", "--active", "30", "--groups", "Customer,Subscriber",
 		"--inherited", "60%", "--state-url", app.URL+"/state/{group}/{id}", "--json", "--no-progress")
 	if code := run(t.Context(), args, ios); code != exitOK {

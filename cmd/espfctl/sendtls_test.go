@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 func TestSendTLS(t *testing.T) {
@@ -35,7 +35,7 @@ func TestSendTLS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ios, out, errb := term.Test()
+			ios, out, errb := testutil.IO()
 			if code := run(t.Context(), sendArgs(srv.URL, append([]string{"--count", "1"}, tt.extra...)...), ios); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, errb)
 			}
@@ -75,7 +75,7 @@ func TestSendTLSLastLine(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ios, out, errb := term.Test()
+			ios, out, errb := testutil.IO()
 			if code := run(t.Context(), sendArgs(tt.url, append([]string{"--count", "2", "--json"}, tt.extra...)...), ios); code != exitFailed {
 				t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
 			}

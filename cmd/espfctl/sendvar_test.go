@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/event"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // bodyServer answers 200 and keeps every body it received.
@@ -39,7 +39,7 @@ func bodyServer(t *testing.T) (*httptest.Server, func() [][]byte) {
 func TestSendOnePreciseEvent(t *testing.T) {
 	t.Parallel()
 	srv, got := bodyServer(t)
-	ios, _, errb := term.Test()
+	ios, _, errb := testutil.IO()
 	args := sendArgs(srv.URL, "--count", "1", "--type", "Subscriber/Updated", "--var", "i_account=1000889",
 		"--var", `note="0123"`, "--payload", "minimal")
 	if code := run(t.Context(), args, ios); code != exitOK {
@@ -71,7 +71,7 @@ func TestSendVarUsage(t *testing.T) {
 		{[]string{"--var", "i_event=5"}, "give --first-event"},
 		{[]string{"--var", "i_account=5", "--lifecycle"}, "--var sets variables of generated events"},
 	} {
-		ios, _, errb := term.Test()
+		ios, _, errb := testutil.IO()
 		if code := run(t.Context(), sendArgs(srv.URL, append([]string{"--count", "1"}, tt.args...)...), ios); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d", tt.args, code, exitUsage)
 		}
@@ -85,7 +85,7 @@ func TestSendVarUsage(t *testing.T) {
 // --url, and says what --lifecycle sends each as.
 func TestSendListTypes(t *testing.T) {
 	t.Parallel()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(t.Context(), []string{"send", "--list-types", "--json"}, ios); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errb)
 	}

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // testCert is a self-signed certificate for 127.0.0.1, and its PEM file.
@@ -76,7 +76,7 @@ func captureTLS(t *testing.T, cert tls.Certificate) (string, func() []captured) 
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				_ = c.SetDeadline(testutil.Deadline(t)) // a hung connection fails the test at its -timeout, not before
 				var offered []string
 				cfg := base.Clone()
 				cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -153,7 +153,7 @@ func TestSendWireCapture(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			addr, done := captureTLS(t, cert)
-			ios, _, errb := term.Test()
+			ios, _, errb := testutil.IO()
 			args := sendArgs("https://"+addr+"/espf", append([]string{"--count", "1", "--ca-file", ca}, tt.extra...)...)
 			if code := run(t.Context(), args, ios); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, errb)

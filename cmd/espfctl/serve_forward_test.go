@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -19,7 +20,7 @@ import (
 	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // testApp is the user's Application in the forwarding tests: per i_event,
@@ -125,7 +126,7 @@ func sendAll(t *testing.T, url string, au sign.Auth, timeout time.Duration) map[
 	_, err := sim.Run(t.Context(), sim.Config{URL: url, Auth: au, Events: forwardEvents(),
 		Phases:  []sim.Phase{{Rate: sim.Rate{Freq: 50, Per: time.Second}}},
 		Timeout: timeout, Retry: sim.Retry{Interval: 20 * time.Millisecond, MaxAttempts: 3, Jitter: -1},
-		Drain: 20 * time.Second,
+		Drain: forever,
 		Sink: sim.RecordFunc(func(r *sim.Record) {
 			out[r.IEvent] = append(out[r.IEvent], string(r.Outcome))
 		})})
@@ -141,13 +142,13 @@ func sendAll(t *testing.T, url string, au sign.Auth, timeout time.Duration) map[
 func runServe(t *testing.T, args ...string) (string, func() (int, string, string)) {
 	t.Helper()
 	ready := filepath.Join(t.TempDir(), "addr")
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--ready-file", ready}, args...), ios)
 	}()
-	addr := waitReady(t, ready, code)
+	addr := waitReady(t, ready, code, errb.String)
 	stopped := false
 	var c int
 	stop := func() (int, string, string) {
@@ -161,25 +162,33 @@ func runServe(t *testing.T, args ...string) (string, func() (int, string, string
 	return addr, stop
 }
 
-// waitReady waits for serve to write its address (or to exit early).
-func waitReady(t *testing.T, path string, exited <-chan int) string {
+// waitReady waits for serve to write its address to path (--ready-file),
+// or to exit before it listens: its exit code on exited, which is put back
+// for whoever stops it, and its stderr from errs. Only the test's -timeout
+// bounds the wait.
+func waitReady(t *testing.T, path string, exited chan int, errs func() string) string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-			return strings.TrimSpace(string(b))
+	for {
+		if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return string(bytes.TrimSpace(b))
 		}
 		select {
 		case c := <-exited:
-			t.Fatalf("serve exited with %d before listening", c)
-		case <-time.After(10 * time.Millisecond):
+			exited <- c
+			t.Fatalf("serve exited with %d before listening: %s", c, errs())
+		case <-time.After(10 * time.Millisecond): // polls another goroutine's file; not a timing assertion
 		}
 	}
-	t.Fatal("serve did not write its ready file")
-	return ""
 }
 
+// answerWithin is how long the sender, and serve's --forward-timeout, wait
+// for the test Application: long enough that an answer it gives at once
+// arrives within it on any machine, however busy; i_event 4, which never
+// gets an answer, takes three of it on each side.
+const answerWithin = time.Second
+
 func TestServeForwardTo(t *testing.T) {
+	t.Parallel()
 	basic := func(pw string) sign.Auth {
 		au, err := sign.New(sign.Config{Scheme: "basic", Users: []string{"pb"}, Passwords: []string{pw}})
 		if err != nil {
@@ -190,13 +199,13 @@ func TestServeForwardTo(t *testing.T) {
 	au := basic("s3cret")
 	// Without serve: the sender against the Application itself.
 	direct := startTestApp(t)
-	want := sendAll(t, direct.server.URL+"/espf", au, 300*time.Millisecond)
+	want := sendAll(t, direct.server.URL+"/espf", au, answerWithin)
 
 	app := startTestApp(t)
 	db := filepath.Join(t.TempDir(), "espf.db")
 	addr, stop := runServe(t, "--auth", "basic", "--user", "pb", "--password", "s3cret", "--journal", db,
-		"--admin-listen", "off", "--forward-to", app.server.URL+"/espf", "--forward-timeout", "300ms")
-	got := sendAll(t, "http://"+addr+"/", au, 5*time.Second)
+		"--admin-listen", "off", "--forward-to", app.server.URL+"/espf", "--forward-timeout", answerWithin.String())
+	got := sendAll(t, "http://"+addr+"/", au, forever) // serve answers 504 after answerWithin
 
 	// The sender sees what it would see without serve in between.
 	for id := int64(1); id <= 4; id++ {
@@ -286,7 +295,7 @@ func checkAppHits(t *testing.T, app, direct *testApp, before int) {
 // lists the wrong password with its reason, and the Application's refusals.
 func checkForwardJournal(t *testing.T, db string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	if code := run(context.Background(), []string{"journal", db, "--json"}, ios); code != 0 {
 		t.Fatalf("journal --json: exit %d: %s", code, errb)
 	}
@@ -314,7 +323,7 @@ func checkForwardJournal(t *testing.T, db string) {
 		t.Errorf("journal --json escaped or re-encoded the body: %s", out)
 	}
 
-	ios, out, errb = term.Test()
+	ios, out, errb = testutil.IO()
 	if code := run(context.Background(), []string{"journal", db, "--rejected"}, ios); code != 0 {
 		t.Fatalf("journal --rejected: exit %d: %s", code, errb)
 	}
@@ -323,11 +332,11 @@ func checkForwardJournal(t *testing.T, db string) {
 		`(?m)^\S+\t401\tbasic/failed\t127\.0\.0\.1:\d+\t-\t-\t-\tmismatch: `,
 		`(?m)^\S+\t400\tbasic/ok\t127\.0\.0\.1:\d+\t2\tSubscriber/Created\t400\tthe Application answered 400 in `,
 		`(?m)^\S+\t500\tbasic/ok\t127\.0\.0\.1:\d+\t3\tSubscriber/Updated\t500\tthe Application answered 500 in `,
-		`(?m)^\S+\t504\tbasic/ok\t127\.0\.0\.1:\d+\t4\tSubscriber/Deleted\ttimeout\tthe Application did not answer within 300ms`,
+		`(?m)^\S+\t504\tbasic/ok\t127\.0\.0\.1:\d+\t4\tSubscriber/Deleted\ttimeout\tthe Application did not answer within ` + answerWithin.String(),
 	} {
 		assertMatch(t, "journal --rejected", rej, re)
 	}
-	ios, out, _ = term.Test()
+	ios, out, _ = testutil.IO()
 	run(context.Background(), []string{"journal", db, "--rejected", "--raw"}, ios)
 	if raw := out.String(); !strings.Contains(raw, "Authorization: Basic [redacted]") || !strings.Contains(raw, forwardBodies[2]) {
 		t.Errorf("journal --rejected --raw lacks the redacted credentials or a body:\n%s", raw)

@@ -5,28 +5,26 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestServeInspector: serve says where its inspector is ("inspect at
 // http://…/ui/") on the admin listener, which lists the deliveries; the
 // delivery listener has no inspector (a GET there is a delivery: 405).
 func TestServeInspector(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildBinary(t)
+	t.Parallel()
+	bin := espfctlBinary(t)
 	cfg := sign.Config{Scheme: "basic", Users: []string{"pb"}, Passwords: []string{"inspector-pw"}}
 	au, err := sign.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--auth", "basic", "--user", "pb", "--password", "inspector-pw")
+	cmd := testutil.Command(t, bin, "serve", "--listen", "127.0.0.1:0", "--auth", "basic", "--user", "pb", "--password", "inspector-pw")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +32,6 @@ func TestServeInspector(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var srv served
 	var url string
 	sc := bufio.NewScanner(stderr)

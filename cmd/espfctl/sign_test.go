@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // captureSign parses args with newSignCmd and returns the options that the
 // run function would have received.
 func captureSign(t *testing.T, args ...string) (*signOptions, error) {
 	t.Helper()
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	var got *signOptions
 	cmd := newSignCmd(ios, func(o *signOptions) error { got = o; return nil })
 	cmd.SetArgs(args)

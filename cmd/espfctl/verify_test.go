@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
-	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 const (
@@ -21,7 +21,7 @@ const (
 
 func TestVerifyFlags(t *testing.T) {
 	t.Parallel()
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	var got *verifyOptions
 	cmd := newVerifyCmd(ios, func(o *verifyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--authorization", docSigVal, "--date", docDate, "--now", "1523546640",
@@ -43,7 +43,7 @@ func TestVerifyFlags(t *testing.T) {
 
 func TestVerifyFlagDefaults(t *testing.T) {
 	t.Parallel()
-	ios, _, _ := term.Test()
+	ios, _, _ := testutil.IO()
 	var got *verifyOptions
 	cmd := newVerifyCmd(ios, func(o *verifyOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--authorization", "Basic x", "--user", "u", "--password", "p"})
@@ -79,7 +79,7 @@ func TestParseNow(t *testing.T) {
 // runCLI runs espfctl in-process and returns the exit code and streams.
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	ios, out, errb := term.Test()
+	ios, out, errb := testutil.IO()
 	code := run(context.Background(), args, ios)
 	return code, out.String(), errb.String()
 }

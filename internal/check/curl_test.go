@@ -14,6 +14,7 @@ import (
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // replay runs a reproducer with sh, the secrets in their ESPFCTL_*
@@ -26,7 +27,7 @@ func replay(t *testing.T, c sign.Config, script string) []string {
 			t.Skipf("reproducers need %s: %v", tool, err)
 		}
 	}
-	cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
+	cmd := testutil.Command(t, "sh", "-c", script)
 	cmd.Env = append(os.Environ(), check.EnvPassword+"="+first(c.Passwords), check.EnvCredentials+"="+first(c.Credentials), check.EnvKey+"="+first(c.Keys))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

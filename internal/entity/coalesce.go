@@ -18,16 +18,6 @@ var coalesced = map[string]Group{
 	"Customer/Status/Suspended":               Customer,
 }
 
-// CoalescedTypes returns the 11 coalesced types, for documentation and
-// tests.
-func CoalescedTypes() []string {
-	out := make([]string, 0, len(coalesced))
-	for t := range coalesced {
-		out = append(out, t)
-	}
-	return out
-}
-
 // CoalesceKey is the queue slot an event competes for under coalescing: a
 // newly emitted event supersedes an older queued one with the same key
 // (same type, same account or customer). ok is false for the types that

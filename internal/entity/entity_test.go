@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/entity"
+	"github.com/espfctl/espfctl/internal/event"
 )
 
 func TestClassify(t *testing.T) {
@@ -108,8 +109,26 @@ func TestApplyIsOrderIndependent(t *testing.T) {
 
 func TestCoalesceKey(t *testing.T) {
 	t.Parallel()
-	if n := len(entity.CoalescedTypes()); n != 11 {
-		t.Fatalf("%d coalesced types, contract §7 lists 11", n)
+	// exactly the types contract §7 lists, each a catalog type that
+	// coalesces per account or customer, as its group says
+	contract := []string{"Account/ProductAddon/Changed", "Account/ProductAddon/Deleted", "Account/Service/QuotaExceeded",
+		"Account/Service/Msg/QuotaExceeded", "Account/Service/Netaccess/QuotaExceeded", "Account/Service/QuotaExpired",
+		"Account/Service/Msg/QuotaExpired", "Account/Service/Netaccess/QuotaExpired", "Customer/Status/Limited",
+		"Customer/Status/Suspend", "Customer/Status/Suspended"}
+	if got := slices.Sorted(slices.Values(entity.CoalescedTypes())); !slices.Equal(got, slices.Sorted(slices.Values(contract))) {
+		t.Errorf("coalesced types %q, want contract §7's %q", got, contract)
+	}
+	for _, ty := range contract {
+		if _, ok := event.Default().Lookup(ty); !ok {
+			t.Errorf("%s: not in the event catalog", ty)
+		}
+		on := "i_account=5"
+		if strings.HasPrefix(ty, "Customer/") {
+			on = "i_customer=5"
+		}
+		if _, ok := entity.CoalesceKey(ty, on); !ok {
+			t.Errorf("CoalesceKey(%s, %s): not coalesced", ty, on)
+		}
 	}
 	a, ok1 := entity.CoalesceKey("Account/Service/QuotaExceeded", "i_account=5")
 	b, ok2 := entity.CoalesceKey("Account/Service/QuotaExceeded", "i_account=6")

@@ -79,7 +79,7 @@ func Consequence(status int, failed bool) Outcome {
 		return Resent
 	case status == 200:
 		return Delivered
-	case status >= 400 && status < 500:
+	case Is4xx(status):
 		return Dropped
 	}
 	return Resent

@@ -1,8 +1,6 @@
 package espf
 
 import (
-	"errors"
-	"net/url"
 	"regexp"
 	"strings"
 )
@@ -31,19 +29,4 @@ func RedactURL(s string) string {
 		info = Redacted
 	}
 	return s[:m[4]] + info + s[m[5]:]
-}
-
-// RedactURLError redacts, in place, the URL of the *url.Error that err is
-// or wraps (what net/http and url.Parse return), and returns err: for
-// messages that quote a transport or parse error.
-func RedactURLError(err error) error {
-	for e := err; e != nil; {
-		var ue *url.Error
-		if !errors.As(e, &ue) {
-			break
-		}
-		ue.URL = RedactURL(ue.URL)
-		e = ue.Err
-	}
-	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espfapi"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 func TestStatusCalls(t *testing.T) {
@@ -94,7 +95,7 @@ func TestBodyLimitAndTimeout(t *testing.T) {
 	}
 	defer conn.Close()
 	io.WriteString(conn, "POST /espf/v1/account/i/1/status HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"status\":")
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a guard against a hung test, not an assertion
+	conn.SetReadDeadline(testutil.Deadline(t)) // a hung server fails at the test's -timeout
 	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("a stalled body was not cut off: %v", err)

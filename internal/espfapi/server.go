@@ -29,9 +29,6 @@ type ServerConfig struct {
 	Now        func() time.Time
 }
 
-// TLS reports whether the config serves HTTPS.
-func (c ServerConfig) TLS() bool { return c.SelfSigned || c.CertFile != "" }
-
 // Check lists what is wrong with the TLS settings, before anything listens.
 func (c ServerConfig) Check() error {
 	switch {

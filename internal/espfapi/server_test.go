@@ -40,7 +40,7 @@ func TestClientLibraryOverHTTPS(t *testing.T) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatalf("%s holds no certificate", caFile)
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 
 	// without the CA the connection is refused: this is real TLS
 	if _, err := http.Post(srv.URL+"/rest/Session/ping", "application/json", strings.NewReader(`{}`)); err == nil ||

@@ -2,13 +2,41 @@ package event
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
+// TestCatalogLoads: every entry of the embedded catalog loads (however
+// many there are), under a unique name in its group, with a known kind and
+// variables of a known type, and is found by that name.
 func TestCatalogLoads(t *testing.T) {
 	c := Default()
-	if got := len(c.Types()); got != 111 {
-		t.Errorf("catalog has %d types, want 111", got)
+	var entries []map[string]any // the file as YAML, not as the catalog reads it
+	if err := yaml.Unmarshal(catalogYAML, &entries); err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 || len(c.Types()) != len(entries) {
+		t.Fatalf("catalog has %d types, the embedded file %d entries: want every entry", len(c.Types()), len(entries))
+	}
+	kinds := []string{"webhook-grouped", "webhook-v1", "internal"}
+	for i, ty := range c.Types() {
+		if ty.Name != entries[i]["type"] || ty.Group == "" || !strings.HasPrefix(ty.Name, ty.Group+"/") || !slices.Contains(kinds, ty.Kind) {
+			t.Errorf("type %d %q: group %q, kind %q; want the file's name, in its group, of a known kind", i, ty.Name, ty.Group, ty.Kind)
+		}
+		if got, ok := c.Lookup(ty.Name); !ok || got != ty {
+			t.Errorf("Lookup(%q) does not find it", ty.Name)
+		}
+		for _, v := range ty.Variables {
+			if v.Name == "" || !slices.Contains([]string{"int", "string", "number"}, v.Kind()) {
+				t.Errorf("%s: variable %+v: want a name and a known type", ty.Name, v)
+			}
+		}
+	}
+	if names := c.Names(); len(names) != len(entries) || !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+		t.Errorf("Names() = %d names, want every type once, sorted", len(names))
 	}
 	st, ok := c.Lookup("Subscriber/Created")
 	if !ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // browser starts headless Chromium for the test; each returned context is
@@ -31,22 +32,17 @@ func browser(t *testing.T, width, height int) context.Context {
 	return ctx
 }
 
-// within runs steps with a guard against a hung browser (not an assertion
-// on time).
+// within runs steps in the browser; only the test's -timeout bounds them.
 func within(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(c, steps...); err != nil {
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(c, chromedp.Evaluate[T](js))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
 		t.Fatalf("%s: %v", js, err)
 	}
@@ -54,17 +50,15 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // waitFor polls a JavaScript condition until it holds, across the page
-// loads it may wait for.
+// loads it may wait for; only the test's -timeout bounds the wait.
 func waitFor(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 	for {
-		_, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(0)))
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(0)))
 		if err == nil {
 			return
 		}
-		if c.Err() != nil || !(strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "navigated")) {
+		if ctx.Err() != nil || !(strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "navigated")) {
 			t.Fatalf("waiting for %s: %v", js, err)
 		}
 		// The page navigated under the poll: poll the new one.
@@ -73,20 +67,18 @@ func waitFor(t *testing.T, ctx context.Context, js string) {
 
 // waitScriptless polls a condition from here, for a page whose own
 // scripts are off (chromedp's Poll runs in the page, on its animation
-// frames, which then never come).
+// frames, which then never come); only the test's -timeout bounds it.
 func waitScriptless(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
-	for i := 0; ; i++ {
-		c, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](js))
-		cancel()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 		if err == nil && ok {
 			return
 		}
-		if i == 600 { // a guard against a hung test, not an assertion
+		if ctx.Err() != nil {
 			t.Fatalf("waiting for %s: %v", js, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polls the browser; not a timing assertion
 	}
 }
 
@@ -97,6 +89,7 @@ func waitScriptless(t *testing.T, ctx context.Context, js string) {
 // replay from the detail reaches the --forward-to Application byte for
 // byte, signed again, and is listed as its own row, marked replay.
 func TestInspectorInChromium(t *testing.T) {
+	testutil.Slow(t)
 	r := newRig(t, rigOptions{tick: 50 * time.Millisecond})
 	ctx := browser(t, 1280, 900)
 
@@ -194,6 +187,7 @@ func TestInspectorInChromium(t *testing.T) {
 // (rendered by serve), a detail opens, and the replay form posts as a
 // plain form and lands on the replay's own page.
 func TestInspectorWithoutJavaScript(t *testing.T) {
+	testutil.Slow(t)
 	r := newRig(t, rigOptions{})
 	ctx := browser(t, 1280, 900)
 	body := eventBody("Account/Blocked", 42, 1000889)

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/espfctl/espfctl/internal/event"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestInspectorScreenshots takes the README's screenshots of the
@@ -21,10 +22,12 @@ import (
 // a delivery's detail, after a morning's worth of realistic traffic through
 // serve --forward-to (first deliveries, a duplicate, a wrong password, the
 // Application answering 500, 400 and once too late, a replay). It runs
-// only when ESPFCTL_SCREENSHOT_DIR names the directory to write them to:
+// only when ESPFCTL_SCREENSHOT_DIR names the directory to write them to (a
+// slow test: with ESPFCTL_SLOW=1):
 //
-//	ESPFCTL_SCREENSHOT_DIR=$PWD/docs go test -count=1 -run TestInspectorScreenshots ./internal/inspect
+//	ESPFCTL_SLOW=1 ESPFCTL_SCREENSHOT_DIR=$PWD/docs go test -count=1 -run TestInspectorScreenshots ./internal/inspect
 func TestInspectorScreenshots(t *testing.T) {
+	testutil.Slow(t)
 	dir := os.Getenv("ESPFCTL_SCREENSHOT_DIR")
 	if dir == "" {
 		t.Skip("set ESPFCTL_SCREENSHOT_DIR to write the inspector's screenshots there")
@@ -45,10 +48,11 @@ func TestInspectorScreenshots(t *testing.T) {
 	}
 	slow, bad, failing := items[9].IEvent, items[14].IEvent, items[5].IEvent
 	var failed atomic.Bool
+	tooLate := make(chan struct{}) // the slow answer waits past --forward-timeout, whatever this machine's speed
 	r := newRig(t, rigOptions{timeout: 300 * time.Millisecond, answer: func(b []byte) int {
 		switch {
 		case contains(b, `"i_event":`+itoa(slow)):
-			time.Sleep(400 * time.Millisecond) // past --forward-timeout: serve answers 504
+			<-tooLate // until the test ends: serve has answered 504 long before
 			return 200
 		case contains(b, `"i_event":`+itoa(bad)):
 			return 400
@@ -57,6 +61,7 @@ func TestInspectorScreenshots(t *testing.T) {
 		}
 		return 200
 	}})
+	t.Cleanup(func() { close(tooLate) }) // before the rig's servers stop
 	for i, it := range items {
 		deliver(t, r.delivery, r.auth, it.Body)
 		switch i {
@@ -93,12 +98,10 @@ func TestInspectorScreenshots(t *testing.T) {
 		}), chromedp.Navigate(r.admin+path))
 		waitFor(t, ctx, `document.readyState === "complete" && (!document.querySelector("#live") || !document.querySelector("#list") || document.querySelector("#live").classList.contains("on"))`)
 		var shot []byte
-		c, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
 		if full {
-			shot, err = chromedp.Run(c, chromedp.FullScreenshot(100))
+			shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		} else {
-			shot, err = chromedp.Run(c, chromedp.CaptureScreenshot())
+			shot, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/espfctl/espfctl/internal/testutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -183,7 +184,7 @@ func runAction(t *testing.T, r actionRun) actionResult {
 		if wd := expand(s.WorkingDirectory); wd != "" {
 			dir = filepath.Join(r.workspace, wd)
 		}
-		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
+		cmd := testutil.Command(t, "bash", "--noprofile", "--norc", "-eo", "pipefail", script)
 		cmd.Dir, cmd.Env = dir, env
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -297,9 +298,7 @@ func needTools(t *testing.T) {
 }
 
 func TestActionInstallsReleaseAndRunsCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds espfctl")
-	}
+	testutil.Slow(t) // builds a release
 	needTools(t)
 	dir := hostRelease(t)
 	srv := newReleaseServer(t, dir)
@@ -330,7 +329,7 @@ func TestActionInstallsReleaseAndRunsCommand(t *testing.T) {
 		if res.outputs["version"] != testVersion || len(res.path) != 1 || res.outputs["path"] != res.path[0] {
 			t.Errorf("outputs %v, GITHUB_PATH %v", res.outputs, res.path)
 		}
-		out, err := exec.Command(filepath.Join(res.outputs["path"], host.BinaryName()), "version").Output()
+		out, err := testutil.Command(t, filepath.Join(res.outputs["path"], host.BinaryName()), "version").Output()
 		if err != nil || !strings.HasPrefix(string(out), "espfctl "+testVersion) {
 			t.Errorf("installed binary: %q %v", out, err)
 		}

@@ -5,10 +5,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
@@ -63,9 +64,7 @@ func hostRelease(t *testing.T) string {
 		if !hostImage() {
 			args = append(args, "-no-image")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "bash", append(args, testVersion)...)
+		cmd := testutil.Command(t, "bash", append(args, testVersion)...) // bounded by the test's -timeout only
 		cmd.Env = append(os.Environ(), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", testTime.Unix()))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			releaseErr = fmt.Errorf(".ci/release: %v\n%s", err, out)
@@ -78,9 +77,7 @@ func hostRelease(t *testing.T) string {
 }
 
 func TestReleaseWritesArchiveChecksumsAndImage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds espfctl")
-	}
+	testutil.Slow(t) // builds a release
 	dist := filepath.Join(hostRelease(t), testVersion)
 	host := Target{runtime.GOOS, runtime.GOARCH}
 	want := []string{"checksums.txt", host.ArchiveName(testVersion)}
@@ -110,7 +107,7 @@ func TestReleaseWritesArchiveChecksumsAndImage(t *testing.T) {
 		t.Fatalf("checksums.txt:\n%s\nwant one line for each of %v", sums, want)
 	}
 	if _, err := exec.LookPath("sha256sum"); err == nil {
-		cmd := exec.Command("sha256sum", "-c", "checksums.txt")
+		cmd := testutil.Command(t, "sha256sum", "-c", "checksums.txt")
 		cmd.Dir = dist
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("sha256sum -c: %v\n%s", err, out)
@@ -134,7 +131,7 @@ func TestReleaseWritesArchiveChecksumsAndImage(t *testing.T) {
 	if err := os.WriteFile(bin, files[host.BinaryName()].data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "version").Output()
+	out, err := testutil.Command(t, bin, "version").Output()
 	if err != nil {
 		t.Fatalf("espfctl version: %v", err)
 	}
@@ -228,7 +225,7 @@ func checkImage(t *testing.T, p string) {
 	if err := os.WriteFile(bin, binary, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "version").Output()
+	out, err := testutil.Command(t, bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "espfctl "+testVersion+" ") {
 		t.Errorf("the image's espfctl version: %q %v", out, err)
 	}
@@ -347,7 +344,7 @@ func TestChecksumsVerifyWithSha256sum(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("checksums.txt:\n%s\nwant (sorted by name):\n%s", b, want)
 	}
-	cmd := exec.Command(sha, "-c", "checksums.txt")
+	cmd := testutil.Command(t, sha, "-c", "checksums.txt")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sha256sum -c: %v\n%s", err, out)
@@ -356,7 +353,7 @@ func TestChecksumsVerifyWithSha256sum(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "b.zip"), []byte("bbB"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd = exec.Command(sha, "-c", "checksums.txt")
+	cmd = testutil.Command(t, sha, "-c", "checksums.txt")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "b.zip: FAILED") {
 		t.Errorf("sha256sum -c accepted a changed file: %v\n%s", err, out)
@@ -393,15 +390,25 @@ func TestParseTargetsAndNames(t *testing.T) {
 	if _, err := ParseTargets("linux/386"); err == nil || !strings.Contains(err.Error(), "linux/amd64,linux/arm64") {
 		t.Errorf("linux/386: %v", err)
 	}
-	if len(Targets) != 6 {
-		t.Errorf("%d targets, want linux, darwin and windows on amd64 and arm64", len(Targets))
+	want := map[Target]bool{}
+	for _, os := range []string{"linux", "darwin", "windows"} {
+		for _, arch := range []string{"amd64", "arm64"} {
+			want[Target{os, arch}] = true
+		}
+	}
+	got := map[Target]bool{}
+	for _, tg := range Targets {
+		got[tg] = true
+	}
+	if !maps.Equal(got, want) || len(Targets) != len(got) {
+		t.Errorf("targets %v, want linux, darwin and windows on amd64 and arm64, each once", Targets)
 	}
 }
 
 // TestEspfctlDoesNotLinkReleaseTooling: the container-image libraries are
 // for the release tool only; espfctl's binary must not carry them.
 func TestEspfctlDoesNotLinkReleaseTooling(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "github.com/espfctl/espfctl/cmd/espfctl").Output()
+	out, err := testutil.Command(t, "go", "list", "-deps", "github.com/espfctl/espfctl/cmd/espfctl").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

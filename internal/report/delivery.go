@@ -105,10 +105,9 @@ func forwardNote(d *verify.Delivery) string {
 type EventTable struct{ rowTable }
 
 // rowTable is what the journal's tables share: a term.Table with its header
-// on a terminal, and a count of the rows written.
+// on a terminal.
 type rowTable struct {
 	out *term.Table
-	n   int
 }
 
 func newRowTable(w io.Writer, pad bool, header string) rowTable {
@@ -118,9 +117,6 @@ func newRowTable(w io.Writer, pad bool, header string) rowTable {
 	}
 	return t
 }
-
-// Count is how many rows were written.
-func (t *rowTable) Count() int { return t.n }
 
 // Flush writes an aligned table out.
 func (t *rowTable) Flush() error { return t.out.Flush() }
@@ -132,7 +128,6 @@ func NewEventTable(w io.Writer, pad bool) *EventTable {
 
 // Write adds one event: a first delivery, read with its variables.
 func (t *EventTable) Write(e *journal.Record) error {
-	t.n++
 	app := "-"
 	if e.ForwardStatus != nil {
 		app = strconv.Itoa(*e.ForwardStatus)
@@ -143,18 +138,6 @@ func (t *EventTable) Write(e *journal.Record) error {
 	_, err := fmt.Fprintf(t.out, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, esc(e.Type), e.Deliveries,
 		e.Time.Format(time.RFC3339), e.LastDelivery.Format(time.RFC3339), esc(e.AuthScheme), app, esc(string(e.Variables)))
 	return err
-}
-
-// Events writes journal events as a table: aligned on a terminal (pad),
-// else plain tab-separated lines.
-func Events(w io.Writer, evs []journal.Record, pad bool) error {
-	t := NewEventTable(w, pad)
-	for i := range evs {
-		if err := t.Write(&evs[i]); err != nil {
-			return err
-		}
-	}
-	return t.Flush()
 }
 
 // RejectionTable writes rejected deliveries as a table (journal
@@ -169,7 +152,6 @@ func NewRejectionTable(w io.Writer, pad bool) *RejectionTable {
 
 // Write adds one rejection.
 func (t *RejectionTable) Write(x *journal.Record) error {
-	t.n++
 	id := "-"
 	if x.IEvent != nil {
 		id = strconv.FormatInt(*x.IEvent, 10)
@@ -209,7 +191,6 @@ func NewCopyTable(w io.Writer, pad bool) *CopyTable {
 
 // Write adds one copy.
 func (t *CopyTable) Write(r *journal.Record) error {
-	t.n++
 	id := "-"
 	if r.IEvent != nil {
 		id = strconv.FormatInt(*r.IEvent, 10)

@@ -34,7 +34,11 @@ func TestTextCannotBeForged(t *testing.T) {
 
 	buf.Reset()
 	vars := json.RawMessage("{\"name\":\"caf\xe9\u202e\"}")
-	if err := Events(&buf, []journal.Record{{Kind: journal.First, ID: 1, Type: evil, Variables: vars}}, false); err != nil {
+	et := NewEventTable(&buf, false)
+	if err := et.Write(&journal.Record{Kind: journal.First, ID: 1, Type: evil, Variables: vars}); err != nil {
+		t.Fatal(err)
+	}
+	if err := et.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if row := buf.String(); strings.Count(row, "\n") != 1 || strings.Count(row, "\t") != 7 || strings.ContainsAny(row, "\x1b\u202e") || !strings.Contains(row, `caf\xe9`) {

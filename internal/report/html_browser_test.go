@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/sim"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // browserPage is an interrupted three-phase run with re-sends and drops,
@@ -64,9 +65,7 @@ func browser(t *testing.T) context.Context {
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
+	t.Cleanup(cancel) // only the test's -timeout bounds what the browser does
 	return ctx
 }
 
@@ -126,6 +125,7 @@ func chromium(t *testing.T) string {
 // INTERRUPTED at the top. With ESPFCTL_SCREENSHOT_DIR set it keeps a
 // full-page PNG screenshot there (report.png).
 func TestHTMLInChromium(t *testing.T) {
+	testutil.Slow(t)
 	ctx := browser(t)
 	openPage(t, ctx, func(f *os.File) error { return HTML(f, browserPage()) })
 	clipped, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
@@ -182,6 +182,7 @@ func TestHTMLInChromium(t *testing.T) {
 // without lifecycles or API mock has none of the three sections. With
 // ESPFCTL_SCREENSHOT_DIR set it keeps the page there (lifecycle.png).
 func TestHTMLLifecyclesInChromium(t *testing.T) {
+	testutil.Slow(t)
 	ctx := browser(t)
 	read := func(r *Run) pageSections {
 		t.Helper()

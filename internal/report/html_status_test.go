@@ -13,6 +13,7 @@ import (
 	"github.com/espfctl/espfctl/internal/espfapi"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/term"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // statusRun is a finished provisioning-status run: its figures are those
@@ -263,6 +264,7 @@ func fill(t *testing.T, v reflect.Value, s string) {
 // as the text report's visible escapes, not reordered, not broken over
 // lines. A run without provisioning status has no such section.
 func TestHTMLStatusInChromium(t *testing.T) {
+	testutil.Slow(t)
 	ctx := browser(t)
 	read := func(r *Run) (pageSections, string) {
 		t.Helper()

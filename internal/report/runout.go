@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/scenario"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/term"
@@ -228,7 +229,7 @@ func (r *Run) reasons() []Reason {
 		if rj.Status != 0 {
 			answer = fmt.Sprint(rj.Status)
 		}
-		if rj.Status >= 400 && rj.Status < 500 {
+		if espf.Is4xx(rj.Status) { // dropped, not re-sent
 			class = "warn"
 		}
 		out = append(out, Reason{Answer: answer, Count: rj.Count, Text: rj.Reason + " (built-in receiver)", Class: class})

@@ -17,14 +17,14 @@ import (
 // expectation, with every time fixed.
 func fixedRun(t *testing.T) *report.Run {
 	t.Helper()
-	s, err := scenario.ParseEnv("golden.yaml", []byte(`version: 1
+	s, err := scenario.Parse("golden.yaml", []byte(`version: 1
 name: golden
 auth: {scheme: basic, user: u, password: p}
 phases: [{rate: 10/s, count: 20}]
 expect:
   delivered: 100%
   p99: "< 1ms"
-`), func(string) (string, bool) { return "", false })
+`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		s, err := ParseEnv("fuzz.yaml", src, noEnv)
+		s, err := parse("fuzz.yaml", src, noEnv)
 		if (s == nil) == (err == nil) {
 			t.Fatalf("Parse returned scenario %v and error %v; want exactly one", s != nil, err)
 		}

@@ -30,11 +30,6 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	return parse(file, src, osEnv)
 }
 
-// ParseEnv is Parse with the environment given (for ${VAR} expansion).
-func ParseEnv(file string, src []byte, env func(string) (string, bool)) (*Scenario, error) {
-	return parse(file, src, env)
-}
-
 var topKeys = []string{"version", "name", "description", "target", "receiver", "auth", "events", "phases", "delivery", "api", "expect", "report"}
 
 func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario, error) {

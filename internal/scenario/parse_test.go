@@ -33,7 +33,7 @@ func TestShippedScenariosParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := ParseEnv(f, src, noEnv)
+			s, err := parse(f, src, noEnv)
 			if err != nil {
 				t.Fatalf("shipped scenario does not load:\n%v", err)
 			}
@@ -55,7 +55,7 @@ func TestBadScenarios(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			src, _ := os.ReadFile(f)
-			s, err := ParseEnv(filepath.ToSlash(f), src, noEnv)
+			s, err := parse(filepath.ToSlash(f), src, noEnv)
 			if err == nil {
 				t.Fatalf("Parse(%s) = %+v, want errors", f, s)
 			}
@@ -73,7 +73,7 @@ func TestBadScenarios(t *testing.T) {
 
 func TestSecretsNotInErrors(t *testing.T) {
 	src, _ := os.ReadFile("testdata/bad/secrets.yaml")
-	_, err := ParseEnv("secrets.yaml", src, noEnv)
+	_, err := parse("secrets.yaml", src, noEnv)
 	if err == nil {
 		t.Fatal("want errors")
 	}
@@ -85,14 +85,14 @@ func TestSecretsNotInErrors(t *testing.T) {
 func TestEnvExpansion(t *testing.T) {
 	src := []byte("version: 1\nauth: {scheme: custom, name: Plain, credentials: \"${CRED}\"}\nphases: [{rate: 5/s, count: 1}]\n")
 	env := func(k string) (string, bool) { return map[string]string{"CRED": "from-env"}[k], k == "CRED" }
-	s, err := ParseEnv("x.yaml", src, env)
+	s, err := parse("x.yaml", src, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Auth.Credentials; len(got) != 1 || got[0] != "from-env" {
 		t.Errorf("credentials = %q, want [from-env]", got)
 	}
-	if _, err := ParseEnv("x.yaml", src, noEnv); err == nil || !strings.Contains(err.Error(), "x.yaml:2:") || !strings.Contains(err.Error(), "CRED is not set") {
+	if _, err := parse("x.yaml", src, noEnv); err == nil || !strings.Contains(err.Error(), "x.yaml:2:") || !strings.Contains(err.Error(), "CRED is not set") {
 		t.Errorf("unset variable: error = %v, want it positioned at line 2 and naming CRED", err)
 	}
 }
@@ -112,7 +112,7 @@ expect:
   p99: "< 300ms"
   dropped: 0
 `)
-	s, err := ParseEnv("v.yaml", src, noEnv)
+	s, err := parse("v.yaml", src, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ expect:
 
 func TestEvaluate(t *testing.T) {
 	src := []byte("version: 1\nauth: {scheme: basic, user: u, password: p}\nphases: [{rate: 1/s, count: 1}]\nexpect:\n  delivered: 100%\n  p99: < 100ms\n  dropped: 0\n  gave_up: <= 2\n")
-	s, err := ParseEnv("e.yaml", src, noEnv)
+	s, err := parse("e.yaml", src, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,14 +171,14 @@ func TestErrorsSorted(t *testing.T) {
 // TestDeliveryDecodesIntoTheEngine: the delivery: section lands in
 // sim.Delivery over send's defaults, and every value means what it says.
 func TestDeliveryDecodesIntoTheEngine(t *testing.T) {
-	s, err := ParseEnv("d.yaml", []byte("version: 1\nauth: {scheme: basic, user: u, password: p}\nphases: [{rate: 10/s, count: 1}]\n"), noEnv)
+	s, err := parse("d.yaml", []byte("version: 1\nauth: {scheme: basic, user: u, password: p}\nphases: [{rate: 10/s, count: 1}]\n"), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := s.Delivery; d.Retry != sim.DefaultRetry() || d.Timeout != sim.DefaultTimeout || d.MaxInFlight != sim.DefaultMaxInFlight || d.Drain != sim.DefaultDrainFor(sim.DefaultRetry()) {
 		t.Errorf("no delivery section: %+v, want sim.DefaultDelivery", d)
 	}
-	s, err = ParseEnv("d.yaml", []byte(`version: 1
+	s, err = parse("d.yaml", []byte(`version: 1
 auth: {scheme: basic, user: u, password: p}
 receiver: {faults: {fail_first: 2, delay: 10ms - 20ms}}
 phases: [{rate: 10/s, count: 1}]
@@ -199,7 +199,7 @@ delivery: {jitter: 0, retry_interval: 400ms, backoff: exponential, max_attempts:
 // TestEngineRulesPositioned: what sim.NewConfig (send's check) and
 // verify.Faults.Validate (serve's) reject is reported at the key.
 func TestEngineRulesPositioned(t *testing.T) {
-	_, err := ParseEnv("z.yaml", []byte(`version: 1
+	_, err := parse("z.yaml", []byte(`version: 1
 auth: {scheme: basic, user: u, password: p}
 receiver: {faults: {fail_status: 200}}
 phases: [{rate: 10/s, count: 1}]

@@ -133,10 +133,6 @@ func (t *Table) Flush() error {
 	return t.err
 }
 
-// Align lays out text of tab-separated lines as an aligned table (see
-// Table). Text after the last newline is laid out as a line of its own.
-func Align(text string) string { return alignFit(text, 0) }
-
 func alignFit(text string, width int) string {
 	trail := !strings.HasSuffix(text, "\n")
 	raw := strings.Split(strings.TrimSuffix(text, "\n"), "\n")

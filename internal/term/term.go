@@ -3,11 +3,9 @@
 package term
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	xterm "golang.org/x/term"
 )
@@ -63,12 +61,6 @@ func width(f *os.File) int {
 		return n
 	}
 	return 0
-}
-
-// Test returns an IO over buffers, not a terminal, without color.
-func Test() (*IO, *bytes.Buffer, *bytes.Buffer) {
-	var out, errb bytes.Buffer
-	return &IO{In: strings.NewReader(""), Out: &out, Err: &errb}, &out, &errb
 }
 
 // SetColorMode applies --color=auto|always|never.

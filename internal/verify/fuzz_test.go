@@ -14,6 +14,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -59,7 +60,7 @@ func (fr *fuzzReceiver) exchange(t *testing.T, raw []byte) ([]*http.Response, []
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against a hung target
+	conn.SetDeadline(testutil.Deadline(t)) // a hung target fails at the test's -timeout
 	go func() {
 		conn.Write(raw)
 		conn.(*net.TCPConn).CloseWrite()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -32,7 +33,7 @@ func rawRequest(t *testing.T, addr, head string) (*http.Response, net.Conn) {
 	if _, err := io.WriteString(conn, head); err != nil {
 		t.Fatal(err)
 	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a guard against a hung test, not an assertion
+	conn.SetReadDeadline(testutil.Deadline(t)) // a hung receiver fails at the test's -timeout
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("no answer before the body was sent: %v", err)
@@ -346,16 +347,7 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 	rc, srv := startReceiver(t, verify.Config{Forward: &verify.Forward{URL: app.URL}, OnDelivery: func(d verify.Delivery) { delivered <- d }})
 	sub := rc.Journal().Subscribe(16)
 	defer sub.Close()
-	next := func() verify.Delivery {
-		t.Helper()
-		select {
-		case d := <-delivered:
-			return d
-		case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
-			t.Fatal("a delivery was answered but never reported")
-			return verify.Delivery{}
-		}
-	}
+	next := func() verify.Delivery { return <-delivered } // only the test's -timeout bounds the wait
 	resp, err := http.Get(srv.URL + "/anything")
 	if err != nil {
 		t.Fatal(err)

@@ -106,13 +106,8 @@ func TestServeAdminStuckReader(t *testing.T) {
 	}
 	<-writing // the handler is writing into a connection nobody reads
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("ServeAdmin with a stuck reader = %v, want nil", err)
-		}
-	case <-time.After(30 * time.Second): // a bound on a hang, not a timing assertion
-		t.Fatal("ServeAdmin did not return after its grace with a stuck reader")
+	if err := <-done; err != nil { // only the test's -timeout bounds the wait
+		t.Errorf("ServeAdmin with a stuck reader = %v, want nil", err)
 	}
 }
 
@@ -149,8 +144,7 @@ func TestServeFreshConnectionAtShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Serve with a fresh connection open = %v, want nil", err)
 	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // a bound on a hang, not a timing assertion
-	if _, err := conn.Read(make([]byte, 1)); err == nil {
+	if _, err := conn.Read(make([]byte, 1)); err == nil { // only the test's -timeout bounds the wait
 		t.Error("the fresh connection is still open after the stop")
 	}
 }
