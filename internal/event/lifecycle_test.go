@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
 )
@@ -141,7 +142,10 @@ func lastIndex(evs []emitted, k entity.Key) int {
 func TestLifecycleSeedAndActive(t *testing.T) {
 	t.Parallel()
 	bodies := func(seed int64, active int) []string {
-		l, err := NewLifecycle(LifecycleConfig{Entities: 300, Active: active, Seed: seed, Groups: []entity.Group{entity.Subscriber, entity.DID}})
+		// event_time is the emission time: a fixed clock, so that only the seed decides
+		at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+		l, err := NewLifecycle(LifecycleConfig{Entities: 300, Active: active, Seed: seed, Groups: []entity.Group{entity.Subscriber, entity.DID},
+			Now: func() time.Time { return at }})
 		if err != nil {
 			t.Fatal(err)
 		}

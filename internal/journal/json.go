@@ -52,7 +52,6 @@ type eventLine struct {
 	IEvent        int64               `json:"i_event"`
 	Type          string              `json:"event_type"`
 	Variables     json.RawMessage     `json:"variables"`
-	Payload       string              `json:"payload,omitempty"` // the variables' shape: enriched (i_env or event_time) or minimal (contract §8)
 	Deliveries    int64               `json:"deliveries"`
 	FirstDelivery time.Time           `json:"first_delivery"`
 	LastDelivery  time.Time           `json:"last_delivery"`
@@ -65,6 +64,7 @@ type eventLine struct {
 	Remote        string              `json:"remote,omitempty"`
 	ForwardStatus *int                `json:"forward_status,omitempty"`
 	ForwardMS     *float64            `json:"forward_ms,omitempty"`
+	Payload       string              `json:"payload,omitempty"` // the variables' shape: enriched (i_env or event_time) or minimal (contract §8)
 }
 
 // rejectionLine is a rejection's JSON form.
