@@ -233,7 +233,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	o.cli(t, "send credential first", exitFailed, append([]string{"send", "--url", "http://" + serves["custom"].addr + "/",
 		"--count", "1", "--auth", "custom", "--scheme", secWrongCustom, "--credentials", "Plain"}, quick...)...)
 	// nothing listens: gave up, the URL's password in no error
-	o.cli(t, "send unreachable", exitFailed, append(append([]string{"send", "--url", withUserInfo("http://127.0.0.1:1/espf", secURLPassword),
+	o.cli(t, "send unreachable", exitError, append(append([]string{"send", "--url", withUserInfo("http://127.0.0.1:1/espf", secURLPassword),
 		"--count", "1", "--max-attempts", "2", "--results", o2("send-gaveup.jsonl")}, quick...), right["basic"]...)...)
 	o.cli(t, "send bad url", exitUsage, append([]string{"send", "--url", withUserInfo("http://127.0.0.1:bad/", secURLPassword), "--count", "1"}, right["basic"]...)...)
 	// serve: a --forward-to with user-info, well-formed or not

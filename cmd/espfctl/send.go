@@ -197,9 +197,14 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	if sum.CapBound > 0 {
 		fmt.Fprintf(ios.Err, "espfctl: warning: --max-in-flight %d bound %d times: sends waited for a free slot\n", sum.MaxInFlight, sum.CapBound)
 	}
+	var unreachable *runner.UnreachableError
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return errors.New("send interrupted; the report covers what was sent until then")
+	case errors.As(runErr, &unreachable) && !sum.AllDelivered():
+		// nothing was ever answered: the run could not test anything
+		// (exit 3), said with what fixes it
+		return errors.New(sum.NotDeliveredText())
 	case runErr != nil:
 		return sendError(runErr)
 	case !sum.AllDelivered():

@@ -28,7 +28,8 @@ func TestSendTLS(t *testing.T) {
 		stderr string
 	}{
 		{"trusted with --ca-file", []string{"--ca-file", ca}, exitOK, "delivered first try\t1", ""},
-		{"unknown authority is a tls error, re-sent", nil, exitFailed, "answer\ttls\t2", "not delivered"},
+		// no attempt got through the handshake: nothing could be tested (exit 3)
+		{"unknown authority is a tls error, re-sent", nil, exitError, "answer\ttls\t2", "not delivered"},
 		{"insecure is warned", []string{"--insecure-skip-verify"}, exitOK, "delivered first try\t1", "warning: --insecure-skip-verify"},
 		{"cert without key", []string{"--cert", ca}, exitUsage, "", "--cert and --cert-key go together"},
 	}
@@ -76,8 +77,8 @@ func TestSendTLSLastLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ios, out, errb := testutil.IO()
-			if code := run(t.Context(), sendArgs(tt.url, append([]string{"--count", "2", "--json"}, tt.extra...)...), ios); code != exitFailed {
-				t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+			if code := run(t.Context(), sendArgs(tt.url, append([]string{"--count", "2", "--json"}, tt.extra...)...), ios); code != exitError {
+				t.Fatalf("exit %d, want %d (nothing was answered): %s", code, exitError, errb)
 			}
 			lines := strings.Split(strings.TrimRight(errb.String(), "\n"), "\n")
 			if got := lines[len(lines)-1]; got != tt.last {

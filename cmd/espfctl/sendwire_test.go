@@ -148,7 +148,7 @@ func TestSendWireCapture(t *testing.T) {
 			[]string{"i_env", "event_time"}},
 		{"-H overrides the User-Agent", []string{"-H", "User-Agent: PortaBilling/MR117"}, exitOK, "", []string{"POST /espf HTTP/1.1\r\n", "\r\nUser-Agent: PortaBilling/MR117\r\n"}, nil},
 		// this listener speaks no HTTP/2, so the attempt fails; what counts is what the client chose
-		{"--http2 opts in", []string{"--http2", "--max-attempts", "1"}, exitFailed, "h2", []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}, nil},
+		{"--http2 opts in", []string{"--http2", "--max-attempts", "1"}, exitError, "h2", []string{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -342,6 +342,10 @@ const NoAnswerWarning = 10 * time.Second
 func ProgressLine(p sim.Snapshot) string {
 	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
 		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	if p.Unreachable != "" { // second, so that a narrow terminal keeps it
+		elapsed, rest, _ := strings.Cut(line, "\t")
+		line = elapsed + "\tunreachable: " + esc(p.Unreachable) + "\t" + rest
+	}
 	if p.InFlight > 0 && p.SinceAnswer >= NoAnswerWarning {
 		line += fmt.Sprintf("\twarning: no answer for %s, oldest request in flight %s",
 			p.SinceAnswer.Round(time.Second), p.OldestInFlight.Round(time.Second))

@@ -73,7 +73,8 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	// Every attempt goes to the summary, the time series, the sides'
 	// trackers and the results files.
 	metrics, series := report.NewMetrics(), report.NewSeries(start)
-	sinks := sim.Sinks{metrics, series, sim.RecordFunc(sd.onRecord)}
+	reach := &reachability{log: opts.Log, url: espf.RedactURL(cfg.URL)}
+	sinks := sim.Sinks{metrics, series, sim.RecordFunc(sd.onRecord), reach}
 	var mockEmitted func(event.Item)
 	if sd.api != nil {
 		mockEmitted = sd.api.mock.Emitted // PortaBilling changes the entity, then queues the event
@@ -154,6 +155,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		res.Measured[k] = v
 	}
 	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
+	if err := reach.verdict(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
 	return res, runErr
 }
 

@@ -69,6 +69,9 @@ func (e *engine) snapshot(l *live, start, now time.Time, last *time.Time, lastSe
 		Delivered: l.delivered, Resending: e.resending.Load(), Dropped: l.dropped,
 		P99:         time.Duration(l.lat.ValueAtQuantile(99)) * time.Microsecond,
 		SinceAnswer: e.sinceAnswer(now), OldestInFlight: e.oldestInFlight(now)}
+	if u := e.unreach.Load(); u != nil {
+		s.Unreachable = *u
+	}
 	if d := now.Sub(*last); d > 0 {
 		s.Rate = float64(l.sent-*lastSent) / d.Seconds()
 	}

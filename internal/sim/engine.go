@@ -83,6 +83,10 @@ type Snapshot struct {
 	// when none is). Together they show a hung Application.
 	SinceAnswer    time.Duration
 	OldestInFlight time.Duration
+	// Unreachable is the last attempt's transport error ("refused: dial
+	// tcp 127.0.0.1:8080: connect: connection refused") while no answer
+	// has come since it; "" once one does.
+	Unreachable string
 }
 
 type engine struct {
@@ -99,7 +103,8 @@ type engine struct {
 	capBound  atomic.Int64
 	capWait   atomic.Int64
 	start     time.Time
-	answered  atomic.Int64 // UnixNano of the last attempt's end; 0 = none yet
+	answered  atomic.Int64           // UnixNano of the last attempt's end; 0 = none yet
+	unreach   atomic.Pointer[string] // the last transport error, until an answer comes
 
 	slotsMu sync.Mutex
 	slots   []*atomic.Int64 // per worker: UnixNano its request was sent, 0 = idle
@@ -316,6 +321,13 @@ func (e *engine) attempt(ctx context.Context, slot *atomic.Int64, j job) *Record
 		}
 	}
 	r.Status = status
+	switch {
+	case status != 0:
+		e.unreach.Store(nil)
+	case r.Error != "" && r.Error != espf.ErrTimeout && r.Error != espf.ErrCanceled:
+		text := r.ErrorText()
+		e.unreach.Store(&text)
+	}
 	switch {
 	case ctx.Err() != nil && err != nil:
 		r.Outcome = espf.Pending

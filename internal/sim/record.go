@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -50,6 +51,21 @@ func (r *Record) Answer() string {
 		return r.Error
 	}
 	return strconv.Itoa(r.Status)
+}
+
+// ErrorText is the transport error in words: its class and, where the
+// error says more, its own words ("refused: dial tcp 127.0.0.1:8080:
+// connect: connection refused"); "" when the attempt was answered.
+func (r *Record) ErrorText() string {
+	switch {
+	case r.Error == "":
+		return ""
+	case r.Detail == "":
+		return r.Error
+	case strings.HasPrefix(r.Detail, r.Error+":"):
+		return r.Detail
+	}
+	return r.Error + ": " + r.Detail
 }
 
 // ReadRecords feeds every JSON line of r to add; name is used in errors
