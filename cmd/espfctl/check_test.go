@@ -67,14 +67,14 @@ func checkRuns(t *testing.T, scheme string, args ...string) []check.Case {
 
 // referenceGrade is the grade the reference Application (espfctl serve's
 // handler) gets on case c with --soak 0: it passes every case but the ones
-// about the transport, over plain http (1/https warns, the TLS cases
-// cannot run), and 2/soak, which --soak 0 turns off.
+// about the transport, over plain http to loopback (1/https and the TLS
+// cases skip: nothing crosses a network), and 2/soak, which --soak 0 turns off.
 func referenceGrade(c check.Case, overTLS bool) check.Grade {
 	switch {
 	case c.ID == "2/soak":
 		return check.Skip
 	case !overTLS && c.ID == "1/https":
-		return check.Warn
+		return check.Skip
 	case !overTLS && strings.HasPrefix(c.ID, "1/tls-"):
 		return check.Skip
 	}
@@ -123,7 +123,9 @@ func TestCheckExitCodes(t *testing.T) {
 			referenceTotals(checkRuns(t, sign.SchemeCustom), false)},
 		{"positional selection", checkArgs(good.URL, "3", "2/duplicate"), exitOK, "pass\t3.custom/other-scheme-name\t401 Unauthorized\t",
 			referenceTotals(checkRuns(t, sign.SchemeCustom, "3", "2/duplicate"), false)},
-		{"--strict fails the plain-http warning", checkArgs(good.URL, "--strict", "1/https"), exitFailed,
+		{"--strict passes the reference over http to loopback", checkArgs(good.URL, "--strict", "1"), exitOK,
+			"skip\t1/https\t-\t", "0 warned, 0 failed"},
+		{"--strict fails plain http to a network host", checkArgs("http://espf.example:8080/espf", "--strict", "1/https"), exitFailed,
 			"FAIL\t1/https\t-\t", "1 of 1 cases failed"},
 		{"204 fails", checkArgs(noContent.URL, "2/exact-200"), exitFailed,
 			"FAIL\t2/exact-200\t204 No Content\texactly 200\tanswered 204, not 200: the documented example event is re-sent for ever", "1 of 1 cases failed"},
@@ -227,11 +229,11 @@ func TestCheckTerminal(t *testing.T) {
 	run(t.Context(), checkArgs(good.URL, "1/https", "2/exact-200"), ios)
 	for _, want := range []string{
 		"RESULT  CASE         ANSWER              CONSEQUENCE\n",
-		"warn    1/https      -                   plain http://: the credentials and\n" +
-			"                                         every event cross the network in clear;\n",
+		"skip    1/https      -                   plain http:// to a loopback address:\n" +
+			"                                         nothing crosses a network here (the\n",
 		"pass    2/exact-200  200 OK              delivered: removed from the ESPF queue\n",
-		"SECTION  PASS  WARN  FAIL  SKIP  TITLE\n1           0     1     0     0  The delivery request\n",
-		"total       1     1     0     0\n",
+		"SECTION  PASS  WARN  FAIL  SKIP  TITLE\n1           0     0     0     1  The delivery request\n",
+		"total       1     0     0     1\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("terminal output:\n%s\nwant:\n%s", out, want)
@@ -267,7 +269,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	for _, r := range rep.Checks {
 		grades[r.Grade] = append(grades[r.Grade], r.ID)
 		tallyGrade(&tally, r.Grade)
-		wantSkip := r.ID == "2/soak" || strings.HasPrefix(r.ID, "1/tls-") // --soak 0; plain http
+		wantSkip := r.ID == "2/soak" || strings.HasPrefix(r.ID, "1/tls-") || r.ID == "1/https" // --soak 0; plain http to loopback
 		if (r.Grade == check.Skip) != wantSkip {
 			t.Errorf("%s: %s, want a skip exactly for the TLS cases and the soak", r.ID, r.Grade)
 		}
@@ -278,7 +280,7 @@ func TestCheckJSONAndJUnit(t *testing.T) {
 	if rep.Counts != tally || tally.Pass+tally.Warn+tally.Fail+tally.Skip != len(runs) {
 		t.Errorf("counts %+v, want the tally of the %d cases' grades %+v", rep.Counts, len(runs), tally)
 	}
-	for _, id := range []string{"1/https", "1/not-json"} { // plain http; a body that is no event, accepted
+	for _, id := range []string{"1/not-json"} { // a body that is no event, accepted
 		if !slices.Contains(grades[check.Warn], id) {
 			t.Errorf("warnings %q, want %s among them", grades[check.Warn], id)
 		}
@@ -423,7 +425,7 @@ func TestCheckInterrupted(t *testing.T) {
 	if !strings.Contains(out.String(), "pass\t1/subscriber\t") || !strings.Contains(errb.String(), "check interrupted after 4 cases") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s\nwant 1/subscriber and the interruption", out, errb)
 	}
-	if !strings.Contains(out.String(), "section 1\t1 passed, 1 warned, 0 failed, 2 skipped") {
+	if !strings.Contains(out.String(), "section 1\t1 passed, 0 warned, 0 failed, 3 skipped") {
 		t.Errorf("stdout:\n%s\nwant the summary of the cases done", out)
 	}
 }

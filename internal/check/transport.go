@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -18,12 +19,16 @@ func transportCases() []Case {
 	return []Case{
 		{ID: "1/https", Section: "1",
 			Sends:  "nothing: looks at the URL's scheme",
-			Passes: "https:// (plain http:// warns)",
+			Passes: "https:// (plain http:// warns; to a loopback address it is skipped: nothing crosses a network)",
 			Why:    "the contract recommends HTTPS: over plain HTTP the credentials and every event cross the network readable by anyone on the path",
 			run: func(_ context.Context, r *runner) (verdict, error) {
 				r.cur.Answer = "-"
-				if u, _ := url.Parse(r.cfg.URL); u.Scheme == "https" {
+				u, _ := url.Parse(r.cfg.URL)
+				switch {
+				case u.Scheme == "https":
 					return verdict{grade: Pass, msg: "HTTPS"}, nil
+				case loopback(u.Hostname()):
+					return verdict{grade: Skip, msg: "plain http:// to a loopback address: nothing crosses a network here (the same Application over a network needs https://)"}, nil
 				}
 				return verdict{grade: Warn, msg: "plain http://: the credentials and every event cross the network in clear; the contract recommends HTTPS"}, nil
 			}},
@@ -38,6 +43,16 @@ func transportCases() []Case {
 			Why:    "the ESPF refuses a certificate it cannot verify: no event is delivered, every one is re-sent until the certificate is fixed",
 			run:    tlsCertificate},
 	}
+}
+
+// loopback reports whether host names this machine's loopback interface:
+// localhost, 127.0.0.0/8 or ::1.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // handshake dials the URL's host and runs a TLS handshake with c.
