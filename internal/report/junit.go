@@ -15,6 +15,7 @@ type Check struct {
 	Pass     bool
 	Position string // file:line:col of the expectation
 	Kind     string // the JUnit failure type: "" is "expectation"; "interrupted"
+	Detail   string // more lines for a failure's text: what the Application said
 }
 
 // InterruptedCheck is the failing testcase that an interrupted run or check
@@ -81,7 +82,7 @@ func JUnit(w io.Writer, scenario string, start time.Time, elapsed time.Duration,
 			if c.Kind != "" {
 				msg, typ = c.Actual, c.Kind
 			}
-			tc.Failure = &junitFailure{Message: msg, Type: typ, Text: strings.TrimSpace(msg + "\n" + c.Position)}
+			tc.Failure = &junitFailure{Message: msg, Type: typ, Text: strings.TrimSpace(msg + "\n" + c.Position + "\n" + c.Detail)}
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}

@@ -93,6 +93,11 @@ type Summary struct {
 	APICallsFailed int64                   `json:"api_calls_rejected,omitempty"`
 	Phases         []PhaseSummary          `json:"phases,omitempty"` // one per schedule phase
 	Errors         []ErrorReason           `json:"errors,omitempty"` // attempts without an answer, by error class, with the first one's words
+	// Failures is what the Application said when it did not deliver: its
+	// answers other than 200, and 200s whose body reads as a failure, by
+	// status and the body's first line, most frequent first.
+	Failures         []Failure `json:"failures,omitempty"`
+	FailuresUnlisted int64     `json:"failures_unlisted,omitempty"` // answers past the groups kept
 	// Lifecycles (entity histories): deliveries that came after a later
 	// event of the same entity, and every entity's final state as the
 	// Application shows it (--state-url).
@@ -156,6 +161,13 @@ type Metrics struct {
 	inFlight     map[int64]firstSend // events sent and not finished yet, by i_event
 	phases       []*phaseMetrics
 	errors       map[string]*ErrorReason
+	failures     map[failureKey]*Failure
+}
+
+// failureKey groups the Application's answers: one status, one first line.
+type failureKey struct {
+	status int
+	line   string
 }
 
 // firstSend is what an event in flight needs for its time to delivery.
@@ -222,7 +234,7 @@ func newHist() *hdrhistogram.Histogram {
 // three significant digits.
 func NewMetrics() *Metrics {
 	return &Metrics{lat: newHist(), svc: newHist(), sendErr: newHist(), ttd: newHist(),
-		inFlight: map[int64]firstSend{}, errors: map[string]*ErrorReason{},
+		inFlight: map[int64]firstSend{}, errors: map[string]*ErrorReason{}, failures: map[failureKey]*Failure{},
 		s: Summary{ByAnswer: map[string]int64{}, ByType: map[string]TypeCounts{},
 			Duplicates: Duplicates{ByAnswer: map[string]int64{}}}}
 }
@@ -262,6 +274,9 @@ func (m *Metrics) Add(r *sim.Record) {
 	s.ByAnswer[answer]++
 	if r.Error != "" && r.Error != espf.ErrCanceled {
 		m.addError(r)
+	}
+	if r.Reply != nil {
+		m.addFailure(r)
 	}
 	if r.Outcome != espf.Pending {
 		record(m.lat, r.Latency())
@@ -347,6 +362,37 @@ func (m *Metrics) finalize(r *sim.Record, ph *phaseMetrics) {
 }
 
 const maxErrorClasses = 32
+
+// maxFailures bounds the groups of answers kept (bodies that name an
+// i_event or a time are many); the rest are counted in FailuresUnlisted.
+const maxFailures = 50
+
+// Failure counts the Application's answers of one status whose bodies
+// start with the same line: any status but 200, and the 200s whose body
+// reads as a failure (espf.FailureBody). One example keeps its i_event
+// and its body's first 4 KiB.
+type Failure struct {
+	Status    int    `json:"status"`
+	FirstLine string `json:"first_line"` // the body's first non-empty line, "" for an empty body
+	Count     int64  `json:"count"`
+	IEvent    int64  `json:"example_i_event"`
+	Body      string `json:"example_body,omitempty"`
+	Truncated bool   `json:"example_truncated,omitempty"`
+}
+
+func (m *Metrics) addFailure(r *sim.Record) {
+	k := failureKey{r.Reply.Status, r.Reply.FirstLine()}
+	f := m.failures[k]
+	if f == nil {
+		if len(m.failures) >= maxFailures {
+			m.s.FailuresUnlisted++
+			return
+		}
+		f = &Failure{Status: k.status, FirstLine: k.line, IEvent: r.IEvent, Body: r.Reply.Body, Truncated: r.Reply.Truncated}
+		m.failures[k] = f
+	}
+	f.Count++
+}
 
 func (m *Metrics) addError(r *sim.Record) {
 	e := m.errors[r.Error]
@@ -539,6 +585,13 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	for _, e := range m.errors {
 		s.Errors = append(s.Errors, *e)
 	}
+	for _, f := range m.failures {
+		s.Failures = append(s.Failures, *f)
+	}
+	sort.Slice(s.Failures, func(i, j int) bool {
+		a, b := s.Failures[i], s.Failures[j]
+		return a.Count > b.Count || a.Count == b.Count && (a.Status < b.Status || a.Status == b.Status && a.FirstLine < b.FirstLine)
+	})
 	sort.Slice(s.Errors, func(i, j int) bool {
 		a, b := s.Errors[i], s.Errors[j]
 		return a.Count > b.Count || a.Count == b.Count && a.Class < b.Class

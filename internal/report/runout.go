@@ -167,6 +167,10 @@ func RunJUnit(w io.Writer, r *Run) error {
 	var sum strings.Builder
 	_ = SummaryText(&sum, r.Summary, term.Layout{})
 	checks := r.Checks()
+	said := r.Summary.SaidText()
+	for i := range checks {
+		checks[i].Detail = said
+	}
 	if r.Interrupted() {
 		checks = append(checks, InterruptedCheck("run", r.Elapsed))
 	}
@@ -236,6 +240,17 @@ func (r *Run) reasons() []Reason {
 	}
 	for _, e := range r.Summary.Errors {
 		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Example, Hint: e.Hint, Class: "bad"})
+	}
+	if r.Builtin { // the built-in receiver's rejections above are these answers, with its reasons
+		return out
+	}
+	for _, f := range r.Summary.Failures {
+		class := "bad"
+		if espf.Is4xx(f.Status) {
+			class = "warn"
+		}
+		out = append(out, Reason{Answer: fmt.Sprint(f.Status), Count: f.Count, Class: class,
+			Text: fmt.Sprintf("the Application said: %s (i_event %d)", orEmpty(f.FirstLine), f.IEvent)})
 	}
 	return out
 }

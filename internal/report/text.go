@@ -46,6 +46,7 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryPhases(t, s)
 	summaryAnswers(t, s)
 	summaryErrors(t, s)
+	summaryFailures(t, s)
 	summaryTypes(t, s)
 	summaryDuplicates(t, s)
 	summaryDropped(t, s)
@@ -205,6 +206,44 @@ func summaryErrors(t *term.Table, s *Summary) {
 			t.Tagged("error", "", "", "fix: "+esc(e.Hint))
 		}
 	}
+}
+
+// summaryFailures is what the Application said when it did not deliver,
+// by status and its body's first line, with one example i_event.
+func summaryFailures(t *term.Table, s *Summary) {
+	if len(s.Failures) == 0 {
+		return
+	}
+	pal := t.Palette()
+	t.Section("What the Application said (answers other than 200, and 200s whose body reads as a failure)")
+	for _, f := range s.Failures {
+		line := orEmpty(f.FirstLine)
+		status := fmt.Sprint(f.Status)
+		if f.Status == 200 {
+			status = "200 (a failure)"
+		}
+		t.Tagged("said", pal.Bad(status), fmt.Sprintf("× %d", f.Count), esc(line), fmt.Sprintf("i_event %d", f.IEvent))
+	}
+	t.More("said", s.FailuresUnlisted)
+}
+
+// SaidText is what the Application said, one line per group, for a
+// failure's text (JUnit): "500 × 12: PDOException: SQLSTATE[HY000]…
+// (i_event 17)"; "" when it said nothing but 200.
+func (s *Summary) SaidText() string {
+	var b strings.Builder
+	for _, f := range s.Failures {
+		fmt.Fprintf(&b, "the Application answered %d × %d: %s (i_event %d)\n", f.Status, f.Count, esc(orEmpty(f.FirstLine)), f.IEvent)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// orEmpty is line, or "(empty body)".
+func orEmpty(line string) string {
+	if line == "" {
+		return "(empty body)"
+	}
+	return line
 }
 
 // summaryTypes counts events by type and outcome.

@@ -105,6 +105,7 @@ type engine struct {
 	start     time.Time
 	answered  atomic.Int64           // UnixNano of the last attempt's end; 0 = none yet
 	unreach   atomic.Pointer[string] // the last transport error, until an answer comes
+	heads     sync.Pool              // *[]byte of espf.ReplyBodyLimit: the start of an answer's body
 
 	slotsMu sync.Mutex
 	slots   []*atomic.Int64 // per worker: UnixNano its request was sent, 0 = idle
@@ -127,6 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 	cfg = withDefaults(cfg)
 	e := &engine{cfg: cfg, client: espf.NewClient(cfg.Client, cfg.TLS, cfg.MaxInFlight, espf.HTTP2(cfg.HTTP2)),
 		jobs: make(chan job), results: make(chan *Record, 4096), start: time.Now()}
+	e.heads.New = func() any { b := make([]byte, espf.ReplyBodyLimit); return &b }
 
 	collected := make(chan struct{})
 	go func() { e.collect(); close(collected) }()
@@ -354,9 +356,22 @@ func (e *engine) send(ctx context.Context, body []byte, r *Record) (int, error) 
 	}
 	// The answer is complete when its body is (up to MaxBody): a status
 	// line followed by a body that never ends within the timeout is a
-	// timeout, as for the ESPF.
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody))
+	// timeout, as for the ESPF. Its start is kept when the answer is not
+	// a plain delivery (espf.Keep): the Application's own words.
+	head := e.heads.Get().(*[]byte)
+	defer e.heads.Put(head)
+	n, err := io.ReadFull(resp.Body, *head)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	var more int64
+	if err == nil {
+		more, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody-int64(n)))
+	}
 	_ = resp.Body.Close()
+	if err == nil && espf.Keep(resp.StatusCode, (*head)[:n]) {
+		r.Reply = espf.NewReply(resp.StatusCode, resp.Header, (*head)[:n], more > 0)
+	}
 	return resp.StatusCode, err
 }
 

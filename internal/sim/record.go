@@ -33,6 +33,9 @@ type Record struct {
 	// Last marks the attempts of the last event of an entity's history in a
 	// lifecycle stream (event.Item.Last).
 	Last bool `json:"last,omitempty"`
+	// Reply is what the Application answered, when it was not a plain
+	// delivery: any status but 200, or a 200 whose body reads as a failure.
+	Reply *espf.Reply `json:"answer,omitempty"`
 }
 
 // Latency is measured from the intended send time, so time lost waiting for

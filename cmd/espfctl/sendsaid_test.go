@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/espfctl/espfctl/internal/testutil"
+)
+
+// pdoApp answers 500 with a PHP exception in its body, as a broken
+// Application does.
+func pdoApp(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(500)
+		w.Write([]byte("PDOException: SQLSTATE[HY000] [2002] Connection refused\n#0 /var/www/espf/handler.php(42): PDO->__construct()\n"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestSendShowsWhatTheApplicationSaid: an Application that answers 500
+// with an exception in its body: its words are in send's report, in the
+// --results lines (the answer's status, headers and body) and in --json.
+func TestSendShowsWhatTheApplicationSaid(t *testing.T) {
+	t.Parallel()
+	app := pdoApp(t)
+	results := filepath.Join(t.TempDir(), "attempts.jsonl")
+	for _, json := range []bool{false, true} {
+		ios, out, errb := testutil.IO()
+		args := sendArgs(app.URL, "--count", "2", "--results", results)
+		if json {
+			args = append(args, "--json")
+		}
+		if code := run(t.Context(), args, ios); code != exitFailed {
+			t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+		}
+		want := "said\t500\t× 4\tPDOException: SQLSTATE[HY000] [2002] Connection refused\ti_event 1"
+		if json {
+			want = `"first_line": "PDOException: SQLSTATE[HY000] [2002] Connection refused"`
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--json %t: the report does not say what the Application said (%q):\n%s", json, want, out)
+		}
+	}
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.Contains(line, `"answer":{"status":500,"headers":{`) || !strings.Contains(line, `"body":"PDOException: SQLSTATE[HY000]`) ||
+			!strings.Contains(line, `handler.php(42)`) {
+			t.Errorf("--results line without the answer: %s", line)
+		}
+	}
+}
+
+// TestRunShowsWhatTheApplicationSaid: run's JSON, JUnit and HTML reports
+// carry the Application's words too.
+func TestRunShowsWhatTheApplicationSaid(t *testing.T) {
+	t.Parallel()
+	app := pdoApp(t)
+	dir := t.TempDir()
+	scn := filepath.Join(dir, "pdo.yaml")
+	if err := os.WriteFile(scn, []byte(`version: 1
+target: {url: "`+app.URL+`"}
+auth: {scheme: basic, user: pb, password: s3cret}
+phases: [{rate: 50/s, count: 2}]
+delivery: {retry_interval: 5ms, max_attempts: 2}
+expect: {delivered: ">= 100%"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, out, errb := testutil.IO()
+	args := []string{"run", scn, "--json", "--junit", filepath.Join(dir, "junit.xml"), "--html", filepath.Join(dir, "report.html"), "--no-progress"}
+	if code := run(t.Context(), args, ios); code != exitFailed {
+		t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+	}
+	if !strings.Contains(out.String(), "PDOException") {
+		t.Errorf("run --json does not carry the Application's words:\n%s", out)
+	}
+	for _, f := range []string{"junit.xml", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "PDOException: SQLSTATE[HY000]") {
+			t.Errorf("%s does not carry the Application's words", f)
+		}
+	}
+}
