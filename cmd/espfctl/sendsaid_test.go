@@ -94,3 +94,44 @@ expect: {delivered: ">= 100%"}
 		}
 	}
 }
+
+// TestCheckShowsWhatTheApplicationSaid: check's failed case names the
+// Application's own words, in its line and in --json (said: status,
+// headers, body); a 200 whose body reads as a failure warns (fails under
+// --strict), its body shown.
+func TestCheckShowsWhatTheApplicationSaid(t *testing.T) {
+	t.Parallel()
+	ios, out, errb := testutil.IO()
+	if code := run(t.Context(), checkArgs(pdoApp(t).URL, "2/exact-200"), ios); code != exitFailed {
+		t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+	}
+	if !strings.Contains(out.String(), `The Application said: "PDOException: SQLSTATE[HY000] [2002] Connection refused"`) {
+		t.Errorf("the failed case does not say what the Application said:\n%s", out)
+	}
+	ios, out, errb = testutil.IO()
+	if code := run(t.Context(), checkArgs(pdoApp(t).URL, "2/exact-200", "--json"), ios); code != exitFailed {
+		t.Fatalf("--json: exit %d, want %d: %s", code, exitFailed, errb)
+	}
+	if !strings.Contains(out.String(), `"said": {`) || !strings.Contains(out.String(), `handler.php(42)`) {
+		t.Errorf("--json has no said with the body:\n%s", out)
+	}
+
+	notDone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"success":false,"error":"provisioning failed: HSS unreachable"}`))
+	}))
+	t.Cleanup(notDone.Close)
+	for _, strict := range []bool{false, true} {
+		args, want, code := checkArgs(notDone.URL, "2/exact-200"), "warn\t2/exact-200\t200 OK\t", exitOK
+		if strict {
+			args, want, code = append(args, "--strict"), "FAIL\t2/exact-200\t200 OK\t", exitFailed
+		}
+		ios, out, errb := testutil.IO()
+		if got := run(t.Context(), args, ios); got != code {
+			t.Fatalf("--strict %t: exit %d, want %d: %s", strict, got, code, errb)
+		}
+		if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "reads as a failure") ||
+			!strings.Contains(out.String(), `HSS unreachable`) {
+			t.Errorf("--strict %t: want %q, the failure named and the body shown:\n%s", strict, want, out)
+		}
+	}
+}

@@ -102,6 +102,10 @@ type Result struct {
 	Grade       Grade    `json:"grade"`
 	Consequence string   `json:"consequence"`
 	Curl        string   `json:"curl,omitempty"` // a shell reproducer, for failed cases
+	// Said is what the Application answered to the deciding request when
+	// it was not a plain delivery: its status, headers and the first 4 KiB
+	// of its body (its own words: an exception, an error message).
+	Said *espf.Reply `json:"said,omitempty"`
 }
 
 // Run sends the selected cases one after the other and grades every
@@ -217,6 +221,9 @@ type verdict struct {
 // finish fills in the grade, applies --strict and attaches the reproducer.
 func (r *runner) finish(res *Result, v verdict) {
 	res.Grade, res.Consequence = v.grade, v.msg
+	if res.Said != nil && res.Grade != Pass && res.Grade != Skip {
+		res.Consequence += fmt.Sprintf(". The Application said: %q", orEmpty(res.Said.FirstLine()))
+	}
 	if r.cfg.Strict && res.Grade == Warn {
 		res.Grade = Fail
 		res.Consequence = "--strict: " + res.Consequence
@@ -232,6 +239,15 @@ func (r *runner) answer(res *Result, rep reply) {
 	res.Answer = rep.text(r.cfg.Timeout)
 	res.ESPF = rep.outcome().Words()
 	res.LatencyMS = ms(rep.took)
+	res.Said = rep.said
+}
+
+// orEmpty is line, or "(an empty body)".
+func orEmpty(line string) string {
+	if line == "" {
+		return "(an empty body)"
+	}
+	return line
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -242,6 +258,7 @@ type reply struct {
 	class  string // espf.ErrorClass of a transport failure; "" = an HTTP answer
 	detail string // why, for a TLS failure (the x509 reason)
 	took   time.Duration
+	said   *espf.Reply // the answer, when it was not a plain delivery (espf.Keep)
 }
 
 func (a reply) outcome() espf.Outcome { return espf.Consequence(a.status, a.class != "") }

@@ -48,12 +48,18 @@ func rateLimited(what string) string {
 
 func limited(a reply) bool { return a.class == "" && a.status == http.StatusTooManyRequests }
 
-// mustDeliver passes exactly 200 and fails anything else.
+// failedWork is the words for a 200 whose body reads as a failure.
+const failedWork = "answered 200, but its body reads as a failure: the ESPF removes the event from its queue, and the work it names was not done"
+
+// mustDeliver passes exactly 200 and fails anything else; a 200 whose
+// body reads as a failure warns.
 func mustDeliver(what string) grader {
 	return func(r *runner, a reply) (Grade, string) {
 		switch {
 		case limited(a):
 			return Fail, rateLimited(what)
+		case a.outcome() == espf.Delivered && a.said != nil:
+			return Warn, failedWork
 		case a.outcome() == espf.Delivered:
 			return Pass, r.says(a, what)
 		case a.outcome() == espf.Dropped && (a.status == http.StatusUnauthorized || a.status == http.StatusForbidden):

@@ -131,9 +131,14 @@ func (r *runner) send(ctx context.Context, s shot) (reply, error) {
 		r.mu.Unlock()
 		return rep, nil
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	head := make([]byte, espf.ReplyBodyLimit)
+	n, _ := io.ReadFull(resp.Body, head)
+	more, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
 	rep := reply{status: resp.StatusCode, took: time.Since(start)}
+	if espf.Keep(resp.StatusCode, head[:n]) {
+		rep.said = espf.NewReply(resp.StatusCode, resp.Header, head[:n], more > 0)
+	}
 	r.mu.Lock()
 	r.answered++
 	if s.valid {
