@@ -221,8 +221,8 @@ type verdict struct {
 // finish fills in the grade, applies --strict and attaches the reproducer.
 func (r *runner) finish(res *Result, v verdict) {
 	res.Grade, res.Consequence = v.grade, v.msg
-	if res.Said != nil && res.Grade != Pass && res.Grade != Skip {
-		res.Consequence += fmt.Sprintf(". The Application said: %q", orEmpty(res.Said.FirstLine()))
+	if line := res.Said.FirstLine(); line != "" && res.Grade != Pass && res.Grade != Skip {
+		res.Consequence += fmt.Sprintf(". The Application said: %q", line)
 	}
 	if r.cfg.Strict && res.Grade == Warn {
 		res.Grade = Fail
@@ -240,14 +240,6 @@ func (r *runner) answer(res *Result, rep reply) {
 	res.ESPF = rep.outcome().Words()
 	res.LatencyMS = ms(rep.took)
 	res.Said = rep.said
-}
-
-// orEmpty is line, or "(an empty body)".
-func orEmpty(line string) string {
-	if line == "" {
-		return "(an empty body)"
-	}
-	return line
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

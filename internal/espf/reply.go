@@ -88,8 +88,12 @@ func NewReply(status int, h http.Header, head []byte, truncated bool) *Reply {
 }
 
 // FirstLine is the body's first non-empty line, trimmed and cut to 160
-// characters: what groups answers in a report ("" for an empty body).
+// characters: what groups answers in a report ("" for an empty body, and
+// for no reply at all).
 func (r *Reply) FirstLine() string {
+	if r == nil {
+		return ""
+	}
 	for _, line := range strings.Split(r.Body, "\n") {
 		if line = strings.TrimSpace(line); line != "" {
 			if utf8.RuneCountInString(line) > 160 {
