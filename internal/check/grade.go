@@ -25,7 +25,13 @@ func (r *runner) says(a reply, what string) string {
 	}
 	switch {
 	case a.class == espf.ErrTimeout:
-		return fmt.Sprintf("no answer within %s: %s re-sent (the ESPF waits 300 s), for ever if it never answers", r.cfg.Timeout, what)
+		if r.cfg.Timeout < espf.Timeout {
+			// check's own limit ran out, not the ESPF's: say so, and what an
+			// answer later than it but within the ESPF's would get
+			return fmt.Sprintf("no answer within %s, check's --timeout (the ESPF waits %d s and delivers an answer that comes before then; raise --timeout to see it): "+
+				"if none ever comes, %s re-sent for ever", r.cfg.Timeout, int(espf.Timeout.Seconds()), what)
+		}
+		return fmt.Sprintf("no answer within %s, the ESPF's timeout: %s re-sent, for ever if it never answers", r.cfg.Timeout, what)
 	case a.class != "" && a.detail != "":
 		return fmt.Sprintf("connection failed (%s: %s): %s re-sent for ever while it fails", a.class, a.detail, what)
 	case a.class != "":

@@ -12,7 +12,12 @@ import (
 	"io"
 	"net"
 	"syscall"
+	"time"
 )
+
+// Timeout is how long the ESPF waits for a whole answer before it
+// re-sends the event: 300 s by default (contract §2).
+const Timeout = 300 * time.Second
 
 // Outcome is what the ESPF does with an event after one answer. Its values
 // are the stable machine form (results files, --json); Words is the text

@@ -19,7 +19,7 @@ import (
 
 // Defaults for Config's zero fields.
 const (
-	DefaultTimeout     = 300 * time.Second // the ESPF's documented default
+	DefaultTimeout     = espf.Timeout // the ESPF's documented default
 	DefaultMaxInFlight = 1000              // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
 )
 
