@@ -20,7 +20,7 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DefaultTimeout     = espf.Timeout // the ESPF's documented default
-	DefaultMaxInFlight = 1000              // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
+	DefaultMaxInFlight = 1000         // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
 )
 
 // MaxBody is how much of an answer's body the sender reads; the rest is
