@@ -34,7 +34,9 @@ import (
 const checkSecret = "c7-Plain-s3cret"
 
 func checkArgs(url string, extra ...string) []string {
-	return append([]string{"check", "--url", url, "--auth", "custom", "--scheme", "Plain", "--credentials", checkSecret, "--soak", "0"}, extra...)
+	// --slow 1h: the p99 bound is the load tests' (synctest); a loaded
+	// machine must not change these verdicts
+	return append([]string{"check", "--url", url, "--auth", "custom", "--scheme", "Plain", "--credentials", checkSecret, "--soak", "0", "--slow", "1h"}, extra...)
 }
 
 // referenceApp serves espfctl serve's handler for the custom credentials.
