@@ -135,3 +135,39 @@ func TestCheckShowsWhatTheApplicationSaid(t *testing.T) {
 		}
 	}
 }
+
+// TestSaidNeverCarriesTheCredentials: an Application whose error page
+// echoes the request's headers, and the password it decoded, gets its
+// words kept, with every credential the request carried taken out.
+func TestSaidNeverCarriesTheCredentials(t *testing.T) {
+	t.Parallel()
+	const password = "Pw-S3cret-42"
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pw, _ := r.BasicAuth()
+		w.Header().Set("X-Debug-Auth", r.Header.Get("Authorization"))
+		w.WriteHeader(500)
+		w.Write([]byte("Exception: login failed for " + user + ":" + pw + " with " + r.Header.Get("Authorization") + " and key " + r.Header.Get("X-Api-Key")))
+	}))
+	t.Cleanup(app.Close)
+	results := filepath.Join(t.TempDir(), "attempts.jsonl")
+	ios, out, errb := testutil.IO()
+	args := []string{"send", "--url", app.URL, "--auth", "basic", "--user", "pb", "--password", password, "-H", "X-Api-Key: Api-K3y-77",
+		"--count", "1", "--max-attempts", "1", "--results", results, "--json"}
+	if code := run(t.Context(), args, ios); code != exitFailed {
+		t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+	}
+	b, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"stdout": out.String(), "stderr": errb.String(), "--results": string(b)} {
+		for _, secret := range []string{password, "Api-K3y-77", "cGI6UHctUzNjcmV0LTQy"} { // base64 of pb:password
+			if strings.Contains(text, secret) {
+				t.Errorf("%s carries a credential %q:\n%s", name, secret, text)
+			}
+		}
+		if name != "stderr" && !strings.Contains(text, "Exception: login failed for [redacted]") {
+			t.Errorf("%s lost the Application's words:\n%s", name, text)
+		}
+	}
+}

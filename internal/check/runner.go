@@ -138,6 +138,7 @@ func (r *runner) send(ctx context.Context, s shot) (reply, error) {
 	rep := reply{status: resp.StatusCode, took: time.Since(start)}
 	if espf.Keep(resp.StatusCode, head[:n]) {
 		rep.said = espf.NewReply(resp.StatusCode, resp.Header, head[:n], more > 0)
+		rep.said.Scrub(req.Header)
 	}
 	r.mu.Lock()
 	r.answered++

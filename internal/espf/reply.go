@@ -2,8 +2,10 @@ package espf
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -103,4 +105,54 @@ func (r *Reply) FirstLine() string {
 		}
 	}
 	return ""
+}
+
+// ScrubbedText replaces what Scrub removes.
+const ScrubbedText = "[redacted]"
+
+// Scrub removes from the kept answer every credential the request carried,
+// should the Application echo it (a debug page that prints the request's
+// headers): the value of every header but the standard ones, the part of
+// it after the scheme name, and a Basic header's decoded user:password and
+// password. A secret never reaches a results file or a report this way.
+func (r *Reply) Scrub(req http.Header) {
+	if r == nil {
+		return
+	}
+	var secrets []string
+	add := func(s string) {
+		if len(strings.TrimSpace(s)) >= 4 {
+			secrets = append(secrets, s)
+		}
+	}
+	for name, values := range req {
+		switch http.CanonicalHeaderKey(name) {
+		case "Date", "Content-Type", "Content-Length", "Te", "User-Agent", "Host", "Accept-Encoding":
+			continue
+		}
+		for _, v := range values {
+			add(v)
+			if scheme, rest, ok := strings.Cut(v, " "); ok {
+				add(rest)
+				if strings.EqualFold(scheme, "Basic") {
+					if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest)); err == nil {
+						add(string(dec))
+						if _, pw, ok := strings.Cut(string(dec), ":"); ok {
+							add(pw)
+						}
+					}
+				}
+			}
+		}
+	}
+	// longest first, so that a secret inside another is not half replaced
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range secrets {
+		r.Body = strings.ReplaceAll(r.Body, s, ScrubbedText)
+		for k, vs := range r.Headers {
+			for i := range vs {
+				r.Headers[k][i] = strings.ReplaceAll(vs[i], s, ScrubbedText)
+			}
+		}
+	}
 }

@@ -371,6 +371,7 @@ func (e *engine) send(ctx context.Context, body []byte, r *Record) (int, error) 
 	_ = resp.Body.Close()
 	if err == nil && espf.Keep(resp.StatusCode, (*head)[:n]) {
 		r.Reply = espf.NewReply(resp.StatusCode, resp.Header, (*head)[:n], more > 0)
+		r.Reply.Scrub(req.Header)
 	}
 	return resp.StatusCode, err
 }
