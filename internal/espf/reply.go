@@ -43,6 +43,12 @@ func FailureBody(b []byte) bool {
 		return false
 	}
 	if b[0] == '{' {
+		// the send loop asks this of every 200 with a body: decode only
+		// a body that names one of the keys below
+		if !bytes.Contains(b, []byte(`"success"`)) && !bytes.Contains(b, []byte(`"ok"`)) &&
+			!bytes.Contains(b, []byte(`"status"`)) && !bytes.Contains(b, []byte(`"error`)) {
+			return false
+		}
 		var obj map[string]any
 		if json.Unmarshal(b, &obj) != nil {
 			return false
