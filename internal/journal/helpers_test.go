@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,21 +36,6 @@ func events(t *testing.T, j *journal.Journal, q journal.Query) []journal.Record 
 	t.Helper()
 	q.Kinds, q.Oldest, q.Capture = []journal.Kind{journal.First}, true, true
 	return list(t, j, q)
-}
-
-// workers starts n goroutines that call f once per value sent on jobs;
-// wait closes jobs and waits for them.
-func workers(n int, f func()) (jobs chan<- struct{}, wait func()) {
-	ch := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for range ch {
-				f()
-			}
-		})
-	}
-	return ch, func() { close(ch); wg.Wait() }
 }
 
 // awaitRecords reads sub until want records are committed, and returns

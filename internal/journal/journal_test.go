@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/journal"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // BenchmarkJournalCommit commits deliveries of new events from 32
@@ -29,7 +30,7 @@ func BenchmarkJournalCommit(b *testing.B) {
 			}
 			defer j.Close()
 			var seq, failed atomic.Int64
-			jobs, wait := workers(32, func() {
+			jobs, wait := testutil.Workers(32, func() {
 				id := seq.Add(1)
 				if _, err := j.Commit(journal.Record{Time: time.Now(), IEvent: &id, Type: "Account/Created",
 					Variables:  json.RawMessage(`{"i_account":1,"i_event":` + strconv.FormatInt(id, 10) + `}`),

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/espfctl/espfctl/internal/journal"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/testutil"
 	"github.com/espfctl/espfctl/internal/verify"
 )
 
@@ -98,7 +98,7 @@ func benchLoad(b *testing.B, next func() int64) {
 			client := loadClient()
 			defer client.CloseIdleConnections()
 			var failed atomic.Int64
-			jobs, wait := workers(loadConcurrency, func() {
+			jobs, wait := testutil.Workers(loadConcurrency, func() {
 				if deliverOne(client, au, srv.URL, next()) != http.StatusOK {
 					failed.Add(1)
 				}
@@ -204,7 +204,7 @@ func load(au sign.Auth, h http.Handler, n int, seq *atomic.Int64) (time.Duration
 	defer client.CloseIdleConnections()
 	var failed atomic.Int64
 	start := time.Now()
-	jobs, wait := workers(loadConcurrency, func() {
+	jobs, wait := testutil.Workers(loadConcurrency, func() {
 		if deliverOne(client, au, srv.URL, seq.Add(1)) != http.StatusOK {
 			failed.Add(1)
 		}
@@ -256,19 +256,4 @@ func TestCutShortVariants(t *testing.T) {
 			t.Errorf("cut after %s: journal holds %d events, want none", after, len(evs))
 		}
 	}
-}
-
-// workers starts n goroutines that call f once per value sent on jobs;
-// wait closes jobs and waits for them.
-func workers(n int, f func()) (jobs chan<- struct{}, wait func()) {
-	ch := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for range ch {
-				f()
-			}
-		})
-	}
-	return ch, func() { close(ch); wg.Wait() }
 }
