@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
@@ -101,45 +100,27 @@ func measure(s *report.Summary) scenario.Measured {
 }
 
 // shapeTally counts, as events are emitted, a lifecycle's internal event
-// names and its bursts (a customer change sent on to its accounts: the
-// change, then each account's inherited event). The sender's scheduling
-// goroutine calls emitted; the run reads result once sending is over.
+// names and its bursts: a customer change is emitted with its burst
+// attached (event.Item.With), then each event of the burst. The sender's
+// scheduling goroutine calls emitted; the run reads it once sending is
+// over.
 type shapeTally struct {
 	internal int64
 	bursts   *report.Bursts
-	open     string // the customer of the burst being emitted, or ""
-	iEvent   int64  // its change's i_event
-	accounts int
 }
 
 func (t *shapeTally) emitted(it event.Item) {
 	if it.Internal {
 		t.internal++
 	}
-	if it.Burst != "" && it.Burst == t.open && strings.HasPrefix(it.Entity, "i_account=") {
-		t.accounts++
-		return
-	}
-	t.close()
-	if it.Burst != "" {
-		t.open, t.iEvent = it.Burst, it.IEvent
-	}
-}
-
-// close counts the burst being emitted, if any.
-func (t *shapeTally) close() {
-	if t.open == "" {
+	if len(it.With) == 0 {
 		return
 	}
 	if t.bursts == nil {
 		t.bursts = &report.Bursts{}
 	}
-	t.bursts.AddBurst(t.open, t.iEvent, t.accounts)
-	t.open, t.accounts = "", 0
+	t.bursts.AddBurst(it.Burst, it.IEvent, len(it.With))
 }
 
 // result is the tally, once sending is over.
-func (t *shapeTally) result() (int64, *report.Bursts) {
-	t.close()
-	return t.internal, t.bursts
-}
+func (t *shapeTally) result() (int64, *report.Bursts) { return t.internal, t.bursts }

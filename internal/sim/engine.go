@@ -232,12 +232,16 @@ func (e *engine) schedule(ctx, drainCtx context.Context) error {
 				return nil
 			}
 			// Events queued together (a customer change's burst) go out
-			// at once, at the same intended time.
+			// at once, at the same intended time. OnEmit sees the change
+			// with its burst attached, then each event of it; the jobs
+			// hold no burst.
 			together := it.With
-			it.With = nil
-			for _, it := range append([]event.Item{it}, together...) {
+			for j, it := range append([]event.Item{it}, together...) {
 				if e.cfg.OnEmit != nil {
 					e.cfg.OnEmit(it)
+				}
+				if j == 0 {
+					it.With = nil
 				}
 				if e.cfg.Coalesce {
 					e.queue.emitted(it)
