@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/journal"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestCopiesPrunedInChunks: with MaxCopies 100, 1,000 deliveries of one
@@ -101,7 +102,7 @@ func TestRejectionsPruned(t *testing.T) {
 		j.Log(journal.Record{Time: t0.Add(time.Duration(i) * time.Second), AuthScheme: "basic", Auth: "failed", Status: status,
 			Reason: fmt.Sprintf("r%d", i)})
 	}
-	awaitRecords(t, sub, 25)
+	testutil.AwaitRecords(t, sub, 25)
 	sub.Close()
 	rej := list(t, j, journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true})
 	if len(rej) != 10 || rej[0].Reason != "r15" || rej[9].Reason != "r24" {

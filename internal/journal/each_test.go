@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/espfctl/espfctl/internal/journal"
+	"github.com/espfctl/espfctl/internal/testutil"
 )
 
 // TestEachCopies: Each walks the copies (duplicates and replays, not
@@ -32,7 +33,7 @@ func TestEachCopies(t *testing.T) {
 	defer sub.Close()
 	j.Log(journal.Record{Time: t0.Add(time.Hour), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: "mismatch"})
 	// The rejection is journaled after its answer: wait for its commit.
-	awaitRecords(t, sub, 1)
+	testutil.AwaitRecords(t, sub, 1)
 	if _, err := j.CommitReplay(journal.Record{Time: t0.Add(2 * time.Hour), IEvent: ptr(int64(5)), Type: "Subscriber/Updated",
 		Status: 200, Forwarded: true, ForwardStatus: ptr(200), Source: "first/5", Body: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestTail(t *testing.T) {
 	for i := range 5 {
 		j.Log(journal.Record{Time: t0.Add(time.Duration(i) * time.Second), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: fmt.Sprintf("r%d", i)})
 	}
-	awaitRecords(t, sub, 5)
+	testutil.AwaitRecords(t, sub, 5)
 	reasons := func(q journal.Query) string {
 		t.Helper()
 		q.Kinds, q.Capture = []journal.Kind{journal.Rejected}, true
@@ -134,7 +135,7 @@ func TestByID(t *testing.T) {
 	for i, sec := range []int{3, 1, 4, 1, 5} { // written in this order, received at these times
 		j.Log(journal.Record{Time: t0.Add(time.Duration(sec) * time.Second), AuthScheme: "basic", Auth: "failed", Status: 401, Reason: fmt.Sprintf("r%d", i)})
 	}
-	awaitRecords(t, sub, 5)
+	testutil.AwaitRecords(t, sub, 5)
 	reasons := func(q journal.Query) string {
 		t.Helper()
 		q.Kinds = []journal.Kind{journal.Rejected}

@@ -38,25 +38,6 @@ func events(t *testing.T, j *journal.Journal, q journal.Query) []journal.Record 
 	return list(t, j, q)
 }
 
-// awaitRecords reads sub until want records are committed, and returns
-// them.
-func awaitRecords(t *testing.T, sub *journal.Subscription, want int) []journal.Record {
-	t.Helper()
-	var recs []journal.Record
-	for len(recs) < want {
-		select {
-		case b, ok := <-sub.C:
-			if !ok {
-				t.Fatalf("subscription closed after %d of %d records (dropped: %v)", len(recs), want, sub.Dropped())
-			}
-			recs = append(recs, b...)
-		case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
-			t.Fatalf("%d of %d records committed", len(recs), want)
-		}
-	}
-	return recs
-}
-
 func keys(recs []journal.Record) []string {
 	out := make([]string, len(recs))
 	for i := range recs {

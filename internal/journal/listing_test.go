@@ -63,7 +63,7 @@ func fill(t *testing.T, j *journal.Journal) []journal.Record {
 		t.Fatal(err)
 	}
 	want++
-	return awaitRecords(t, sub, want)
+	return testutil.AwaitRecords(t, sub, want)
 }
 
 // walk reads every page of q, older and older, then back newer and newer

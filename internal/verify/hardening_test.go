@@ -368,7 +368,7 @@ func TestForwardWithoutAuthForwardsEverything(t *testing.T) {
 		!strings.Contains(strings.Join(ds[1].Flags, ";"), "serve would answer 400") || len(delivered) != 0 {
 		t.Errorf("deliveries %+v (and %d more): want two, with serve's own findings as flags", ds, len(delivered))
 	}
-	awaitRecords(t, sub, 2)
+	testutil.AwaitRecords(t, sub, 2)
 	rej := rejections(t, rc.Journal())
 	if len(rej) != 2 || rej[1].Status != 200 || string(rej[1].Body) != "not json" {
 		t.Errorf("rejections %+v: non-events the Application accepted are journaled with their body", rej)

@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/espfctl/espfctl/internal/journal"
 )
@@ -29,21 +28,4 @@ func events(t *testing.T, j *journal.Journal) []journal.Record {
 func rejections(t *testing.T, j *journal.Journal) []journal.Record {
 	t.Helper()
 	return list(t, j, journal.Query{Kinds: []journal.Kind{journal.Rejected}, Oldest: true, ByID: true, Capture: true})
-}
-
-// awaitRecords reads sub until want records are committed.
-func awaitRecords(t *testing.T, sub *journal.Subscription, want int) {
-	t.Helper()
-	n := 0
-	for n < want {
-		select {
-		case b, ok := <-sub.C:
-			if !ok {
-				t.Fatalf("subscription closed after %d of %d records (dropped: %v)", n, want, sub.Dropped())
-			}
-			n += len(b)
-		case <-time.After(10 * time.Second): // a guard against a hung test, not an assertion
-			t.Fatalf("%d of %d records committed", n, want)
-		}
-	}
 }
