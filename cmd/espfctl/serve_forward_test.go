@@ -67,7 +67,7 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 	case id == 2:
 		http.Error(w, "no handler for this event type", http.StatusBadRequest)
 	case id == 3:
-		http.Error(w, "database is down", http.StatusInternalServerError)
+		http.Error(w, "PDOException: SQLSTATE[HY000] [2002] database is down", http.StatusInternalServerError)
 	case id == 4:
 		select {
 		case <-r.Context().Done():
@@ -246,8 +246,8 @@ func TestServeForwardTo(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^\S+\t1\tSubscriber/Created\ti_account=1000889\tok\t200\tfirst\t\S+\tapp 200 in `,
 		`(?m)^\S+\t1\tSubscriber/Created\ti_account=1000889\tok\t200\tdup\t`,
-		`(?m)^\S+\t2\t.*\t400\t-\t\S+\tapp 400 in \S+; the ESPF drops the event$`,
-		`(?m)^\S+\t3\t.*\t500\t-\t\S+\tapp 500 in \S+; the ESPF re-sends it$`,
+		`(?m)^\S+\t2\t.*\t400\t-\t\S+\tapp 400 in \S+: "no handler for this event type"; the ESPF drops the event$`,
+		`(?m)^\S+\t3\t.*\t500\t-\t\S+\tapp 500 in \S+: "PDOException: SQLSTATE\[HY000\] \[2002\] database is down"; the ESPF re-sends it$`,
 		`(?m)^\S+\t4\t.*\t504\t-\t\S+\tapp gave no answer in time \(\S+\): timeout: .*; the ESPF re-sends it$`,
 		`(?m)^\S+\t-\t-\t-\tfailed\t401\t-\t\S+\tmismatch: .*; the ESPF drops the event$`,
 	} {
@@ -330,11 +330,33 @@ func checkForwardJournal(t *testing.T, db string) {
 	rej := out.String()
 	for _, re := range []string{
 		`(?m)^\S+\t401\tbasic/failed\t127\.0\.0\.1:\d+\t-\t-\t-\tmismatch: `,
-		`(?m)^\S+\t400\tbasic/ok\t127\.0\.0\.1:\d+\t2\tSubscriber/Created\t400\tthe Application answered 400 in `,
-		`(?m)^\S+\t500\tbasic/ok\t127\.0\.0\.1:\d+\t3\tSubscriber/Updated\t500\tthe Application answered 500 in `,
+		`(?m)^\S+\t400\tbasic/ok\t127\.0\.0\.1:\d+\t2\tSubscriber/Created\t400\tthe Application answered 400 in \S+: "no handler for this event type"`,
+		`(?m)^\S+\t500\tbasic/ok\t127\.0\.0\.1:\d+\t3\tSubscriber/Updated\t500\tthe Application answered 500 in \S+: "PDOException: `,
 		`(?m)^\S+\t504\tbasic/ok\t127\.0\.0\.1:\d+\t4\tSubscriber/Deleted\ttimeout\tthe Application did not answer within ` + answerWithin.String(),
 	} {
 		assertMatch(t, "journal --rejected", rej, re)
+	}
+	// The Application's own words are kept with its refusal: status,
+	// headers and body.
+	ios, out, _ = testutil.IO()
+	run(context.Background(), []string{"journal", db, "--rejected", "--json"}, ios)
+	said := false
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r journal.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("journal --rejected --json line %q: %v", line, err)
+		}
+		if r.IEvent != nil && *r.IEvent == 3 {
+			a := r.ForwardAnswer
+			if a == nil || a.Status != 500 || !strings.HasPrefix(a.Body, "PDOException: SQLSTATE[HY000]") ||
+				a.Headers.Get("Content-Type") != "text/plain; charset=utf-8" {
+				t.Errorf("journal --rejected --json, i_event 3: forward_answer %+v; want the Application's 500, its headers and its body", a)
+			}
+			said = true
+		}
+	}
+	if !said {
+		t.Errorf("journal --rejected --json has no line for i_event 3:\n%s", out)
 	}
 	ios, out, _ = testutil.IO()
 	run(context.Background(), []string{"journal", db, "--rejected", "--raw"}, ios)

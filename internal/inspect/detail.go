@@ -33,6 +33,8 @@ type detailPage struct {
 	App         string
 	AppCls      string
 	AppError    string
+	AppSaid     string // the Application's answer body when it was not a plain delivery (escaped, at most 4 KiB)
+	AppSaidInfo string // its status line and whether it was cut
 	Source      string
 	SourceHref  string
 	Headers     []headerLine
@@ -120,6 +122,13 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 	p.Answer, p.AnswerCls, p.Consequence = statusText(d.Status), consequenceClass(o), consequenceWords(o)
 	p.App, p.AppCls = appView(d)
 	p.AppError = esc(d.ForwardError)
+	if a := d.ForwardAnswer; a != nil {
+		p.AppSaid = escBody([]byte(a.Body))
+		p.AppSaidInfo = statusText(a.Status)
+		if a.Truncated {
+			p.AppSaidInfo += ", the first 4 KiB"
+		}
+	}
 	if d.Source != "" {
 		p.Source = esc(d.Source)
 		if k, id, ok := strings.Cut(d.Source, "/"); ok {

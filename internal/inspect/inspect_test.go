@@ -352,6 +352,15 @@ func TestDetailPages(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &ev); err != nil || string(ev.Body) != string(body) || ev.Kind != journal.First || ev.ID != 31 || ev.Deliveries != 2 {
 		t.Errorf("the send --events line %s: %v %+v", line, err, ev)
 	}
+	// The refusal's page shows what the Application said; the delivery's
+	// (a plain 200) has nothing to show.
+	_, rej := get(t, r.admin+"/ui/d/rejected/1")
+	if !strings.Contains(rej, "What the Application said") || !strings.Contains(rej, "app says 500") {
+		t.Errorf("the refusal's detail lacks the Application's answer body:\n%s", rej)
+	}
+	if strings.Contains(page, "What the Application said") {
+		t.Error("the delivery's detail shows an Application answer, but it answered a plain 200")
+	}
 	for _, path := range []string{"/ui/d/first/999", "/ui/d/nothing/1", "/ui/d/rejected/x"} {
 		if st, _ := get(t, r.admin+path); st != 404 {
 			t.Errorf("GET %s: %d, want 404", path, st)

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -18,13 +19,13 @@ const (
 	// insertEvent inserts a new event; on a conflict with an existing
 	// i_event it changes nothing (0 rows), and repeatEvent counts the repeat.
 	insertEvent = `INSERT INTO events(i_event, event_type, variables, deliveries, first_delivery, last_delivery, auth_scheme, status, flags,
-	body, headers, remote, forward_status, forward_ms, entity)
-VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(i_event) DO NOTHING`
+	body, headers, remote, forward_status, forward_ms, entity, forward_answer)
+VALUES(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(i_event) DO NOTHING`
 	repeatEvent = `UPDATE events SET deliveries = deliveries + 1, last_delivery = max(last_delivery, ?) WHERE i_event = ?
 RETURNING deliveries`
 	insertRejection = `INSERT INTO rejections(at, i_event, event_type, status, auth_scheme, auth, reason,
-	remote, body, body_size, headers, forward_status, forward_ms, forward_error, entity)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	remote, body, body_size, headers, forward_status, forward_ms, forward_error, entity, forward_answer)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertCopy = `INSERT INTO copies(kind, at, i_event, event_type, entity, deliveries, auth_scheme, auth, status, reason, flags,
 	remote, body, headers, forward_status, forward_ms, forward_error, source)
 VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -122,7 +123,7 @@ func (j *Journal) recordEvent(ctx context.Context, r *Record) (result, error) {
 		body, headers = r.Body, r.Headers.text()
 	}
 	res, err := j.stmts["add"].ExecContext(ctx, id, r.Type, vars, at, at, r.AuthScheme, r.Status, r.Flags,
-		body, headers, nullString(r.Remote), fs, fms, nullString(r.Entity))
+		body, headers, nullString(r.Remote), fs, fms, nullString(r.Entity), forwardAnswerCol(r))
 	if err != nil {
 		return result{}, fmt.Errorf("journal: record i_event %d: %w", id, err)
 	}
@@ -144,7 +145,8 @@ func (j *Journal) insertRejection(ctx context.Context, r *Record) (int64, error)
 	fs, fms := forwardCols(r)
 	size := max(r.BodySize, int64(len(r.Body)))
 	res, err := j.stmts["ins"].ExecContext(ctx, r.Time.UnixNano(), iEventCol(r), r.Type, r.Status, r.AuthScheme, r.Auth, r.Reason,
-		nullString(r.Remote), r.Body, size, r.Headers.text(), fs, fms, forwardErrorCol(r), nullString(r.Entity))
+		nullString(r.Remote), r.Body, size, r.Headers.text(), fs, fms, forwardErrorCol(r), nullString(r.Entity),
+		forwardAnswerCol(r))
 	if err != nil {
 		return 0, fmt.Errorf("journal: log rejection: %w", err)
 	}
@@ -187,6 +189,19 @@ func forwardCols(r *Record) (status, ms any) {
 		took = *r.ForwardMS
 	}
 	return st, took
+}
+
+// forwardAnswerCol is the Application's answer (espf.Reply) as JSON: NULL
+// when it was a plain delivery, or the request was not forwarded.
+func forwardAnswerCol(r *Record) any {
+	if !r.Forwarded || r.ForwardAnswer == nil {
+		return nil
+	}
+	b, err := json.Marshal(r.ForwardAnswer)
+	if err != nil {
+		return nil
+	}
+	return string(b)
 }
 
 func forwardErrorCol(r *Record) any {

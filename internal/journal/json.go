@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/espfctl/espfctl/internal/espf"
 	"io"
 	"strings"
 	"time"
@@ -64,6 +65,7 @@ type eventLine struct {
 	Remote        string              `json:"remote,omitempty"`
 	ForwardStatus *int                `json:"forward_status,omitempty"`
 	ForwardMS     *float64            `json:"forward_ms,omitempty"`
+	ForwardAnswer *espf.Reply         `json:"forward_answer,omitempty"`
 	Payload       string              `json:"payload,omitempty"` // the variables' shape: enriched (i_env or event_time) or minimal (contract §8)
 }
 
@@ -86,6 +88,7 @@ type rejectionLine struct {
 	ForwardStatus *int                `json:"forward_status,omitempty"`
 	ForwardMS     *float64            `json:"forward_ms,omitempty"`
 	ForwardError  string              `json:"forward_error,omitempty"`
+	ForwardAnswer *espf.Reply         `json:"forward_answer,omitempty"`
 }
 
 // copyLine is a duplicate's or a replay's JSON form: the field names of
@@ -109,6 +112,7 @@ type copyLine struct {
 	ForwardStatus *int                `json:"forward_status,omitempty"`
 	ForwardMS     *float64            `json:"forward_ms,omitempty"`
 	ForwardError  string              `json:"forward_error,omitempty"`
+	ForwardAnswer *espf.Reply         `json:"forward_answer,omitempty"`
 	Body          *string             `json:"body,omitempty"`
 	BodyBase64    []byte              `json:"body_base64,omitempty"`
 	BodySize      int64               `json:"body_size"`
@@ -129,17 +133,17 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		return marshalNoHTML(eventLine{SchemaVersion: SchemaVersion, IEvent: id, Type: r.Type, Variables: validJSON(r.Variables),
 			Payload: r.Payload(), Deliveries: r.Deliveries, FirstDelivery: r.Time, LastDelivery: r.LastDelivery, AuthScheme: r.AuthScheme, Status: r.Status,
 			Flags: r.Flags, Body: body, BodyBase64: b64, Headers: r.Headers, Remote: r.Remote, ForwardStatus: r.storedStatus(),
-			ForwardMS: r.ForwardMS})
+			ForwardMS: r.ForwardMS, ForwardAnswer: r.ForwardAnswer})
 	case Rejected:
 		return marshalNoHTML(rejectionLine{SchemaVersion: SchemaVersion, Time: r.Time, IEvent: r.IEvent, Type: r.Type, Status: r.Status,
 			AuthScheme: r.AuthScheme, Auth: r.Auth, Reason: r.Reason, Remote: r.Remote, Body: body, BodyBase64: b64,
 			BodySize: r.BodySize, BodyTruncated: r.Truncated(), Headers: r.Headers, ForwardStatus: r.storedStatus(),
-			ForwardMS: r.ForwardMS, ForwardError: r.ForwardError})
+			ForwardMS: r.ForwardMS, ForwardError: r.ForwardError, ForwardAnswer: r.ForwardAnswer})
 	}
 	return marshalNoHTML(copyLine{SchemaVersion: SchemaVersion, Time: r.Time, Kind: r.Kind, ID: r.ID, IEvent: r.IEvent, Type: r.Type,
 		Entity: r.Entity, Deliveries: r.Deliveries, Status: r.Status, AuthScheme: r.AuthScheme, Auth: r.Auth, Reason: r.Reason,
 		Flags: r.Flags, Remote: r.Remote, Source: r.Source, ForwardStatus: r.ForwardStatus, ForwardMS: r.ForwardMS,
-		ForwardError: r.ForwardError, Body: body, BodyBase64: b64, BodySize: r.BodySize, BodyTruncated: !r.Complete(),
+		ForwardError: r.ForwardError, ForwardAnswer: r.ForwardAnswer, Body: body, BodyBase64: b64, BodySize: r.BodySize, BodyTruncated: !r.Complete(),
 		Headers: r.Headers})
 }
 
@@ -176,6 +180,7 @@ type line struct {
 	ForwardStatus *int                `json:"forward_status"`
 	ForwardMS     *float64            `json:"forward_ms"`
 	ForwardError  string              `json:"forward_error"`
+	ForwardAnswer *espf.Reply         `json:"forward_answer"`
 	Body          *string             `json:"body"`
 	BodyBase64    []byte              `json:"body_base64"`
 	BodySize      *int64              `json:"body_size"`
@@ -192,7 +197,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	*r = Record{Kind: x.Kind, ID: x.ID, Time: x.Time, IEvent: x.IEvent, Type: x.Type, Entity: x.Entity, Variables: x.Variables,
 		Deliveries: x.Deliveries, LastDelivery: x.LastDelivery, AuthScheme: x.AuthScheme, Auth: x.Auth, Status: x.Status,
 		Reason: x.Reason, Flags: x.Flags, Remote: x.Remote, Source: x.Source, ForwardStatus: x.ForwardStatus,
-		ForwardMS: x.ForwardMS, ForwardError: x.ForwardError, Headers: x.Headers, Body: x.BodyBase64}
+		ForwardMS: x.ForwardMS, ForwardError: x.ForwardError, ForwardAnswer: x.ForwardAnswer, Headers: x.Headers, Body: x.BodyBase64}
 	if x.Body != nil {
 		r.Body = []byte(*x.Body)
 	}

@@ -87,6 +87,10 @@ type Record struct {
 	ForwardStatus *int
 	ForwardMS     *float64
 	ForwardError  string
+	// ForwardAnswer is what the Application answered when it was not a
+	// plain delivery (any status but 200, a 200 whose body reads as a
+	// failure): status, headers and the first 4 KiB of its body.
+	ForwardAnswer *espf.Reply
 
 	// The raw capture, read with Query.Capture or Get. Variables is a
 	// first delivery's variables object as received. Body is the bytes
@@ -141,7 +145,7 @@ func (r *Record) live(kind Kind, id, deliveries int64) Record {
 		x.IEvent = &v
 	}
 	if r.Forwarded {
-		x.Forwarded, x.ForwardError = true, r.ForwardError
+		x.Forwarded, x.ForwardError, x.ForwardAnswer = true, r.ForwardError, r.ForwardAnswer
 		if r.ForwardStatus != nil && *r.ForwardStatus != 0 {
 			st := *r.ForwardStatus
 			x.ForwardStatus = &st

@@ -46,9 +46,9 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('copies_dropped', 0);`
 // journal reads NULL for them.
 func addedColumns() map[string][]string {
 	return map[string][]string{
-		"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL", "entity TEXT"},
+		"events": {"body BLOB", "headers TEXT", "remote TEXT", "forward_status INTEGER", "forward_ms REAL", "entity TEXT", "forward_answer TEXT"},
 		"rejections": {"remote TEXT", "body BLOB", "body_size INTEGER", "headers TEXT",
-			"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT", "entity TEXT"},
+			"forward_status INTEGER", "forward_ms REAL", "forward_error TEXT", "entity TEXT", "forward_answer TEXT"},
 	}
 }
 

@@ -35,16 +35,16 @@ func (j *Journal) sources() []source {
 	out := []source{{kind: Rejected, table: "rejections", at: "at", id: "id", entity: c("rejections", "entity"),
 		cols: `id, at, i_event, event_type, ` + c("rejections", "entity") + `, auth_scheme, auth, status, reason, '', 0, ` +
 			c("rejections", "remote") + `, ` + c("rejections", "forward_status") + `, ` + c("rejections", "forward_ms") + `, ` +
-			c("rejections", "forward_error") + `, NULL, NULL`,
+			c("rejections", "forward_error") + `, NULL, NULL, ` + c("rejections", "forward_answer"),
 		capture: c("rejections", "body") + `, ` + c("rejections", "body_size") + `, ` + c("rejections", "headers") + `, NULL`},
 		{kind: First, table: "events", at: "first_delivery", id: "i_event", entity: c("events", "entity"),
 			cols: `i_event, first_delivery, i_event, event_type, ` + c("events", "entity") +
 				`, auth_scheme, CASE auth_scheme WHEN 'none' THEN 'none' ELSE 'ok' END, status, '', flags, deliveries, ` +
-				c("events", "remote") + `, ` + c("events", "forward_status") + `, ` + c("events", "forward_ms") + `, NULL, NULL, last_delivery`,
+				c("events", "remote") + `, ` + c("events", "forward_status") + `, ` + c("events", "forward_ms") + `, NULL, NULL, last_delivery, ` + c("events", "forward_answer"),
 			capture: c("events", "body") + `, NULL, ` + c("events", "headers") + `, variables`}}
 	if !j.missing["copies"] {
 		cols := `id, at, i_event, event_type, entity, auth_scheme, auth, status, reason, flags, deliveries, remote, forward_status, ` +
-			`forward_ms, forward_error, source, NULL`
+			`forward_ms, forward_error, source, NULL, NULL`
 		out = append(out,
 			source{kind: Duplicate, table: "copies", at: "at", id: "id", entity: "entity", cols: cols, where: `kind = 'duplicate'`,
 				capture: `body, NULL, headers, NULL`},
@@ -66,11 +66,11 @@ func (s *source) selectList(capture bool) string {
 // record holds in memory.
 func scanRecord(r *sql.Rows, kind Kind, capture bool) (x Record, size int, err error) {
 	var iev, fs, last, bodySize sql.NullInt64
-	var typ, entity, remote, ferr, src, hdrs, vars sql.NullString
+	var typ, entity, remote, ferr, src, hdrs, vars, answer sql.NullString
 	var fms sql.NullFloat64
 	var body []byte
 	if err := r.Scan(&x.ID, &x.at, &iev, &typ, &entity, &x.AuthScheme, &x.Auth, &x.Status, &x.Reason, &x.Flags,
-		&x.Deliveries, &remote, &fs, &fms, &ferr, &src, &last, &body, &bodySize, &hdrs, &vars); err != nil {
+		&x.Deliveries, &remote, &fs, &fms, &ferr, &src, &last, &answer, &body, &bodySize, &hdrs, &vars); err != nil {
 		return x, 0, fmt.Errorf("read journal: %w", err)
 	}
 	x.Kind, x.Time = kind, time.Unix(0, x.at).UTC()
@@ -88,6 +88,12 @@ func scanRecord(r *sql.Rows, kind Kind, capture bool) (x Record, size int, err e
 		x.ForwardStatus = nullInt(fs)
 	}
 	x.ForwardMS = nullFloat(fms)
+	if answer.Valid {
+		var a espf.Reply
+		if json.Unmarshal([]byte(answer.String), &a) == nil {
+			x.ForwardAnswer = &a
+		}
+	}
 	if capture {
 		x.Body, x.BodySize, x.BodyRead, x.Headers = body, int64(len(body)), true, parseHeaders(hdrs)
 		if bodySize.Valid {
@@ -100,7 +106,7 @@ func scanRecord(r *sql.Rows, kind Kind, capture bool) (x Record, size int, err e
 			x.Variables = json.RawMessage(vars.String)
 		}
 	}
-	return x, len(body) + len(hdrs.String) + len(vars.String) + len(x.Reason) + 256, nil
+	return x, len(body) + len(hdrs.String) + len(vars.String) + len(x.Reason) + len(answer.String) + 256, nil
 }
 
 func nullInt(n sql.NullInt64) *int {

@@ -92,6 +92,9 @@ func forwardNote(d *verify.Delivery) string {
 	}
 	switch {
 	case d.ForwardStatus != nil:
+		if line := d.ForwardAnswer.FirstLine(); line != "" {
+			return fmt.Sprintf("app %d in %s: %q", *d.ForwardStatus, took, line)
+		}
 		return fmt.Sprintf("app %d in %s", *d.ForwardStatus, took)
 	case d.Status == http.StatusGatewayTimeout:
 		return "app gave no answer in time (" + took + "): " + d.ForwardError

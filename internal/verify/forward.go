@@ -70,6 +70,10 @@ type exchange struct {
 	took        time.Duration
 	err         error // no answer: why
 	class       string
+	// said is the answer kept when it was not a plain delivery (any status
+	// but 200, a 200 whose body reads as a failure): the Application's own
+	// words, shown in serve's lines, its journal and the inspector.
+	said *espf.Reply
 }
 
 // do forwards one delivery: the same method, the body byte for byte, the
@@ -100,6 +104,12 @@ func (f *Forward) do(ctx context.Context, r *http.Request, body []byte) exchange
 	if err != nil {
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		x.status, x.err, x.class = 0, err, espf.ErrorClass(err, timedOut)
+		return x
+	}
+	head := x.body[:min(len(x.body), espf.ReplyBodyLimit)]
+	if espf.Keep(x.status, head) {
+		x.said = espf.NewReply(x.status, resp.Header, head, len(x.body) > len(head))
+		x.said.Scrub(r.Header)
 	}
 	return x
 }
@@ -145,7 +155,11 @@ func (x *exchange) answerStatus() int {
 func (x *exchange) describe(timeout time.Duration) string {
 	switch {
 	case x.err == nil:
-		return fmt.Sprintf("the Application answered %d in %s", x.status, x.took.Round(time.Microsecond*100))
+		said := ""
+		if line := x.said.FirstLine(); line != "" {
+			said = fmt.Sprintf(": %q", line)
+		}
+		return fmt.Sprintf("the Application answered %d in %s%s", x.status, x.took.Round(time.Microsecond*100), said)
 	case x.class == espf.ErrTimeout:
 		return fmt.Sprintf("the Application did not answer within %s", timeout)
 	case x.class == espf.ErrCanceled:

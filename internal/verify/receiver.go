@@ -83,6 +83,9 @@ type Delivery struct {
 	ForwardStatus *int     `json:"forward_status,omitempty"`
 	ForwardMS     *float64 `json:"forward_ms,omitempty"`
 	ForwardError  string   `json:"forward_error,omitempty"`
+	// ForwardAnswer is what the Application answered when it was not a
+	// plain delivery: status, headers, the first 4 KiB of its body.
+	ForwardAnswer *espf.Reply `json:"forward_answer,omitempty"`
 }
 
 // Receiver is the reference Application. It serves the delivery path;
@@ -434,7 +437,7 @@ func (rc *Receiver) forward(c *call) {
 	ms := float64(x.took.Microseconds()) / 1000
 	c.d.ForwardMS = &ms
 	if x.err == nil {
-		c.d.ForwardStatus = &x.status
+		c.d.ForwardStatus, c.d.ForwardAnswer = &x.status, x.said
 	} else {
 		c.d.ForwardError = x.class + ": " + unwrapNet(x.err)
 	}
@@ -515,7 +518,7 @@ func (rc *Receiver) forwardFields(c *call, r *journal.Record) {
 		return
 	}
 	r.Forwarded, r.ForwardError = true, journal.Clip(Escape(c.d.ForwardError), maxRejectedReason)
-	r.ForwardStatus, r.ForwardMS = c.d.ForwardStatus, c.d.ForwardMS
+	r.ForwardStatus, r.ForwardMS, r.ForwardAnswer = c.d.ForwardStatus, c.d.ForwardMS, c.d.ForwardAnswer
 }
 
 // readAll reads r whole, sized from the declared length (which the caller
