@@ -138,8 +138,9 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	rs, runErr := check.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	unreachable := errors.Is(runErr, check.ErrUnreachable)
+	refused := errors.Is(runErr, check.ErrRefused)
 	interrupted := runErr != nil && ctx.Err() != nil
-	if runErr != nil && !unreachable && !interrupted {
+	if runErr != nil && !unreachable && !refused && !interrupted {
 		return fmt.Errorf("check: %w", runErr)
 	}
 	counts := check.Count(rs)
@@ -168,6 +169,8 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 		return fmt.Errorf("check interrupted after %d cases: %w", len(rs), runErr)
 	case unreachable:
 		return fmt.Errorf("check: %w", runErr) // exit 3: nothing was graded against a live answer
+	case refused:
+		return &failedError{fmt.Errorf("check: %w", runErr)} // exit 1: the Application refused what the ESPF sends
 	case counts.Fail > 0:
 		return &failedError{fmt.Errorf("%d of %d cases failed", counts.Fail, len(rs))}
 	}

@@ -131,8 +131,9 @@ func TestCheckExitCodes(t *testing.T) {
 			"FAIL\t1/https\t-\t", "1 of 1 cases failed"},
 		{"204 fails", checkArgs(noContent.URL, "2/exact-200"), exitFailed,
 			"FAIL\t2/exact-200\t204 No Content\texactly 200\tanswered 204, not 200: the documented example event is re-sent for ever", "1 of 1 cases failed"},
-		{"wrong credentials fail delivery", []string{"check", "--url", good.URL, "--auth", "custom", "--scheme", "Plain", "--credentials", "nope", "--only", "2/exact-200"}, exitFailed,
-			"are these the credentials the Application expects?", "1 of 1 cases failed"},
+		{"wrong credentials stop the run", []string{"check", "--url", good.URL, "--auth", "custom", "--scheme", "Plain", "--credentials", "nope", "--only", "2/exact-200"}, exitFailed,
+			"", `with the configured custom credentials (scheme name "Plain" and its credentials) was answered 401 Unauthorized (the Application said: "unauthorized"). ` +
+				"Are these the credentials the Application expects? (--auth custom, --scheme, --credentials, --header-name). Nothing else was graded"},
 		{"no url", []string{"check", "--auth", "basic", "--user", "u", "--password", "p"}, exitUsage, "", "--url is required"},
 		{"no auth", []string{"check", "--url", good.URL}, exitUsage, "", "--auth is required"},
 		{"unknown case", checkArgs(good.URL, "--only", "2/exact-200,deliver"), exitUsage, "", `no case matches "deliver"`},

@@ -18,6 +18,10 @@ type Case struct {
 	Why     string `json:"why"`
 
 	run func(ctx context.Context, r *runner) (verdict, error)
+	// transport: the case sends no event (a TLS handshake at most). gate:
+	// its first request is a valid Subscriber/Created with the configured
+	// credentials, whose answer decides whether the run goes on (Run).
+	transport, gate bool
 }
 
 // Name is the part of the ID after the section.

@@ -22,6 +22,11 @@ func answerCases() []Case {
 				return shot{ievent: id, body: body, cred: r.creds.right}, err
 			}, mustDeliver("the documented example event is")),
 		},
+		{ID: "2/body-after-pause", Section: "2",
+			Sends:  fmt.Sprintf("a valid Subscriber/Created whose headers go at once and whose body follows %s later, as over a slow network", BodyPause),
+			Passes: "exactly 200, answered after the body arrived",
+			Why:    "the ESPF removes the event when the 200 arrives: an Application that answers before it has read the body (a handler that answers first and works later) has not done the work, and the event is lost if the work then fails",
+			run:    bodyAfterPause},
 		{ID: "2/duplicate", Section: "2",
 			Sends:  "a new event, then the same event again (same body and i_event, fresh Date and signature)",
 			Passes: "200 both times",
@@ -43,6 +48,35 @@ func answerCases() []Case {
 			Why:    "the ESPF's steady pace is about 10 events per second: an Application that slows down or fails as it runs falls behind for good",
 			run:    soak},
 	}
+}
+
+// bodyAfterPause sends a valid event's headers, then its body after
+// BodyPause: an answer before the body was sent fails, whatever it is.
+func bodyAfterPause(ctx context.Context, r *runner) (verdict, error) {
+	s, err := r.event("Subscriber/Created", false)
+	if err != nil {
+		return verdict{}, err
+	}
+	s.pause, s.valid = BodyPause, false
+	r.cur.IEvent = s.ievent
+	a, err := r.send(ctx, s)
+	if err != nil {
+		return verdict{}, err
+	}
+	r.answer(r.cur, a)
+	if a.early && a.class == "" {
+		what := "re-sent"
+		switch a.outcome() {
+		case espf.Delivered:
+			what = "removed from the ESPF queue as delivered"
+		case espf.Dropped:
+			what = "dropped"
+		}
+		return verdict{grade: Fail, repro: replay(s), msg: fmt.Sprintf("answered %d before the body arrived (it came %s after the headers): the event is %s "+
+			"on the headers alone; the Application cannot have read, checked or applied it", a.status, BodyPause, what)}, nil
+	}
+	g, msg := mustDeliver("an event whose body comes after a pause is")(r, a)
+	return verdict{grade: g, msg: msg, repro: replay(s)}, nil
 }
 
 func duplicate(ctx context.Context, r *runner) (verdict, error) {

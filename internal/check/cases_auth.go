@@ -19,7 +19,7 @@ func authCases() []Case {
 		extra                      []Case
 	}{
 		{sign.SchemeBasic, "wrong-password", "the right user with a random password of the same length", basicCases()},
-		{sign.SchemeCustom, "wrong-credentials", "the right scheme name with random credentials of the same length", nil},
+		{sign.SchemeCustom, "wrong-credentials", "the right scheme name with random credentials of the same length", customCases()},
 		{sign.SchemeSignature, "wrong-key", "the right keyId, signed with a random key of the same length", signatureCases()},
 		{sign.SchemeBearer, "wrong-key", "a token signed with another key (random, of the same length)", bearerCases()},
 	} {
@@ -86,7 +86,34 @@ func basicCases() []Case {
 			Why: "an Application that checks the password alone accepts any user",
 			run: refused(func(r *runner) (*credential, error) { return r.creds.variant(variant{wrongUser: true}) },
 				"it accepts the password under any user name")},
+		nearMiss("/password-case", "secret", "the password", "its letters in the other case (PassWord → pASSwORD)",
+			"it compares the password without regard to letter case: a password is worth a fraction of its length"),
+		nearMiss("/user-case", "user", "the user", "its letters in the other case, with the right password",
+			"it compares the user name without regard to letter case: PortaBilling sends the user exactly as configured"),
 	}
+}
+
+func customCases() []Case {
+	return []Case{
+		nearMiss("/credentials-case", "secret", "the credentials after the scheme name", "their letters in the other case",
+			"it compares the credentials without regard to letter case: a secret is worth a fraction of its length"),
+	}
+}
+
+// nearMiss is a case that sends the right credential with one part's
+// letters in the other case: an Application that compares it with
+// strings.EqualFold, strcasecmp or a case-insensitive database collation
+// accepts it. Skipped when that part has no letter.
+func nearMiss(id, part, what, how, on200 string) Case {
+	return Case{ID: id, Sends: "the event with " + what + " differing only in letter case: " + how,
+		Why: "a near miss, not a random value: a comparison that ignores letter case accepts it, and the wrong-secret case cannot tell",
+		run: func(ctx context.Context, r *runner) (verdict, error) {
+			if !r.creds.hasLetters(part) {
+				r.cur.Answer = "-"
+				return verdict{grade: Skip, msg: what + " has no letter: letter case cannot differ"}, nil
+			}
+			return refused(func(r *runner) (*credential, error) { return r.creds.variant(variant{flipCase: part}) }, on200)(ctx, r)
+		}}
 }
 
 func signatureCases() []Case {
@@ -97,6 +124,8 @@ func signatureCases() []Case {
 		{ID: "/wrong-key-id", Sends: "the event signed with the right key under a random keyId of the same length",
 			Why: "the keyId names the key: an Application that ignores it cannot rotate keys safely",
 			run: refused(sig(variant{wrongKeyID: true}), "it ignores the keyId")},
+		nearMiss("/key-id-case", "key-id", "the keyId", "its letters in the other case, signed with the right key",
+			"it compares the keyId without regard to letter case"),
 		{ID: "/wrong-algorithm", Sends: `the right HMAC-SHA1 signature labelled algorithm="hmac-sha256"`,
 			Why: "the receiver must check the algorithm parameter: the ESPF only signs hmac-sha1",
 			run: refused(sig(variant{algorithm: "hmac-sha256"}), "it ignores the algorithm parameter")},

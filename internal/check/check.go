@@ -32,6 +32,7 @@ const (
 	DefaultSoak       = 20 * time.Second // the command's --soak default; Config's zero Soak turns 2/soak off
 	SoakRate          = 10               // events per second in 2/soak: the ESPF's average
 	BodyLimit         = 1 << 20          // 1 MiB: 1/over-1mib sends one byte more
+	BodyPause         = time.Second      // 2/body-after-pause: the body follows the headers this much later
 )
 
 // ErrUnreachable means no request got an HTTP answer: the first ones
@@ -133,6 +134,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			cfg.OnResult(res)
 		}
 	}
+	gated := false // a valid event was sent before any case that sends events (credentialsFirst)
 	for _, c := range cases {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -150,16 +152,36 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 			emit(res)
 			continue
 		}
+		gate := !gated && !c.transport
+		if gate {
+			gated = true
+			if err := r.credentialsFirst(ctx, c); err != nil {
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				return out, err
+			}
+		}
 		r.cur = &res
 		v, err := c.run(ctx, r)
-		r.cur = nil
 		if err != nil {
+			r.cur = nil
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
 			return out, fmt.Errorf("case %s: %w", c.ID, err)
 		}
 		r.finish(&res, v)
+		r.cur = nil
+		if gate {
+			if err := r.refusedValid(ctx, c, res.IEvent); err != nil {
+				emit(res)
+				if ctx.Err() != nil {
+					return out, ctx.Err()
+				}
+				return out, err
+			}
+		}
 		emit(res)
 		if r.answered == 0 && r.failed > 0 {
 			reqs := "requests"
@@ -251,6 +273,7 @@ type reply struct {
 	detail string // why, for a TLS failure (the x509 reason)
 	took   time.Duration
 	said   *espf.Reply // the answer, when it was not a plain delivery (espf.Keep)
+	early  bool        // the answer came before the body was sent (shot.pause)
 }
 
 func (a reply) outcome() espf.Outcome { return espf.Consequence(a.status, a.class != "") }

@@ -41,11 +41,24 @@ type credential struct {
 
 // secret is a value that is written into a reproducer as a reference to
 // env, or as it is when env is "" (a made-up wrong secret is no secret).
-type secret struct{ value, env string }
+// flip: the value is env's with its letters in the other case (flipCase),
+// written as the tr pipeline that makes it.
+type secret struct {
+	value, env string
+	flip       bool
+}
+
+// flipped is s with its letters in the other case.
+func (s secret) flipped() secret {
+	return secret{value: flipCase(s.value), env: s.env, flip: s.env != ""}
+}
 
 // word is the secret as a shell word of its own.
 func (s secret) word() string {
-	if s.env != "" {
+	switch {
+	case s.flip:
+		return `"` + s.inDQ() + `"`
+	case s.env != "":
 		return `"$` + s.env + `"`
 	}
 	return shq(s.value)
@@ -53,7 +66,10 @@ func (s secret) word() string {
 
 // inDQ is the secret inside a double-quoted word.
 func (s secret) inDQ() string {
-	if s.env != "" {
+	switch {
+	case s.flip:
+		return `$(printf '%s' "$` + s.env + `" | LC_ALL=C tr 'a-zA-Z' 'A-Za-z')`
+	case s.env != "":
 		return "${" + s.env + "}"
 	}
 	return dq(s.value)
@@ -98,8 +114,12 @@ type variant struct {
 	wrongKeyID  bool   // signature
 	algorithm   string // signature: another algorithm parameter
 	signing     string // signature: sign this Date value instead of the request's ("none" = the empty string)
-	claims      string // bearer: "expired", "no-exp", "other-i-env"
+	claims      string // bearer: "expired", "no-exp", "other-i-env", "exp-ms"
 	jwtAlg      string // bearer: "none" or "HS512" instead of HS256
+	// flipCase: the right credential with every letter of one part in the
+	// other case (a near miss): "secret" (password, custom credentials),
+	// "user", "key-id".
+	flipCase string
 }
 
 func (c *creds) variant(v variant) (*credential, error) {
@@ -135,6 +155,12 @@ func (c *creds) basic(v variant) (*credential, error) {
 	if v.wrongSecret {
 		pass = secret{value: randomLike(pass.value)}
 	}
+	switch v.flipCase {
+	case "secret":
+		pass = pass.flipped()
+	case "user":
+		user = flipCase(user)
+	}
 	return &credential{
 		value: func(string, time.Time) (string, error) {
 			return name + " " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass.value)), nil
@@ -153,6 +179,9 @@ func (c *creds) custom(v variant) (*credential, error) {
 	if v.wrongSecret {
 		cred = secret{value: randomLike(cred.value)}
 	}
+	if v.flipCase == "secret" {
+		cred = cred.flipped()
+	}
 	return &credential{
 		value: func(string, time.Time) (string, error) { return name + " " + cred.value, nil },
 		shell: func(string, time.Time) ([]string, string) { return nil, dq(name) + " " + cred.inDQ() },
@@ -167,6 +196,9 @@ func (c *creds) signature(v variant) (*credential, error) {
 	}
 	if v.wrongKeyID {
 		keyID = randomLike(keyID)
+	}
+	if v.flipCase == "key-id" {
+		keyID = flipCase(keyID)
 	}
 	if v.wrongSecret {
 		key = secret{value: randomLike(key.value)}
@@ -240,6 +272,9 @@ func (c *creds) bearer(v variant) (*credential, error) {
 		case "no-exp":
 			s := strings.TrimSuffix(b.String(), ",") + "}"
 			return s, ""
+		case "exp-ms": // what an Application that reads Exp as milliseconds accepts
+			b.WriteString(`"Exp":` + strconv.FormatInt(now.Add(ttl).UnixMilli(), 10) + "}")
+			return b.String(), ""
 		case "expired":
 			b.WriteString(`"Exp":` + strconv.FormatInt(now.Add(-time.Hour).Unix(), 10) + "}")
 			return b.String(), ""
@@ -318,6 +353,39 @@ func randomLike(s string) string {
 			return string(b)
 		}
 	}
+}
+
+// hasLetters reports whether the part of the credential that a near-miss
+// case flips (variant.flipCase) has a letter to flip.
+func (c *creds) hasLetters(part string) bool {
+	var v string
+	switch {
+	case part == "user":
+		v = first(c.cfg.Users)
+	case part == "key-id":
+		v = first(c.cfg.KeyIDs)
+	case c.scheme == sign.SchemeBasic:
+		v = first(c.cfg.Passwords)
+	default:
+		v = first(c.cfg.Credentials)
+	}
+	return flipCase(v) != v
+}
+
+// flipCase is s with every ASCII letter in the other case: the near miss
+// that a case-insensitive comparison accepts. s itself when it has no
+// letter.
+func flipCase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case 'A' <= c && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+	}
+	return string(b)
 }
 
 // otherName is a scheme name that is not want (compared without case).

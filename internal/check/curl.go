@@ -79,11 +79,14 @@ func (s *script) render(r *runner) string {
 // curl is one request as a curl command reading its body from a pipe.
 func (r *runner) curl(s shot, date, auth string) string {
 	var b strings.Builder
-	if s.pad > 0 {
+	switch {
+	case s.pause > 0:
+		b.WriteString("{ sleep " + strconv.FormatFloat(s.pause.Seconds(), 'f', -1, 64) + "; printf " + printfArgs(string(s.body)) + "; }")
+	case s.pad > 0:
 		tail := s.body[s.padAt+s.pad:]
 		b.WriteString("{ printf " + printfArgs(string(s.body[:s.padAt])) + "; head -c " + strconv.Itoa(s.pad) +
 			" /dev/zero | tr '\\0' x; printf " + printfArgs(string(tail)) + "; }")
-	} else {
+	default:
 		b.WriteString("printf " + printfArgs(string(s.body)))
 	}
 	b.WriteString(" | curl -sS -i")
@@ -113,14 +116,23 @@ func (r *runner) curl(s shot, date, auth string) string {
 		}
 	}
 	hs = append(hs, shq("Content-Type: application/json"), shq("TE: trailers"))
-	if len(s.body) > 1024 {
+	if len(s.body) > 1024 || s.pause > 0 {
 		hs = append(hs, shq("Expect:")) // curl would wait for 100-continue; the ESPF does not ask
+	}
+	if s.pause > 0 {
+		// -T - streams the body as the pipe gives it (--data-binary @-
+		// would read it all first); with the length set, not chunked.
+		hs = append(hs, shq("Content-Length: "+strconv.Itoa(len(s.body))))
 	}
 	if auth != "" {
 		hs = append(hs, auth)
 	}
 	for _, h := range hs {
 		b.WriteString("  -H " + h + " \\\n")
+	}
+	if s.pause > 0 {
+		b.WriteString("  -X POST -T -")
+		return b.String()
 	}
 	b.WriteString("  --data-binary @-")
 	return b.String()

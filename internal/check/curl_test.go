@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"os"
 	"os/exec"
@@ -178,6 +179,47 @@ func TestReproducerOfARecordedDelivery(t *testing.T) {
 				func(r *journal.Record) error { evs = append(evs, *r); return nil })
 			if err != nil || len(evs) != 1 || string(evs[0].Body) != string(body) || evs[0].Headers["User-Agent"][0] != "PortaBilling ESPF" {
 				t.Errorf("journal after the reproducer: %v %+v", err, evs)
+			}
+		})
+	}
+}
+
+// TestReproducerOfANearMiss: the reproducer of a near-miss case writes
+// the secret in the other letter case from its $ESPFCTL_* variable (never
+// the secret itself): the case-insensitive Application accepts it, the
+// reference refuses it.
+func TestReproducerOfANearMiss(t *testing.T) {
+	t.Parallel()
+	for _, x := range []struct{ scheme, id, secret string }{
+		{sign.SchemeBasic, "3.basic/password-case", "secret"},
+		{sign.SchemeCustom, "3.custom/credentials-case", "passexample"},
+	} {
+		t.Run(x.scheme, func(t *testing.T) {
+			c := vectors[x.scheme]
+			lax := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				v := r.Header.Get("Authorization")
+				if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "Basic ")); err == nil && strings.EqualFold(string(raw), "username:secret") {
+					r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("username:secret")))
+				}
+				if strings.EqualFold(v, "Plain passexample") {
+					r.Header.Set("Authorization", "Plain passexample")
+				}
+				receiver(t, &c).ServeHTTP(w, r)
+			})
+			url := serve(t, lax, nil)
+			rs, err := check.Run(t.Context(), check.Config{URL: url, Creds: c, Select: []string{x.id}})
+			if err != nil || len(rs) != 1 || rs[0].Grade != check.Fail {
+				t.Fatalf("%s against a case-insensitive Application: %v %+v, want one failure", x.id, err, rs)
+			}
+			if strings.Contains(rs[0].Curl, x.secret) || strings.Contains(strings.ToLower(rs[0].Curl), x.secret) {
+				t.Errorf("the reproducer holds the secret in some letter case:\n%s", rs[0].Curl)
+			}
+			if got := replay(t, c, rs[0].Curl); len(got) != 1 || got[0] != "HTTP/1.1 200" {
+				t.Errorf("the reproducer against the case-insensitive Application got %q, want 200\n%s", got, rs[0].Curl)
+			}
+			strict := serve(t, receiver(t, &c), nil)
+			if got := replay(t, c, strings.ReplaceAll(rs[0].Curl, url, strict)); len(got) != 1 || got[0] != "HTTP/1.1 401" {
+				t.Errorf("the reproducer against the reference got %q, want 401 (the near miss, not the right secret)\n%s", got, rs[0].Curl)
 			}
 		})
 	}

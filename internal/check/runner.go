@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -68,8 +70,9 @@ type shot struct {
 	padAt  int
 	date   dateMode
 	at     time.Time
-	cred   *credential // nil = no credentials header
-	valid  bool        // a correct Subscriber/Created: its answer is the baseline of liveness probes
+	cred   *credential   // nil = no credentials header
+	valid  bool          // a correct Subscriber/Created: its answer is the baseline of liveness probes
+	pause  time.Duration // the headers go at once, the body after this pause
 }
 
 // send makes one attempt. Only a failure to build the request, or ctx
@@ -101,13 +104,25 @@ func (r *runner) send(ctx context.Context, s shot) (reply, error) {
 	if s.date == dateNone {
 		req.Header.Del("Date")
 	}
+	var body *pausedBody
+	if s.pause > 0 {
+		body = &pausedBody{ctx: tctx, pause: s.pause, rest: bytes.NewReader(s.body)}
+		req.Body, req.GetBody, req.ContentLength = body, nil, int64(len(s.body))
+	}
 	if r.cur != nil {
 		r.mu.Lock()
 		r.cur.Requests++
 		r.mu.Unlock()
 	}
 	start := time.Now()
-	resp, err := r.client.Do(req)
+	do := r.client.Do
+	if r.cfg.Client == nil && (s.pause > 0 || s.pad > 0) {
+		do = func(req *http.Request) (*http.Response, error) { return r.rawDo(tctx, req) }
+	}
+	resp, err := do(req)
+	// the status line came before the body was sent: Do returns when the
+	// headers arrive, while the body may still be on its way
+	early := body != nil && !body.sent.Load()
 	if err != nil {
 		rep := reply{took: time.Since(start)}
 		if ctx.Err() != nil {
@@ -135,7 +150,7 @@ func (r *runner) send(ctx context.Context, s shot) (reply, error) {
 	n, _ := io.ReadFull(resp.Body, head)
 	more, _ := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	_ = resp.Body.Close()
-	rep := reply{status: resp.StatusCode, took: time.Since(start)}
+	rep := reply{status: resp.StatusCode, took: time.Since(start), early: early}
 	if espf.Keep(resp.StatusCode, head[:n]) {
 		rep.said = espf.NewReply(resp.StatusCode, resp.Header, head[:n], more > 0)
 		rep.said.Scrub(req.Header)
@@ -148,6 +163,37 @@ func (r *runner) send(ctx context.Context, s shot) (reply, error) {
 	r.mu.Unlock()
 	return rep, nil
 }
+
+// pausedBody is a request body that holds back its bytes for pause: the
+// headers go at once, the body after it. sent turns true when the pause
+// is over (before the first byte is handed to the transport).
+type pausedBody struct {
+	ctx   context.Context
+	pause time.Duration
+	rest  *bytes.Reader
+	sent  atomic.Bool
+	once  sync.Once
+	err   error
+}
+
+func (p *pausedBody) Read(b []byte) (int, error) {
+	p.once.Do(func() {
+		t := time.NewTimer(p.pause)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			p.sent.Store(true)
+		case <-p.ctx.Done():
+			p.err = p.ctx.Err()
+		}
+	})
+	if p.err != nil {
+		return 0, p.err
+	}
+	return p.rest.Read(b)
+}
+
+func (p *pausedBody) Close() error { return nil }
 
 // headerSigner writes a ready credentials value; Date is set by
 // espf.NewRequest.

@@ -18,9 +18,10 @@ import (
 func transportCases() []Case {
 	return []Case{
 		{ID: "1/https", Section: "1",
-			Sends:  "nothing: looks at the URL's scheme",
-			Passes: "https:// (plain http:// warns; to a loopback address it is skipped: nothing crosses a network)",
-			Why:    "the contract recommends HTTPS: over plain HTTP the credentials and every event cross the network readable by anyone on the path",
+			Sends:     "nothing: looks at the URL's scheme",
+			Passes:    "https:// (plain http:// warns; to a loopback address it is skipped: nothing crosses a network)",
+			Why:       "the contract recommends HTTPS: over plain HTTP the credentials and every event cross the network readable by anyone on the path",
+			transport: true,
 			run: func(_ context.Context, r *runner) (verdict, error) {
 				r.cur.Answer = "-"
 				u, _ := url.Parse(r.cfg.URL)
@@ -36,12 +37,12 @@ func transportCases() []Case {
 			Sends:  "a TLS handshake offering TLS 1.0 to 1.3 (https only)",
 			Passes: "the server picks TLS 1.2 or newer",
 			Why:    "TLS 1.0 and 1.1 are broken and refused by current clients: an ESPF host that enforces 1.2 cannot connect, and every event is re-sent until it can",
-			run:    tlsVersion},
+			run:    tlsVersion, transport: true},
 		{ID: "1/tls-certificate", Section: "1",
 			Sends:  "a TLS handshake that verifies the certificate (https only; done even with --insecure-skip-verify)",
 			Passes: "a certificate that is valid now, for the URL's host, from a trusted issuer (the system's, or --ca-file)",
 			Why:    "the ESPF refuses a certificate it cannot verify: no event is delivered, every one is re-sent until the certificate is fixed",
-			run:    tlsCertificate},
+			run:    tlsCertificate, transport: true},
 	}
 }
 

@@ -299,13 +299,14 @@ func TestWrongApplications(t *testing.T) {
 			app: func(t *testing.T, c sign.Config) string {
 				return serve(t, withBody(func(http.ResponseWriter, *http.Request, []byte) {}), nil)
 			},
-			fail: []string{"3.custom/no-header", "3.custom/wrong-credentials", "3.custom/other-scheme-name"},
+			fail: []string{"3.custom/no-header", "3.custom/wrong-credentials", "3.custom/other-scheme-name", "3.custom/credentials-case"},
 			warn: bodyCases,
 			words: map[string]string{"3.custom/no-header": "it accepts events without credentials",
 				"1/not-json": "answered 200: the ESPF counts the corrupt event as delivered, and it vanishes without trace"}},
 		{name: "accepts any credentials", scheme: "basic",
-			app:   ok(func(t *testing.T, c sign.Config, _ http.Handler) http.Handler { return receiver(t, nil) }),
-			fail:  []string{"3.basic/no-header", "3.basic/wrong-password", "3.basic/other-scheme-name", "3.basic/wrong-user"},
+			app: ok(func(t *testing.T, c sign.Config, _ http.Handler) http.Handler { return receiver(t, nil) }),
+			fail: []string{"3.basic/no-header", "3.basic/wrong-password", "3.basic/other-scheme-name", "3.basic/wrong-user",
+				"3.basic/password-case", "3.basic/user-case"},
 			words: map[string]string{"3.basic/wrong-password": "it accepts a wrong secret"}},
 		{name: "basic: checks the password only", scheme: "basic",
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
@@ -317,7 +318,45 @@ func TestWrongApplications(t *testing.T) {
 					return v
 				})
 			}),
-			fail: []string{"3.basic/wrong-user"}},
+			fail: []string{"3.basic/wrong-user", "3.basic/user-case"}},
+		{name: "basic: compares the password without regard to case", scheme: "basic",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return rewrite(ref, func(v string) string {
+					raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "Basic "))
+					if user, pass, ok := strings.Cut(string(raw), ":"); err == nil && ok && strings.EqualFold(pass, "secret") {
+						return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":secret"))
+					}
+					return v
+				})
+			}),
+			fail:  []string{"3.basic/password-case"},
+			words: map[string]string{"3.basic/password-case": "it compares the password without regard to letter case"}},
+		{name: "basic: compares the user without regard to case", scheme: "basic",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return rewrite(ref, func(v string) string {
+					raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(v, "Basic "))
+					if user, pass, ok := strings.Cut(string(raw), ":"); err == nil && ok && strings.EqualFold(user, "username") {
+						return "Basic " + base64.StdEncoding.EncodeToString([]byte("username:"+pass))
+					}
+					return v
+				})
+			}),
+			fail: []string{"3.basic/user-case"}},
+		{name: "custom: compares the credentials without regard to case", scheme: "custom",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return rewrite(ref, func(v string) string {
+					if name, cred, ok := strings.Cut(v, " "); ok && strings.EqualFold(cred, "passexample") {
+						return name + " passexample"
+					}
+					return v
+				})
+			}),
+			fail: []string{"3.custom/credentials-case"}},
+		{name: "signature: compares the keyId without regard to case", scheme: "signature",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				return rewrite(ref, func(v string) string { return strings.Replace(v, `keyId="TEST"`, `keyId="test"`, 1) })
+			}),
+			fail: []string{"3.signature/key-id-case"}},
 		{name: "signature: no bound on the Date", scheme: "signature",
 			app: func(t *testing.T, c sign.Config) string {
 				lax := c
@@ -337,7 +376,7 @@ func TestWrongApplications(t *testing.T) {
 			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
 				return rewrite(ref, func(v string) string { return regexp.MustCompile(`keyId="[^"]*"`).ReplaceAllString(v, `keyId="test"`) })
 			}),
-			fail: []string{"3.signature/wrong-key-id"}},
+			fail: []string{"3.signature/wrong-key-id", "3.signature/key-id-case"}},
 		{name: "signature: signs a missing Date as the empty string", scheme: "signature",
 			app: func(t *testing.T, c sign.Config) string {
 				return serve(t, route(t, c, func(r *http.Request, res *sign.Result) bool {
@@ -389,6 +428,29 @@ func TestWrongApplications(t *testing.T) {
 				return serve(t, receiver(t, &noEnv), nil)
 			},
 			fail: []string{"3.bearer/other-i-env"}},
+		{name: "answers before it has read the body", scheme: "basic",
+			app: ok(func(t *testing.T, c sign.Config, ref http.Handler) http.Handler {
+				// An Application that answers 200 once the headers check
+				// out and reads the body afterwards (a handler that answers
+				// first and works later). net/http reads a small body before
+				// writing the answer unless the handler is full duplex.
+				au := mustAuth(t, c)
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if !au.Explain(r.Header, nil, time.Now()).Valid {
+						ref.ServeHTTP(w, r)
+						return
+					}
+					rc := http.NewResponseController(w)
+					_ = rc.EnableFullDuplex()
+					w.WriteHeader(http.StatusOK)
+					_ = rc.Flush()
+					_, _ = io.Copy(io.Discard, r.Body)
+				})
+			}),
+			fail: []string{"2/body-after-pause"},
+			warn: bodyCases, // it answers 200 to every malformed body too
+			words: map[string]string{"2/body-after-pause": "answered 200 before the body arrived (it came 1s after the headers): " +
+				"the event is removed from the ESPF queue as delivered on the headers alone"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
