@@ -245,7 +245,7 @@ func TestWrongApplications(t *testing.T) {
 				})
 			}),
 			fail: []string{"1/subscriber", "1/customer", "1/invoice", "1/did", "1/sim-updated", "1/string-ids", "1/unknown-type",
-				"2/exact-200", "2/duplicate", "2/duplicate-concurrent", "2/burst",
+				"2/exact-200", "2/body-after-pause", "2/duplicate", "2/duplicate-concurrent", "2/burst",
 				"7/updated-never-created", "7/deleted-never-created", "7/created-after-deleted",
 				"8/enriched-subscriber", "8/enriched-customer", "8/enriched-invoice", "8/enriched-did", "8/enriched-sim-updated",
 				"8/no-event-time", "8/extra-variables", "8/internal-type", "8/unknown-three-part"},
