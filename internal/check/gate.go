@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
@@ -60,8 +58,8 @@ func (r *runner) refusal(ctx context.Context, s shot, rep reply) error {
 	if rep.class != "" || (rep.status != http.StatusUnauthorized && rep.status != http.StatusForbidden) {
 		return nil
 	}
-	msg := fmt.Sprintf("a valid Subscriber/Created (i_event %d) with the configured %s credentials (%s) was answered %d %s",
-		s.ievent, r.scheme, r.credentialWords(), rep.status, http.StatusText(rep.status))
+	msg := fmt.Sprintf("a valid Subscriber/Created (i_event %d) with the configured %s was answered %d %s",
+		s.ievent, sign.Describe(r.creds.cfg), rep.status, http.StatusText(rep.status))
 	if line := rep.said.FirstLine(); line != "" {
 		msg += fmt.Sprintf(" (the Application said: %q)", line)
 	}
@@ -70,43 +68,9 @@ func (r *runner) refusal(ctx context.Context, s shot, rep reply) error {
 		return err
 	}
 	if why == "" {
-		why = "Are these the credentials the Application expects? " + r.credentialFlags()
+		why = "Are these the credentials the Application expects? (" + sign.Flags(r.scheme) + ")"
 	}
 	return fmt.Errorf("%w: %s. %s. Nothing else was graded: every wrong-credential case would pass for the wrong reason", ErrRefused, msg, why)
-}
-
-// credentialWords names the configured credential without its secret.
-func (r *runner) credentialWords() string {
-	cfg := r.creds.cfg
-	var w string
-	switch r.scheme {
-	case sign.SchemeBasic:
-		w = fmt.Sprintf("user %q and its password", first(cfg.Users))
-	case sign.SchemeCustom:
-		w = fmt.Sprintf("scheme name %q and its credentials", strings.TrimSpace(cfg.Name))
-	case sign.SchemeSignature:
-		w = fmt.Sprintf("keyId %q, the Date signed with its key, hmac-sha1", first(cfg.KeyIDs))
-	case sign.SchemeBearer:
-		w = "an HS256 token signed with the key, Exp in seconds"
-		if cfg.IEnv != nil {
-			w += ", i_env " + strconv.FormatInt(*cfg.IEnv, 10)
-		}
-	}
-	if !strings.EqualFold(r.creds.header, "Authorization") {
-		w += ", in the " + r.creds.header + " header"
-	}
-	return w
-}
-
-// credentialFlags are the flags that set the credential, for the hint.
-func (r *runner) credentialFlags() string {
-	flags := map[string]string{
-		sign.SchemeBasic:     "--user, --password",
-		sign.SchemeCustom:    "--scheme, --credentials",
-		sign.SchemeSignature: "--key-id, --key",
-		sign.SchemeBearer:    "--key, --i-env",
-	}[r.scheme]
-	return "(--auth " + r.scheme + ", " + flags + ", --header-name)"
 }
 
 // diagnose probes why a valid credential was refused, where a probe can

@@ -1,0 +1,50 @@
+package sign
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Describe names the credential cfg configures without its secret: the
+// scheme and the parts a receiver compares, for words that tell a user
+// which credential an Application refused ("basic credentials (user "pb"
+// and its password)").
+func Describe(cfg Config) string {
+	first := func(ss []string) string {
+		if len(ss) == 0 {
+			return ""
+		}
+		return ss[0]
+	}
+	var w string
+	switch cfg.Scheme {
+	case SchemeBasic:
+		w = fmt.Sprintf("user %q and its password", first(cfg.Users))
+	case SchemeCustom:
+		w = fmt.Sprintf("scheme name %q and its credentials", strings.TrimSpace(cfg.Name))
+	case SchemeSignature:
+		w = fmt.Sprintf("keyId %q, the Date signed with its key, hmac-sha1", first(cfg.KeyIDs))
+	case SchemeBearer:
+		w = "an HS256 token signed with the key, Exp in seconds"
+		if cfg.IEnv != nil {
+			w += ", i_env " + strconv.FormatInt(*cfg.IEnv, 10)
+		}
+	}
+	if h := cfg.HeaderName; h != "" && !strings.EqualFold(h, DefaultHeader) {
+		w += ", in the " + h + " header"
+	}
+	return cfg.Scheme + " credentials (" + w + ")"
+}
+
+// Flags are the command-line flags that set scheme's credential, for a
+// hint: "--auth basic, --user, --password, --header-name".
+func Flags(scheme string) string {
+	flags := map[string]string{
+		SchemeBasic:     "--user, --password",
+		SchemeCustom:    "--scheme, --credentials",
+		SchemeSignature: "--key-id, --key",
+		SchemeBearer:    "--key, --i-env",
+	}[scheme]
+	return "--auth " + scheme + ", " + flags + ", --header-name"
+}
