@@ -173,3 +173,35 @@ func TestSaidNeverCarriesTheCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestSendNamesTheRefusedCredential: when most answers are 401, send's
+// report says which credential the Application refused (never its
+// secret), and the flags that set it.
+func TestSendNamesTheRefusedCredential(t *testing.T) {
+	t.Parallel()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "invalid credentials", http.StatusUnauthorized)
+	}))
+	t.Cleanup(app.Close)
+	for _, json := range []bool{false, true} {
+		ios, out, errb := testutil.IO()
+		args := sendArgs(app.URL, "--count", "3")
+		if json {
+			args = append(args, "--json")
+		}
+		if code := run(t.Context(), args, ios); code != exitFailed {
+			t.Fatalf("exit %d, want %d: %s", code, exitFailed, errb)
+		}
+		want := `the Application refused the signature credentials (keyId "test", the Date signed with its key, hmac-sha1): ` +
+			`are these the credentials the Application expects? (--auth signature, --key-id, --key, --header-name)`
+		if json {
+			want = `"credentials": "signature credentials (keyId \"test\", the Date signed with its key, hmac-sha1)"`
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--json %t: the report does not name the refused credential (%q):\n%s", json, want, out)
+		}
+		if strings.Contains(out.String()+errb.String(), "s3cret") {
+			t.Error("the key is in send's output")
+		}
+	}
+}

@@ -98,6 +98,9 @@ type Summary struct {
 	// status and the body's first line, most frequent first.
 	Failures         []Failure `json:"failures,omitempty"`
 	FailuresUnlisted int64     `json:"failures_unlisted,omitempty"` // answers past the groups kept
+	// Refused is set when most attempts were answered 401 or 403: the
+	// Application refused the credentials, and which one to look at.
+	Refused *Refused `json:"credentials_refused,omitempty"`
 	// Lifecycles (entity histories): deliveries that came after a later
 	// event of the same entity, and every entity's final state as the
 	// Application shows it (--state-url).
@@ -122,6 +125,25 @@ type PhaseSummary struct {
 	Outcomes       Outcomes  `json:"outcomes"`
 	Latency        Quantiles `json:"latency"`
 	TimeToDelivery Quantiles `json:"time_to_delivery"`
+}
+
+// Refused says that most attempts were answered 401 or 403.
+type Refused struct {
+	Count       int64  `json:"count"`       // attempts answered 401 or 403
+	Attempts    int64  `json:"attempts"`    // every attempt
+	Credentials string `json:"credentials"` // what was sent, without its secret: "basic credentials (user "pb" and its password)"
+	Hint        string `json:"hint"`        // the flags that set it
+}
+
+// refusedCredentials is Refused when more than half of the attempts were
+// answered 401 or 403, else nil.
+func refusedCredentials(by map[string]int64, attempts int64, creds, flags string) *Refused {
+	n := by["401"] + by["403"]
+	if n == 0 || 2*n <= attempts || creds == "" {
+		return nil
+	}
+	return &Refused{Count: n, Attempts: attempts, Credentials: creds,
+		Hint: "are these the credentials the Application expects? (" + flags + ")"}
 }
 
 // ErrorReason counts the attempts that got no answer for one error class,
@@ -538,6 +560,10 @@ type Inputs struct {
 	Payload     string // the generated bodies' shape, "" when they were not generated
 	Internal    int64  // internal event names sent
 	Bursts      *Bursts
+	// Credentials names the credential the run sent (sign.Describe) and
+	// CredentialFlags the flags that set it: the hint when most answers
+	// are 401 or 403.
+	Credentials, CredentialFlags string
 }
 
 // NewSummary builds the report of a run from its records (m) and in. The
@@ -554,6 +580,7 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	s.Reordered, s.FinalState, s.APICalls, s.APIEntities = in.Reordered, in.FinalState, in.APICalls, in.APIEntities
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)
+	s.Refused = refusedCredentials(s.ByAnswer, s.Attempts, in.Credentials, in.CredentialFlags)
 	s.Duplicates.ByAnswer = clone(m.s.Duplicates.ByAnswer)
 	s.Dropped = append([]DroppedEvent(nil), m.s.Dropped...)
 	s.Outcomes.StillPending = s.Events - m.finalized

@@ -216,6 +216,10 @@ func summaryFailures(t *term.Table, s *Summary) {
 	}
 	pal := t.Palette()
 	t.Section("What the Application said (answers other than 200, and 200s whose body reads as a failure)")
+	if r := s.Refused; r != nil {
+		t.Tagged("said", pal.Bad("401/403"), fmt.Sprintf("× %d of %d", r.Count, r.Attempts),
+			"the Application refused the "+esc(r.Credentials)+": "+r.Hint, "")
+	}
 	for _, f := range s.Failures {
 		line := orEmpty(f.FirstLine)
 		status := fmt.Sprint(f.Status)
@@ -232,6 +236,9 @@ func summaryFailures(t *term.Table, s *Summary) {
 // (i_event 17)"; "" when it said nothing but 200.
 func (s *Summary) SaidText() string {
 	var b strings.Builder
+	if r := s.Refused; r != nil {
+		fmt.Fprintf(&b, "%d of %d attempts were answered 401 or 403: the Application refused the %s: %s\n", r.Count, r.Attempts, esc(r.Credentials), r.Hint)
+	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(&b, "the Application answered %d × %d: %s (i_event %d)\n", f.Status, f.Count, esc(orEmpty(f.FirstLine)), f.IEvent)
 	}

@@ -125,6 +125,7 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		in.Payload = string(s.Events.Gen.Payload.OrDefault())
 	}
 	in.Internal, in.Bursts = shape.result()
+	in.Credentials, in.CredentialFlags = sign.Describe(s.Auth), sign.Flags(s.Auth.Scheme)
 	if ents != nil {
 		r := ents.Reordered()
 		in.Reordered = &r
