@@ -211,6 +211,30 @@ func TestTrackerReorderAndExpectation(t *testing.T) {
 	}
 }
 
+// TestExplainFollowsTheState: a Deleted delivered last but not applied is
+// said to be so (the state's i_event names an event delivered before it),
+// not "brought back"; an event delivered twice is emitted once.
+func TestExplainFollowsTheState(t *testing.T) {
+	t.Parallel()
+	tr := entity.NewTracker(true)
+	acct := entity.Key{Group: entity.Subscriber, ID: "7"}
+	tr.Emitted(acct, entity.Created, 17, false)
+	tr.Emitted(acct, entity.Deleted, 41, true)
+	tr.Delivered(acct, entity.Created, 17, 1)
+	tr.Delivered(acct, entity.Created, 17, 2) // a duplicate, answered 200 again
+	tr.Delivered(acct, entity.Deleted, 41, 1)
+	e := tr.Expectations()[0]
+	got := e.Explain(entity.State{Exists: true, IEvent: 17}, true)
+	want := "emitted Created 17, Deleted 41; Created 17 delivered, Created 17 re-sent and delivered, then Deleted 41 delivered: " +
+		"the Application shows it existing (i_event 17), expected deleted (i_event 41): the Deleted (i_event 41) was answered 200 but not applied"
+	if got != want {
+		t.Errorf("explain:\n got %s\nwant %s", got, want)
+	}
+	if got := e.Explain(entity.State{Exists: true, IEvent: 99}, true); !strings.HasSuffix(got, ": the state names i_event 99, which was not delivered for this entity") {
+		t.Errorf("explain of a state at an i_event never delivered: %s", got)
+	}
+}
+
 // TestTrackerForgets: without keep, memory follows the entities in progress.
 func TestTrackerForgets(t *testing.T) {
 	t.Parallel()

@@ -233,6 +233,23 @@ func (e Expectation) Matches(got State, hasIEvent bool) bool {
 	return !hasIEvent || got.IEvent == e.Want.IEvent
 }
 
+// deliveredAfter reports whether event ievent was delivered after event
+// than was (in delivery order).
+func (e Expectation) deliveredAfter(ievent, than int64) bool {
+	seen := false
+	for _, s := range e.Delivered {
+		switch s.IEvent {
+		case than:
+			seen = true
+		case ievent:
+			if seen {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Explain says in words how the entity's events went and what the
 // Application shows: "emitted Created 17, Updated 23, Deleted 41; Deleted
 // 41 delivered, then Created 17 re-sent and delivered: the Application
@@ -240,6 +257,8 @@ func (e Expectation) Matches(got State, hasIEvent bool) bool {
 func (e Expectation) Explain(got State, hasIEvent bool) string {
 	emitted := slices.Clone(e.Delivered)
 	slices.SortFunc(emitted, func(a, b Step) int { return int(a.IEvent - b.IEvent) })
+	// each event once: a re-sent one is in Delivered once per delivery
+	emitted = slices.CompactFunc(emitted, func(a, b Step) bool { return a.IEvent == b.IEvent })
 	var b strings.Builder
 	b.WriteString("emitted ")
 	for i, s := range emitted {
@@ -273,6 +292,11 @@ func (e Expectation) Explain(got State, hasIEvent bool) string {
 	b.WriteString(", expected ")
 	b.WriteString(e.Want.Words())
 	switch {
+	case hasIEvent && got.IEvent > e.Want.IEvent:
+		fmt.Fprintf(&b, ": the state names i_event %d, which was not delivered for this entity", got.IEvent)
+	case got.Exists && e.Want.Tombstone() && hasIEvent && got.IEvent < e.Want.IEvent && !e.deliveredAfter(got.IEvent, e.Want.IEvent):
+		// nothing the state names came after the Deleted: it was not applied
+		fmt.Fprintf(&b, ": the Deleted (i_event %d) was answered 200 but not applied", e.Want.IEvent)
 	case got.Exists && e.Want.Tombstone():
 		b.WriteString(": a deleted entity brought back")
 	case !got.Exists && e.Want.Exists:
