@@ -102,8 +102,12 @@ func (r *runner) diagnose(ctx context.Context) (string, error) {
 					return "", nil
 				}
 				if rep.status == http.StatusOK {
-					return fmt.Sprintf("A Date %+d h from now, signed for that Date, was accepted: the Application's clock or time zone is off by %d hours "+
-						"(is it reading the Date, which is always GMT, as local time?)", dir*h, dir*h), nil
+					way := "ahead"
+					if dir < 0 {
+						way = "behind"
+					}
+					return fmt.Sprintf("A Date %+d h from now, signed for that Date, was accepted: the Application's clock or time zone is %d hours %s "+
+						"(is it reading the Date, which is always GMT, as local time?)", dir*h, h, way), nil
 				}
 			}
 		}

@@ -65,7 +65,7 @@ func TestClockOffDiagnosed(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = rc.Close() })
 	_, err = check.Run(t.Context(), check.Config{URL: "http://app.test/espf", Creds: c, Client: inProcess(rc)})
-	if !errors.Is(err, check.ErrRefused) || !strings.Contains(err.Error(), "clock or time zone is off by 3 hours") {
+	if !errors.Is(err, check.ErrRefused) || !strings.Contains(err.Error(), "the Application's clock or time zone is 3 hours ahead") {
 		t.Fatalf("Run: %v, want ErrRefused with the clock 3 hours off", err)
 	}
 }
