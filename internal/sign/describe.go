@@ -22,7 +22,14 @@ func Describe(cfg Config) string {
 	case SchemeBasic:
 		w = fmt.Sprintf("user %q and its password", first(cfg.Users))
 	case SchemeCustom:
-		w = fmt.Sprintf("scheme name %q and its credentials", strings.TrimSpace(cfg.Name))
+		// A scheme name is a word (Plain, Token, ApiKey); anything else
+		// may be a secret given to --scheme by mistake: not named.
+		name := strings.TrimSpace(cfg.Name)
+		if len(name) <= 16 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+			w = fmt.Sprintf("scheme name %q and its credentials", name)
+		} else {
+			w = fmt.Sprintf("a scheme name of %d characters (not shown: it is not a word) and its credentials", len(name))
+		}
 	case SchemeSignature:
 		w = fmt.Sprintf("keyId %q, the Date signed with its key, hmac-sha1", first(cfg.KeyIDs))
 	case SchemeBearer:
