@@ -65,6 +65,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 		newSendCmd(ios, nil),
 		newCheckCmd(ios, nil),
 		newReportCmd(ios, nil),
+		newInitCmd(ios, nil),
 		newVersionCmd(ios),
 	)
 	wrapArgs(root)

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/starter"
+	"github.com/espfctl/espfctl/internal/testutil"
+)
+
+// starterCreds are the credentials each scheme's starter is written with
+// (secrets in the environment, as a user would give them).
+var starterCreds = map[string]struct{ flags, env []string }{
+	sign.SchemeBasic:     {[]string{"--auth", "basic", "--user", "pb"}, []string{"ESPFCTL_PASSWORD=Pa55-word"}},
+	sign.SchemeCustom:    {[]string{"--auth", "custom", "--scheme", "Plain"}, []string{"ESPFCTL_CREDENTIALS=Cr3dential5"}},
+	sign.SchemeSignature: {[]string{"--auth", "signature", "--key-id", "pb-key"}, []string{"ESPFCTL_KEY=S1gning-Key"}},
+	sign.SchemeBearer:    {[]string{"--auth", "bearer", "--i-env", "3"}, []string{"ESPFCTL_KEY=Token-Key"}},
+}
+
+// startStarter runs DIR/start 0 and returns the URL it listens on.
+func startStarter(t *testing.T, dir string) string {
+	t.Helper()
+	cmd := testutil.Command(t, filepath.Join(dir, "start"), "0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)/espf`)
+	for lines.Scan() {
+		if m := re.FindStringSubmatch(lines.Text()); m != nil {
+			go func() {
+				for lines.Scan() { // keep reading: one line per event
+				}
+			}()
+			return m[1]
+		}
+	}
+	t.Fatalf("%s/start ended without listening: %v", dir, lines.Err())
+	return ""
+}
+
+// writeStarter runs espfctl init LANG DIR with scheme's credentials.
+func writeStarter(t *testing.T, lang, scheme string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "app")
+	c := starterCreds[scheme]
+	for _, e := range c.env {
+		k, v, _ := strings.Cut(e, "=")
+		t.Setenv(k, v)
+	}
+	ios, _, errb := testutil.IO()
+	if code := run(t.Context(), append([]string{"init", lang, dir}, c.flags...), ios); code != exitOK {
+		t.Fatalf("init %s: exit %d: %s", lang, code, errb)
+	}
+	return dir
+}
+
+// TestStartersPassCheck: every starter, with every scheme, passes check
+// --strict (every case, the final state included) and a lifecycle run
+// whose final state the Application shows exactly; its own tests pass.
+func TestStartersPassCheck(t *testing.T) {
+	testutil.Slow(t)
+	for _, l := range starter.Langs() {
+		t.Run(l.Name, func(t *testing.T) {
+			runtime := map[string]string{"python": "python3", "php": "php"}[l.Name]
+			if _, err := exec.LookPath(runtime); err != nil {
+				t.Skipf("%s is not installed (.ci/run installs it)", runtime)
+			}
+			for _, scheme := range sign.Schemes {
+				t.Run(scheme, func(t *testing.T) {
+					dir := writeStarter(t, l.Name, scheme)
+					url := startStarter(t, dir)
+					flags := starterCreds[scheme].flags
+					state := url + "/state/{group}/{id}"
+					ios, out, errb := testutil.IO()
+					args := append([]string{"check", "--url", url + "/espf", "--strict", "--soak", "0", "--slow", "1h", "--state-url", state}, flags...)
+					if code := run(t.Context(), args, ios); code != exitOK {
+						t.Fatalf("check --strict: exit %d\n%s\n%s", code, out, errb)
+					}
+					ios, out, errb = testutil.IO()
+					args = append([]string{"send", "--url", url + "/espf", "--lifecycle", "--count", "300", "--rate", "100/s", "--state-url", state, "--json"}, flags...)
+					if code := run(t.Context(), args, ios); code != exitOK {
+						t.Fatalf("send --lifecycle: exit %d\n%s\n%s", code, out, errb)
+					}
+					if !regexp.MustCompile(`"mismatch": 0\b`).MatchString(out.String()) || !regexp.MustCompile(`"match": [1-9]`).MatchString(out.String()) {
+						t.Errorf("send --lifecycle: the final state does not match:\n%s", out)
+					}
+				})
+			}
+			t.Run("own tests", func(t *testing.T) {
+				dir := writeStarter(t, l.Name, sign.SchemeBasic)
+				f := strings.Fields(l.Test)
+				cmd := testutil.Command(t, f[0], f[1:]...)
+				cmd.Dir = dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v\n%s", l.Test, err, out)
+				}
+			})
+		})
+	}
+}
+
+// TestBrokenStarterCaught: one line of the Python starter broken (the
+// repeat check removed: a re-send is inserted again and fails with a
+// unique-key error, answered 500) makes check fail, naming the case.
+func TestBrokenStarterCaught(t *testing.T) {
+	testutil.Slow(t)
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	dir := writeStarter(t, "python", sign.SchemeBasic)
+	path := filepath.Join(dir, "app.py")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const line = `if db.execute("SELECT 1 FROM events WHERE i_event = ?", (i_event,)).fetchone():`
+	if !strings.Contains(string(b), line) {
+		t.Fatalf("app.py has no line %q", line)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), line, "if False:", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := startStarter(t, dir)
+	ios, out, errb := testutil.IO()
+	args := append([]string{"check", "--url", url + "/espf", "--soak", "0", "--slow", "1h", "--only", "2/duplicate"}, starterCreds[sign.SchemeBasic].flags...)
+	if code := run(t.Context(), args, ios); code != exitFailed {
+		t.Fatalf("check against the broken starter: exit %d, want %d\n%s\n%s", code, exitFailed, out, errb)
+	}
+	if !strings.Contains(out.String(), "FAIL\t2/duplicate\t500 Internal Server Error") {
+		t.Errorf("check does not fail 2/duplicate on the re-send's 500:\n%s", out)
+	}
+}
