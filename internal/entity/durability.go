@@ -118,16 +118,25 @@ func JudgeDurability(probes []Probe, traces map[int64]*Trace, restarts []Restart
 		d.Restarts = []Restart{}
 	}
 	at := func(t time.Time) string { return fmt.Sprintf("+%.2fs", t.Sub(start).Seconds()) }
-	// after is the first restart that ended after t: the one that could
-	// lose what was answered at t.
-	after := func(t time.Time) (Restart, bool) {
+	// lostBy is the restart that lost what was answered 200 at t: the
+	// first that started after t, or the one running at t (the command
+	// kills the Application somewhere in its run).
+	lostBy := func(t time.Time) (Restart, bool) {
 		for _, r := range restarts {
-			if r.End().After(t) {
+			if r.At.After(t) {
+				return r, true
+			}
+		}
+		for _, r := range restarts {
+			if !t.Before(r.At) && !t.After(r.End()) {
 				return r, true
 			}
 		}
 		return Restart{}, false
 	}
+	ran := func(r Restart) string { return fmt.Sprintf("restart %d ran %s to %s", r.N, at(r.At), at(r.End())) }
+	probes = slices.Clone(probes)
+	slices.SortFunc(probes, func(a, b Probe) int { return CompareKeys(a.Exp.Key, b.Exp.Key) })
 	var failed []DurableFailure
 	for _, p := range probes {
 		e := p.Exp
@@ -146,12 +155,12 @@ func JudgeDurability(probes []Probe, traces map[int64]*Trace, restarts []Restart
 				if !ok {
 					continue
 				}
-				r, ok := after(ack)
+				r, ok := lostBy(ack)
 				if !ok {
 					continue
 				}
 				f.IEvents = append(f.IEvents, s.IEvent)
-				lost = append(lost, fmt.Sprintf("%s %d answered 200 at %s, before restart %d at %s", s.Action, s.IEvent, at(ack), r.N, at(r.At)))
+				lost = append(lost, fmt.Sprintf("%s %d answered 200 at %s, %s", s.Action, s.IEvent, at(ack), ran(r)))
 			}
 			if len(f.IEvents) > 0 {
 				f.Kind = LostAfter200
@@ -174,17 +183,21 @@ func JudgeDurability(probes []Probe, traces map[int64]*Trace, restarts []Restart
 					if !tr.FirstSent.Before(r.End()) {
 						continue
 					}
-					if i := slices.IndexFunc(tr.OK, func(t time.Time) bool { return t.After(r.At) }); i >= 0 {
+					if slices.ContainsFunc(tr.OK, func(t time.Time) bool { return t.After(r.At) }) {
 						f.IEvents = append(f.IEvents, s.IEvent)
-						again = append(again, fmt.Sprintf("%s %d first sent at %s, answered 200 again at %s after restart %d at %s",
-							s.Action, s.IEvent, at(tr.FirstSent), at(tr.OK[i]), r.N, at(r.At)))
+						oks := make([]string, len(tr.OK))
+						for i, t := range tr.OK {
+							oks[i] = at(t)
+						}
+						again = append(again, fmt.Sprintf("%s %d first sent at %s, answered 200 at %s, %s",
+							s.Action, s.IEvent, at(tr.FirstSent), strings.Join(oks, " and "), ran(r)))
 						break
 					}
 				}
 			}
 			f.Words = fmt.Sprintf("applied twice: the Application applied %d events to it, %d distinct were delivered", p.Applied, n)
 			if len(again) > 0 {
-				f.Words += "; re-sent across a restart: " + strings.Join(again, "; ")
+				f.Words += "; sent across a restart: " + strings.Join(again, "; ")
 			}
 			failed = append(failed, f)
 		}
@@ -225,4 +238,16 @@ func shows(got State, hasIEvent bool) string {
 		return fmt.Sprintf("deleted (i_event %d)", got.IEvent)
 	}
 	return "absent"
+}
+
+// CompareKeys orders entities by group, then id, numeric ids in numeric
+// order: the order of reports.
+func CompareKeys(a, b Key) int {
+	if c := strings.Compare(string(a.Group), string(b.Group)); c != 0 {
+		return c
+	}
+	if len(a.ID) != len(b.ID) {
+		return len(a.ID) - len(b.ID)
+	}
+	return strings.Compare(a.ID, b.ID)
 }

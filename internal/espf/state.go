@@ -93,7 +93,7 @@ func ReadState(ctx context.Context, client *http.Client, tmpl string, k entity.K
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch resp.StatusCode {
 	case http.StatusNotFound:
-		return StateAnswer{}
+		return StateAnswer{HasApplied: true} // it holds nothing: nothing applied
 	case http.StatusOK:
 	default:
 		return StateAnswer{Unusable: fmt.Sprintf("HTTP %d", resp.StatusCode)}

@@ -79,9 +79,10 @@ func (rs *restarts) judge(done []entity.Restart, start time.Time) *entity.Durabi
 	return entity.JudgeDurability(rs.probes, rs.traces, done, start, sim.DefaultStateList)
 }
 
-// plannedEvents is a lower bound of the events the run emits, where the
-// restarts are placed: the phases' counts, or their rate × duration, and
-// for a lifecycle each entity's Created and fewest Updated events.
+// plannedEvents is an estimate, on the low side, of the events the run
+// emits, where the restarts are placed: the phases' counts, or their rate
+// × duration, and for a lifecycle each entity's Created and mean number of
+// Updated events.
 func plannedEvents(s *scenario.Scenario) int64 {
 	var n int64
 	for _, p := range s.Phases {
@@ -98,11 +99,17 @@ func plannedEvents(s *scenario.Scenario) int64 {
 		}
 	}
 	if lc := s.Events.Lifecycle; lc != nil {
-		updates := int64(max(lc.UpdatesMin, 0))
-		if lc.UpdatesMin == 0 && lc.UpdatesMax == 0 {
-			updates = event.DefaultUpdatesMin
+		// each entity's Created and its mean number of Updated events
+		// (Deleted events and bursts left out: a lower estimate keeps
+		// every restart inside the stream)
+		lo, hi := lc.UpdatesMin, lc.UpdatesMax
+		switch {
+		case lo == 0 && hi == 0:
+			lo, hi = event.DefaultUpdatesMin, event.DefaultUpdatesMax
+		case hi < 0:
+			lo, hi = 0, 0
 		}
-		if l := lc.Entities * (1 + updates); n < 0 || l < n {
+		if l := lc.Entities * int64(2+lo+hi) / 2; n < 0 || l < n {
 			n = l
 		}
 	}
