@@ -159,3 +159,44 @@ func TestRestartCommandFails(t *testing.T) {
 		t.Errorf("--restart-cmd without --state-url: exit %d, %s; want 2", code, errb)
 	}
 }
+
+// TestCheckRestart: check's 2/restart grades the same three the same way:
+// the Application that answers before it commits fails with events lost
+// after their 200, the one that deduplicates in memory with events applied
+// twice, and serve --journal passes.
+func TestCheckRestart(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, start string
+		code        int
+		want        string
+	}{
+		{"answers before it commits", testAppPath(t) + " early $ADDR $DIR", exitFailed, "lost after their 200 (i_event "},
+		{"deduplicates in memory", testAppPath(t) + " memory $ADDR $DIR", exitFailed, "applied twice (i_event "},
+		{"serve --journal", espfctlBinary(t) + " serve --listen $ADDR --journal $DIR/events.db --auth signature --key-id pb --key k1 --ready-file $DIR/ready",
+			exitOK, "none was applied again by its copy"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rt := startRestartTarget(t, tt.start)
+			ios, out, errb := testutil.IO()
+			code := run(t.Context(), []string{"check", "--url", "http://" + rt.addr + "/espf", "--auth", "signature", "--key-id", "pb", "--key", "k1",
+				"--state-url", "http://" + rt.addr + "/state/{group}/{id}", "--restart-cmd", rt.restartCmd(), "--json", "2/restart"}, ios)
+			var rep struct {
+				Checks []struct {
+					ID, Grade, Consequence, Curl string
+				} `json:"checks"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil || len(rep.Checks) != 1 {
+				t.Fatalf("check exit %d: %q %v; stderr %s", code, out, err, errb)
+			}
+			c := rep.Checks[0]
+			if code != tt.code || c.ID != "2/restart" || !strings.Contains(c.Consequence, tt.want) {
+				t.Errorf("check 2/restart: exit %d, %s: %s; want exit %d saying %q", code, c.Grade, c.Consequence, tt.code, tt.want)
+			}
+			if tt.code == exitFailed && !strings.Contains(c.Curl, "# i_event ") {
+				t.Errorf("the reproducer does not say which event was answered when: %s", c.Curl)
+			}
+		})
+	}
+}

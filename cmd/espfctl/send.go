@@ -128,6 +128,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	opts.Auth.register(f, (withAll|withExpiry)&^withSkew) // a sender bounds no Date
 	cmd.SetFlagErrorFunc(noMaxSkew(""))
 	opts.targetFlags.register(f)
+	opts.targetFlags.registerRestarts(f)
 	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
 	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
 	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
