@@ -200,3 +200,52 @@ func TestCheckRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartScenario: a scenario's target.restart_cmd and
+// target.restarts run the same restarts, and expect.durability grades
+// them: the Application that deduplicates in memory fails it.
+func TestRestartScenario(t *testing.T) {
+	t.Parallel()
+	rt := startRestartTarget(t, testAppPath(t)+" memory $ADDR $DIR")
+	file := filepath.Join(t.TempDir(), "restart.yaml")
+	yaml := fmt.Sprintf(`version: 1
+name: restart
+auth: {scheme: signature, key_id: pb, key: k1}
+target:
+  url: http://%[1]s/espf
+  state_url: http://%[1]s/state/{group}/{id}
+  restart_cmd: %[2]q
+  restarts: 2
+events:
+  lifecycle: {entities: 40}
+phases:
+  - {rate: 100/s, duration: 10s}
+delivery:
+  duplicates: 25%%
+expect:
+  durability: 100%%
+`, rt.addr, rt.restartCmd())
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, out, errb := testutil.IO()
+	code := run(t.Context(), []string{"run", file, "--json", "--no-progress"}, ios)
+	var rep struct {
+		Pass     bool               `json:"pass"`
+		Measured map[string]float64 `json:"measured"`
+		Summary  struct {
+			Durability struct {
+				Restarts     []any   `json:"restarts"`
+				AppliedTwice float64 `json:"applied_twice"`
+			} `json:"durability"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("run exit %d: %q: %v; stderr %s", code, out, err, errb)
+	}
+	d, ok := rep.Measured["durability"]
+	if code != exitFailed || rep.Pass || !ok || d >= 1 || len(rep.Summary.Durability.Restarts) != 2 || rep.Summary.Durability.AppliedTwice == 0 {
+		t.Errorf("run with target.restart_cmd against an Application that deduplicates in memory: exit %d, pass %t, durability %v (%t), %d restarts, applied twice %v; want exit 1, failed, < 100%%, 2 restarts, > 0\n%s",
+			code, rep.Pass, d, ok, len(rep.Summary.Durability.Restarts), rep.Summary.Durability.AppliedTwice, errb)
+	}
+}
