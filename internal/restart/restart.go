@@ -264,5 +264,12 @@ func (s *Scheduler) Wait(start time.Time) ([]entity.Restart, error) {
 	return out, s.err
 }
 
+// Ran is how many restarts have ended so far.
+func (s *Scheduler) Ran() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.done)
+}
+
 // Planned is how many restarts were asked for.
 func (s *Scheduler) Planned() int { return len(s.at) }
