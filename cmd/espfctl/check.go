@@ -65,7 +65,11 @@ With --state-url (where the Application shows an entity's state, e.g.
 http://localhost:8080/state/{group}/{id}) the section 7.state sends entity
 histories out of order (an Updated before its Created, a re-sent Created
 after the Deleted, an Updated after the Deleted) and reads the entity back:
-it must end as its events applied in i_event order say.
+it must end as its events applied in i_event order say. With --restart-cmd
+too (a command that kills the Application and starts it again), 2/restart
+restarts it in the middle of a stream at --rate: every event answered 200
+must show afterwards, and none may be applied twice ("applied" in the state
+answer).
 
 One line per case is printed as it finishes, then a curl reproducer for every
 failed case (secrets replaced by $ESPFCTL_PASSWORD, $ESPFCTL_CREDENTIALS or

@@ -96,7 +96,10 @@ delivered events applied in i_event order; the report says which entities
 differ and how their events were reordered. --api-listen hosts PortaBilling's
 side: the status callbacks and the PortaBilling API (Session/login,
 Account/get_account_info…) the Application reads each entity back from; every
-entity exists there from its event's emission.
+entity exists there from its event's emission. --restart-cmd (with
+--state-url) kills the Application and starts it again --restarts times while
+requests are in flight: nothing answered 200 may be lost, nothing applied
+twice.
 
 Exit 0 when every event was delivered (or superseded by coalescing) and the
 final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
