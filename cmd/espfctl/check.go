@@ -17,6 +17,7 @@ import (
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
+	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
 	xterm "golang.org/x/term"
@@ -36,13 +37,14 @@ type checkOptions struct {
 	Strict     bool
 	Copies     int
 	Soak       time.Duration
+	Rate       sim.Rate // 2/restart's stream
 	JSON       bool
 	JUnit      string
 	Payload    payloadFlag
 }
 
 func newCheckCmd(ios *term.IO, runF func(context.Context, *checkOptions) error) *cobra.Command {
-	opts := &checkOptions{IO: ios}
+	opts := &checkOptions{IO: ios, Rate: sim.Rate{Freq: check.DefaultRestartRate, Per: time.Second}}
 	cmd := &cobra.Command{
 		Use:   "check --url URL --auth SCHEME [flags] [CASE or SECTION …]",
 		Short: "Run the ESPF conformance suite against a live Application",
@@ -63,7 +65,11 @@ With --state-url (where the Application shows an entity's state, e.g.
 http://localhost:8080/state/{group}/{id}) the section 7.state sends entity
 histories out of order (an Updated before its Created, a re-sent Created
 after the Deleted, an Updated after the Deleted) and reads the entity back:
-it must end as its events applied in i_event order say.
+it must end as its events applied in i_event order say. With --restart-cmd
+too (a command that kills the Application and starts it again), 2/restart
+restarts it in the middle of a stream at --rate: every event answered 200
+must show afterwards, and none may be applied twice ("applied" in the state
+answer).
 
 One line per case is printed as it finishes, then a curl reproducer for every
 failed case (secrets replaced by $ESPFCTL_PASSWORD, $ESPFCTL_CREDENTIALS or
@@ -108,6 +114,7 @@ failed, 2 on usage errors, 3 when the Application could not be reached at all,
 	f.BoolVar(&opts.Strict, "strict", false, "a warning fails the case (exit 1)")
 	opts.Payload.register(f)
 	f.IntVar(&opts.Copies, "copies", check.DefaultCopies, "how many copies of one event 2/duplicate-concurrent sends at once")
+	f.Var(&opts.Rate, "rate", "2/restart (with --restart-cmd): the rate of its stream of events")
 	f.DurationVar(&opts.Soak, "soak", check.DefaultSoak, fmt.Sprintf("how long 2/soak sends at %d/s; 0 skips it", check.SoakRate))
 	f.BoolVar(&opts.JSON, "json", false, "write every case as one JSON object to stdout (with --list: the cases)")
 	f.StringVar(&opts.JUnit, "junit", "", "write a JUnit XML file: one testcase per case, classname = section (warn is not a failure)")
@@ -230,6 +237,8 @@ func (o *checkOptions) config() (check.Config, []check.Case, error) {
 		return cfg, nil, usageErrorf("--timeout, --slow and --first-event must be positive")
 	case o.Copies < 1 || o.Copies > 1000:
 		return cfg, nil, usageErrorf("--copies %d: want 1 to 1000", o.Copies)
+	case o.Rate.PerSecond() <= 0:
+		return cfg, nil, usageErrorf("--rate: want a positive rate, e.g. 50/s")
 	case o.Soak < 0:
 		return cfg, nil, usageErrorf("--soak %s: must not be negative (0 skips 2/soak)", o.Soak)
 	}
@@ -241,9 +250,13 @@ func (o *checkOptions) config() (check.Config, []check.Case, error) {
 	if o.StateURL == "" {
 		cases = check.WithoutState(cases, sel)
 	}
+	if o.RestartCmd == "" {
+		cases = check.WithoutRestart(cases, sel)
+	}
 	return check.Config{URL: o.URL, Creds: creds, TLS: tlsCfg, HTTP2: o.HTTP2, Headers: hdr, CurlArgs: o.curlArgs(),
 		Timeout: o.Timeout, Slow: o.Slow, FirstEvent: o.FirstEvent, Select: sel, Strict: o.Strict,
-		Copies: o.Copies, Soak: o.Soak, StateURL: o.StateURL, Payload: o.Payload.Payload}, cases, nil
+		Copies: o.Copies, Soak: o.Soak, StateURL: o.StateURL, Payload: o.Payload.Payload,
+		RestartCmd: o.RestartCmd, Rate: o.Rate.PerSecond()}, cases, nil
 }
 
 // curlArgs are the curl options that match the TLS flags, for reproducers.

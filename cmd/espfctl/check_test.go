@@ -57,14 +57,14 @@ func referenceApp(t *testing.T) *httptest.Server {
 }
 
 // checkRuns is what `check` runs for scheme with these selection arguments
-// and no --state-url: the cases, in running order.
+// and no --state-url or --restart-cmd: the cases, in running order.
 func checkRuns(t *testing.T, scheme string, args ...string) []check.Case {
 	t.Helper()
 	cs, err := check.Select(check.Cases(), scheme, args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return check.WithoutState(cs, args)
+	return check.WithoutRestart(check.WithoutState(cs, args), args)
 }
 
 // referenceGrade is the grade the reference Application (espfctl serve's

@@ -50,6 +50,8 @@
 //	schema                         the schema_version every JSON output carries (docs/json.md)
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
+//	restart                        the restart command (--restart-cmd) and when it runs: seeded points of
+//	                               the stream, as a request goes out, never two at once (imports entity)
 //	sim, check, espfapi, journal   the engines: sender, conformance checks, the PortaBilling side (status
 //	                               callbacks and the PortaBilling API mock); the journal, the store of
 //	                               what a receiver received (one Record per request, SQLite; imports

@@ -12,7 +12,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"espfctl": func() { os.Exit(realMain()) }})
+	testscript.Main(m, map[string]func(){"espfctl": func() { os.Exit(realMain()) }, "espfctl-testapp": restartApp})
 }
 
 // TestScript runs the end-to-end scripts in testdata/script against the

@@ -57,8 +57,9 @@ type sendOptions struct {
 	Results    string
 	NoProgress bool
 
-	drainSet bool // --drain was given
-	JSON     bool
+	drainSet      bool // --drain was given
+	duplicatesSet bool // --duplicates was given
+	JSON          bool
 
 	API        apiFlags
 	Lifecycle  lifecycleFlags
@@ -95,7 +96,10 @@ delivered events applied in i_event order; the report says which entities
 differ and how their events were reordered. --api-listen hosts PortaBilling's
 side: the status callbacks and the PortaBilling API (Session/login,
 Account/get_account_info…) the Application reads each entity back from; every
-entity exists there from its event's emission.
+entity exists there from its event's emission. --restart-cmd (with
+--state-url) kills the Application and starts it again --restarts times while
+requests are in flight: nothing answered 200 may be lost, nothing applied
+twice.
 
 Exit 0 when every event was delivered (or superseded by coalescing) and the
 final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
@@ -115,6 +119,8 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.drainSet = cmd.Flags().Changed("drain")
 			opts.Lifecycle.changed(cmd.Flags())
+			opts.targetFlags.changed(cmd.Flags())
+			opts.duplicatesSet = cmd.Flags().Changed("duplicates")
 			if runF == nil {
 				runF = sendRun
 			}
@@ -125,6 +131,7 @@ final state matches, 1 otherwise, 2 on usage errors or a bad --events line,
 	opts.Auth.register(f, (withAll|withExpiry)&^withSkew) // a sender bounds no Date
 	cmd.SetFlagErrorFunc(noMaxSkew(""))
 	opts.targetFlags.register(f)
+	opts.targetFlags.registerRestarts(f)
 	f.Var(&opts.Rate, "rate", "events per period: 10, 10/s, 50/1s, 600/1m")
 	f.StringVar(&opts.Arrival, "arrival", "constant", "arrival process: constant or poisson (seeded by --seed)")
 	f.Int64Var(&opts.Count, "count", 0, "send this many events (0 with no --duration: until interrupted or --events ends)")
@@ -194,6 +201,9 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 	if sum.Outcomes.DroppedBy4xx > 0 {
 		fmt.Fprintf(ios.Err, "espfctl: warning: %d events answered 4xx were dropped: the ESPF would never provision them\n", sum.Outcomes.DroppedBy4xx)
 	}
+	if d := sum.Durability; d != nil && len(d.Restarts) < opts.Restarts && runErr == nil {
+		fmt.Fprintf(ios.Err, "espfctl: warning: %d of --restarts %d restarts ran: the stream ended first (send more events: --count, --duration, --entities)\n", len(d.Restarts), opts.Restarts)
+	}
 	if sum.CapBound > 0 {
 		fmt.Fprintf(ios.Err, "espfctl: warning: --max-in-flight %d bound %d times: sends waited for a free slot\n", sum.MaxInFlight, sum.CapBound)
 	}
@@ -209,11 +219,19 @@ func sendRun(ctx context.Context, opts *sendOptions) error {
 		return sendError(runErr)
 	case !sum.AllDelivered():
 		return &failedError{errors.New(sum.NotDeliveredText())}
+	case !sum.Durability.Passed():
+		return &failedError{errors.New(sum.Durability.Failure())}
 	case !sum.FinalState.Passed():
 		return &failedError{errors.New(sum.FinalState.Failure())}
 	}
 	return nil
 }
+
+// RestartDuplicates is send's --duplicates with --restart-cmd when it is
+// not given: copies of delivered events, re-sent a retry interval later,
+// cross the restarts as the ESPF's re-sends of an answer a crash cut off
+// do, and an Application must not apply them again.
+const RestartDuplicates = 0.25
 
 // sendKeys names the run description's keys as send's flags, for the
 // problems the run finds in what the flags name (a file, a certificate).
@@ -283,7 +301,13 @@ func (o *sendOptions) scenario() (*scenario.Scenario, error) {
 		return nil, err
 	}
 	s := &scenario.Scenario{Name: "send", Auth: o.Auth.last, Phases: o.phases(), Delivery: o.delivery(hdr), API: api,
-		Target: &scenario.Target{URL: o.URL, TLS: o.TLS.TLS, StateURL: o.StateURL, HTTP2: o.HTTP2}}
+		Target: &scenario.Target{URL: o.URL, TLS: o.TLS.TLS, StateURL: o.StateURL, HTTP2: o.HTTP2, RestartCmd: o.RestartCmd}}
+	if o.RestartCmd != "" {
+		s.Target.Restarts = o.Restarts
+		if !o.duplicatesSet {
+			s.Delivery.Duplicates = RestartDuplicates
+		}
+	}
 	if _, err := sim.NewConfig(s.Phases, s.Delivery, o.Seed); err != nil {
 		return nil, settingsUsage(err)
 	}

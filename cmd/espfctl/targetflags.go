@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
+	"github.com/espfctl/espfctl/internal/restart"
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/sim"
 	"github.com/spf13/pflag"
@@ -23,6 +24,11 @@ type targetFlags struct {
 	TLS      tlsFlags
 	HTTP2    bool
 	StateURL string // where the Application shows an entity's state: {group} and {id}
+
+	RestartCmd   string // sh -c: stops the Application abruptly and starts it again
+	Restarts     int    // how often; with --restart-cmd only
+	restartsSet  bool
+	restartsFlag bool // the command has --restarts
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet) {
@@ -31,6 +37,19 @@ func (t *targetFlags) register(f *pflag.FlagSet) {
 	t.TLS.register(f)
 	f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
 	f.StringVar(&t.StateURL, "state-url", "", "where the Application shows an entity's state, with {group} and {id}, e.g. http://localhost:8080/state/{group}/{id}: read back after the run and compared")
+	f.StringVar(&t.RestartCmd, "restart-cmd", "", "shell command (sh -c) that stops the Application abruptly and starts it again, e.g. 'docker kill app && docker start app': run while requests are in flight, then nothing answered 200 may be lost or applied twice (needs --state-url)")
+}
+
+// registerRestarts adds --restarts (send's: check restarts once).
+func (t *targetFlags) registerRestarts(f *pflag.FlagSet) {
+	t.restartsFlag = true
+	f.IntVar(&t.Restarts, "restarts", restart.DefaultRestarts, "--restart-cmd: how many restarts, at seeded moments of the stream, never two at once")
+}
+
+// changed notes the flags whose default cannot tell whether they were
+// given.
+func (t *targetFlags) changed(f *pflag.FlagSet) {
+	t.restartsSet = t.restartsFlag && f.Changed("restarts")
 }
 
 // target checks --url and builds the extra headers and the TLS config;
@@ -46,6 +65,16 @@ func (t *targetFlags) target() (http.Header, *tls.Config, error) {
 		if err := sim.CheckStateURL(t.StateURL); err != nil {
 			return nil, nil, usageErrorf("--state-url: %w", err)
 		}
+	}
+	switch {
+	case t.RestartCmd != "" && strings.TrimSpace(t.RestartCmd) == "":
+		return nil, nil, usageErrorf("--restart-cmd is empty: want a shell command that stops the Application abruptly and starts it again")
+	case t.RestartCmd != "" && t.StateURL == "":
+		return nil, nil, usageErrorf("--restart-cmd needs --state-url: without reading every entity back after the restarts, nothing can be judged")
+	case t.RestartCmd == "" && t.restartsSet:
+		return nil, nil, usageErrorf("--restarts counts the runs of --restart-cmd: give --restart-cmd too")
+	case t.restartsFlag && t.Restarts < 1:
+		return nil, nil, usageErrorf("--restarts %d: want at least 1", t.Restarts)
 	}
 	hdr, err := t.Headers.header()
 	if err != nil {

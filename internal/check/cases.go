@@ -71,6 +71,7 @@ func Cases() []Case {
 	out = append(out, orderCases()...)
 	out = append(out, payloadCases()...)
 	out = append(out, stateCases()...)
+	out = append(out, restartCases()...) // last: it restarts the Application
 	return out
 }
 

@@ -64,6 +64,13 @@ type Config struct {
 	// {group} and {id} (--state-url): the 7.state cases read it; without it
 	// they are left out (skipped when named).
 	StateURL string
+	// RestartCmd is a shell command that stops the Application abruptly
+	// and starts it again (--restart-cmd): 2/restart runs it once, in the
+	// middle of a stream at Rate events per second (0 =
+	// DefaultRestartRate); without it the case is left out (skipped when
+	// named).
+	RestartCmd string
+	Rate       float64
 	// Payload is the shape of the bodies the cases generate (contract §8);
 	// "" = event.DefaultPayload. The cases about a shape send it anyway.
 	Payload event.Payload
@@ -229,6 +236,9 @@ func prepare(cfg Config) (Config, []Case, error) {
 	}
 	if cfg.StateURL == "" {
 		cases = WithoutState(cases, cfg.Select)
+	}
+	if cfg.RestartCmd == "" {
+		cases = WithoutRestart(cases, cfg.Select)
 	}
 	return cfg, cases, nil
 }

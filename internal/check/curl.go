@@ -18,8 +18,9 @@ import (
 // after the other, or one request several times (at once when parallel).
 type script struct {
 	shots    []shot
-	repeat   int  // send shots[0] this many times; 0 = each shot once
-	parallel bool // the repeats go at once
+	repeat   int    // send shots[0] this many times; 0 = each shot once
+	parallel bool   // the repeats go at once
+	note     string // said first, as shell comments: what happened that the requests alone do not show
 }
 
 func replay(s ...shot) *script { return &script{shots: s} }
@@ -35,6 +36,11 @@ const dateCmd = `DATE="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')"`
 // variables.
 func (s *script) render(r *runner) string {
 	var b strings.Builder
+	if s.note != "" {
+		for _, line := range strings.Split(s.note, "\n") {
+			b.WriteString("# " + term.Escape(line) + "\n")
+		}
+	}
 	for _, sh := range s.shots {
 		if sh.date == dateNow {
 			b.WriteString(dateCmd + "\n")

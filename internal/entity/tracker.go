@@ -211,15 +211,7 @@ func (t *Tracker) Expectations() []Expectation {
 		out = append(out, Expectation{Key: k, Want: h.want, Known: !h.lost && h.open == 0 && h.want.IEvent > 0,
 			Delivered: h.steps})
 	}
-	slices.SortFunc(out, func(a, b Expectation) int {
-		if c := strings.Compare(string(a.Key.Group), string(b.Key.Group)); c != 0 {
-			return c
-		}
-		if len(a.Key.ID) != len(b.Key.ID) { // numeric ids in numeric order
-			return len(a.Key.ID) - len(b.Key.ID)
-		}
-		return strings.Compare(a.Key.ID, b.Key.ID)
-	})
+	slices.SortFunc(out, func(a, b Expectation) int { return CompareKeys(a.Key, b.Key) })
 	return out
 }
 

@@ -21,8 +21,10 @@ import (
 // target.state_url) is where an Application shows what it holds for one
 // entity: GET it with {group} (subscriber, customer, invoice, did) and {id}
 // filled in, with the delivery credentials, and the Application answers
-// 200 {"exists": bool, "i_event": N} (i_event optional: the last event it
-// applied to the entity) or 404 (it holds nothing).
+// 200 {"exists": bool, "i_event": N, "applied": M} (i_event optional: the
+// last event it applied to the entity; applied optional: how many of the
+// entity's lifecycle events it applied, a repeat included) or 404 (it
+// holds nothing).
 
 // ErrStateURL is wrapped by CheckStateURL's errors.
 var ErrStateURL = errors.New("invalid state URL")
@@ -52,8 +54,13 @@ func StateURL(tmpl string, k entity.Key) string {
 // StateAnswer is what the Application answered for one entity.
 type StateAnswer struct {
 	State     entity.State
-	HasIEvent bool   // the answer named the last i_event applied
-	Unusable  string // set when the answer was neither 200 {"exists": …} nor 404: "HTTP 500", "timeout", …
+	HasIEvent bool // the answer named the last i_event applied
+	// Applied is the answer's optional "applied": how many of the
+	// entity's lifecycle events the Application applied, a repeat
+	// included (HasApplied: the answer gave it).
+	Applied    int64
+	HasApplied bool
+	Unusable   string // set when the answer was neither 200 {"exists": …} nor 404: "HTTP 500", "timeout", …
 }
 
 // ReadState GETs one entity's state from the Application with auth's
@@ -86,14 +93,15 @@ func ReadState(ctx context.Context, client *http.Client, tmpl string, k entity.K
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch resp.StatusCode {
 	case http.StatusNotFound:
-		return StateAnswer{}
+		return StateAnswer{HasApplied: true} // it holds nothing: nothing applied
 	case http.StatusOK:
 	default:
 		return StateAnswer{Unusable: fmt.Sprintf("HTTP %d", resp.StatusCode)}
 	}
 	var ans struct {
-		Exists *bool `json:"exists"`
-		IEvent any   `json:"i_event"`
+		Exists  *bool `json:"exists"`
+		IEvent  any   `json:"i_event"`
+		Applied any   `json:"applied"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -107,6 +115,13 @@ func ReadState(ctx context.Context, client *http.Client, tmpl string, k entity.K
 			return StateAnswer{Unusable: fmt.Sprintf("200 with i_event %v, not an integer", ans.IEvent)}
 		}
 		a.State.IEvent, a.HasIEvent = n, true
+	}
+	if ans.Applied != nil {
+		n, ok := stateIEvent(ans.Applied)
+		if !ok {
+			return StateAnswer{Unusable: fmt.Sprintf("200 with applied %v, not an integer", ans.Applied)}
+		}
+		a.Applied, a.HasApplied = n, true
 	}
 	return a
 }

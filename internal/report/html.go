@@ -39,6 +39,7 @@ type Page struct {
 	// empty one leaves its section out, as in the text report.
 	Reordered   *entity.Reordered
 	FinalState  *entity.FinalState
+	Durability  *entity.Durability // --restart-cmd
 	APICalls    []espfapi.MethodCalls
 	APIEntities int
 	// Accounts and APICallsFailed are the provisioning statuses the
@@ -137,6 +138,20 @@ th.part{padding-left:2em;font-weight:normal}td.badnum{color:#cf222e;font-weight:
 {{if .Mismatches}}<table><tr><th>entity</th><th>what happened</th></tr>
 {{range .Mismatches}}<tr><td><span class="sw bad"></span>{{.Entity}}</td><td>{{.Words}}</td></tr>
 {{end}}{{if .Truncated}}<tr><td class="hint" colspan="2">… and {{.Truncated}} more</td></tr>
+{{end}}</table>{{end}}{{end}}
+{{with .Durability}}<h2>Durability (--restart-cmd)</h2>
+<p class="sub">the Application restarted while requests were in flight: every event answered 200 must be applied, none applied twice</p>
+<table><tr><th>restart</th><th class="num">at</th><th class="num">exit</th><th class="num">took</th><th class="num">in flight</th><th class="num">answered again after</th></tr>
+{{range .Restarts}}<tr><td>{{.N}}</td><td class="num">+{{dur .AtMS}}</td><td class="num{{if .ExitCode}} badnum{{end}}">{{.ExitCode}}</td><td class="num">{{dur .TookMS}}</td><td class="num">{{.InFlight}}</td><td class="num">{{with .AnsweredAgainMS}}{{dur .}}{{else}}not answered again{{end}}</td></tr>
+{{end}}</table>
+<table><tr><th>acknowledged</th><td class="num">{{.Acknowledged}}</td><td class="hint">lifecycle events answered 200, of the entities read back</td></tr>
+<tr><th>lost after 200</th><td class="num{{if .LostAfter200}} badnum{{end}}">{{.LostAfter200}}</td><td></td></tr>
+<tr><th>applied twice</th><td class="num{{if .AppliedTwice}} badnum{{end}}">{{.AppliedTwice}}</td><td></td></tr>
+{{if .NoApplied}}<tr><th>no applied</th><td class="num">{{.NoApplied}}</td><td class="hint">entities whose state answer has no "applied": a double application cannot be seen</td></tr>
+{{end}}</table>
+{{if .Entities}}<table><tr><th>entity</th><th>kind</th><th>what happened</th></tr>
+{{range .Entities}}<tr><td><span class="sw bad"></span>{{.Entity}}</td><td>{{.Kind}}</td><td>{{.Words}}</td></tr>
+{{end}}{{if .Truncated}}<tr><td class="hint" colspan="3">… and {{.Truncated}} more</td></tr>
 {{end}}</table>{{end}}{{end}}
 {{if or .Accounts .APICallsFailed}}<h2>Provisioning status (ESPF API)</h2>
 <p class="sub">each account's latest status as the Application reported it to the ESPF API mock, and how long after its event's delivery the final one (OK or FAILED) came</p>

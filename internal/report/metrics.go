@@ -106,6 +106,9 @@ type Summary struct {
 	// Application shows it (--state-url).
 	Reordered  *entity.Reordered  `json:"reordered,omitempty"`
 	FinalState *entity.FinalState `json:"final_state,omitempty"`
+	// Durability is the verdict across restarts of the Application
+	// (--restart-cmd): nothing answered 200 lost, nothing applied twice.
+	Durability *entity.Durability `json:"durability,omitempty"`
 	// The PortaBilling API mock: calls per method, entities it held.
 	APICalls    []espfapi.MethodCalls `json:"api_calls,omitempty"`
 	APIEntities int                   `json:"api_entities,omitempty"`
@@ -555,6 +558,7 @@ type Inputs struct {
 	PhaseNames  []string // the scenario's phase names, by index
 	Reordered   *entity.Reordered
 	FinalState  *entity.FinalState
+	Durability  *entity.Durability
 	APICalls    []espfapi.MethodCalls
 	APIEntities int
 	Payload     string // the generated bodies' shape, "" when they were not generated
@@ -578,6 +582,7 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	s.Accounts, s.APICallsFailed, s.Payload = in.Accounts, in.APIRejected, in.Payload
 	s.InternalEvents, s.Bursts = in.Internal, in.Bursts
 	s.Reordered, s.FinalState, s.APICalls, s.APIEntities = in.Reordered, in.FinalState, in.APICalls, in.APIEntities
+	s.Durability = in.Durability
 	s.ByAnswer = clone(m.s.ByAnswer)
 	s.ByType = clone(m.s.ByType)
 	s.Refused = refusedCredentials(s.ByAnswer, s.Attempts, in.Credentials, in.CredentialFlags)

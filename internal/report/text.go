@@ -53,6 +53,7 @@ func writeSummary(t *term.Table, s *Summary) {
 	summaryShape(t, s)
 	summaryOrder(t, s)
 	summaryFinalState(t, s)
+	summaryDurability(t, s)
 	summaryAccounts(t, s)
 	summaryAPICalls(t, s)
 }

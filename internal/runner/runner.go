@@ -14,6 +14,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/event"
 	"github.com/espfctl/espfctl/internal/report"
@@ -109,11 +110,24 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 	if results != nil {
 		sinks = append(sinks, results)
 	}
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	rs := startRestarts(runCtx, s, &cfg, cancelRun)
+	if rs != nil {
+		sinks = append(sinks, rs)
+	}
 	cfg.Sink = sinks
 
 	series.Start = time.Now() // the schedule starts now: bucket edges line up with the phases
-	stats, runErr := sim.Run(ctx, cfg)
+	stats, runErr := sim.Run(runCtx, cfg)
 	elapsed := time.Since(start)
+	var restarted []entity.Restart
+	if rs != nil {
+		var err error
+		if restarted, err = rs.sched.Wait(start); err != nil {
+			return nil, err // a restart command failed: nothing after it can be judged
+		}
+	}
 	if err := results.close(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -134,11 +148,18 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		if opts.Log != nil && s.Target != nil {
 			fmt.Fprintf(opts.Log, "espfctl: reading %d entities back from the state URL\n", ents.Len())
 		}
-		fs, err := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}.Run(ctx, ents.Expectations())
+		sc := sim.StateCheck{URL: stateURL, Auth: cfg.Auth, Headers: cfg.Headers, TLS: cfg.TLS}
+		if rs != nil {
+			sc.Each = rs.probe
+		}
+		fs, err := sc.Run(ctx, ents.Expectations())
 		if err != nil && runErr == nil {
 			runErr = fmt.Errorf("read the final state back: %w", err)
 		}
 		in.FinalState = fs
+		if rs != nil {
+			in.Durability = rs.judge(restarted, start)
+		}
 	}
 	fin, err := sd.finish(ctx)
 	if err != nil && runErr == nil {
@@ -154,6 +175,9 @@ func Run(ctx context.Context, s *scenario.Scenario, opts Options) (*report.Run, 
 		Summary: sum, Receiver: fin.receiver, Series: series, Measured: measure(sum), Rejections: fin.rejections}
 	for k, v := range fin.measured {
 		res.Measured[k] = v
+	}
+	if share, ok := in.Durability.Share(); ok {
+		res.Measured["durability"] = share
 	}
 	res.Outcomes = scenario.Evaluate(s.Expect, res.Measured)
 	if err := reach.verdict(); err != nil && runErr == nil && ctx.Err() == nil {

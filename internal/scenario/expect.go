@@ -23,7 +23,7 @@ type Metric struct {
 	Kind      Kind
 	DefaultOp string // used when the expectation has no operator
 	Help      string
-	Needs     string // "receiver" (built-in receiver), "api" (ESPF API mock) or "state" (target.state_url or the built-in receiver), if any
+	Needs     string // "receiver" (built-in receiver), "api" (ESPF API mock) or "state" (target.state_url or the built-in receiver) or "restart" (target.restart_cmd), if any
 }
 
 // Metrics lists every key that `expect:` accepts.
@@ -49,6 +49,7 @@ var Metrics = []Metric{
 	{"processed_twice", Count, "<=", "events the built-in receiver processed (first-delivered) more than once", "receiver"},
 	{"unjournaled", Count, "<=", "events answered 200 that the built-in receiver's journal does not hold", "receiver"},
 	{"final_state", Share, ">=", "share of entities whose state, read back after the drain (target.state_url, or the built-in receiver's), matches their delivered events applied in i_event order", "state"},
+	{"durability", Share, ">=", "share of events answered 200 that the Application neither lost across a restart nor applied twice (target.restart_cmd)", "restart"},
 	{"reordered", Count, ">=", "events delivered after a later event of the same entity had been delivered (a lifecycle test means something only when the faults reorder)", ""},
 	{"superseded", Count, "<=", "events superseded by a newer one of the same coalesced type and account or customer (never sent again)", ""},
 }

@@ -135,7 +135,7 @@ func (d *decoder) sending(s *Scenario, f map[string]*yaml.Node, root *yaml.Node)
 }
 
 func (d *decoder) target(n *yaml.Node) *Target {
-	f := d.fields(n, "target", "url", "tls", "state_url", "http2")
+	f := d.fields(n, "target", "url", "tls", "state_url", "http2", "restart_cmd", "restarts")
 	t := &Target{}
 	if u := f["url"]; u != nil {
 		t.URL = d.str(u, "target.url", true)
@@ -154,6 +154,7 @@ func (d *decoder) target(n *yaml.Node) *Target {
 	if x := f["http2"]; x != nil {
 		t.HTTP2 = d.boolean(x, "target.http2")
 	}
+	d.restart(t, f, n)
 	if tl := f["tls"]; tl != nil {
 		tf := d.fields(tl, "target.tls", "ca_file", "cert_file", "key_file", "insecure_skip_verify")
 		if x := tf["ca_file"]; x != nil {

@@ -45,6 +45,12 @@ type Target struct {
 	// HTTP2 negotiates HTTP/2 over TLS when the Application offers it
 	// (the ESPF speaks HTTP/1.1).
 	HTTP2 bool
+	// RestartCmd is a shell command (sh -c) that stops the Application
+	// abruptly and starts it again; the run runs it Restarts times (0 =
+	// restart.DefaultRestarts) at seeded moments while requests are in
+	// flight, and judges durability. It needs StateURL.
+	RestartCmd string
+	Restarts   int
 }
 
 // TLS configures the client side of HTTPS to the target, as send's TLS flags do.

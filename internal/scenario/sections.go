@@ -417,6 +417,8 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) []Expectation {
 			d.errorf(k, "expect.%s needs the ESPF API mock: add an api: section", m.Key)
 		case m.Needs == "state" && s.Target != nil && s.Target.StateURL == "":
 			d.errorf(k, "expect.%s reads every entity back from the Application: add target.state_url (or remove target to use the built-in receiver)", m.Key)
+		case m.Needs == "restart" && (s.Target == nil || s.Target.RestartCmd == ""):
+			d.errorf(k, "expect.%s is measured across restarts of the Application: add target.restart_cmd and target.state_url", m.Key)
 		}
 		out = append(out, Expectation{Metric: m, Op: op, Value: v, Text: x.Value, Line: k.Line, Col: k.Column})
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// first attempt, from the scheduling goroutine: PortaBilling's side
 	// (the API mock) changes the entity before the event can be delivered.
 	OnEmit func(event.Item)
+	// OnAttempt is called as every attempt starts, from its worker, with
+	// the number of requests in flight, that one included (the restart
+	// scheduler starts a due restart there).
+	OnAttempt func(inFlight int64)
 }
 
 // Stats is what the engine alone knows about a run, beside its records:
@@ -306,8 +310,11 @@ func waitUntil(ctx context.Context, timer *time.Timer, t time.Time, wait time.Du
 // body bytes.
 func (e *engine) attempt(ctx context.Context, slot *atomic.Int64, j job) *Record {
 	it, n, dup := j.it, j.n, j.dup
-	e.inFlight.Add(1)
+	inFlight := e.inFlight.Add(1)
 	defer e.inFlight.Add(-1)
+	if e.cfg.OnAttempt != nil {
+		e.cfg.OnAttempt(inFlight)
+	}
 	e.attempts.Add(1)
 	r := &Record{IEvent: it.IEvent, EventType: it.Type, Entity: it.Entity, Attempt: n, Phase: j.phase, Duplicate: dup, Intended: j.intended,
 		Last: it.Last}

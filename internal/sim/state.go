@@ -24,6 +24,9 @@ type StateCheck struct {
 	Parallel int           // GETs at once; 0 = DefaultStateParallel
 	Timeout  time.Duration // per GET; 0 = DefaultStateTimeout
 	List     int           // mismatches listed in words; 0 = DefaultStateList
+	// Each, when set, is told of every entity read back (the durability
+	// verdict judges them all), one call at a time.
+	Each func(entity.Expectation, espf.StateAnswer)
 }
 
 // Defaults for StateCheck's zero fields.
@@ -73,6 +76,9 @@ func (c StateCheck) Run(ctx context.Context, exps []entity.Expectation) (*entity
 			for i := range jobs {
 				p := probe{i: i, StateAnswer: espf.ReadState(ctx, client, c.URL, exps[i].Key, c.Auth, c.Headers, c.Timeout)}
 				mu.Lock()
+				if c.Each != nil {
+					c.Each(exps[i], p.StateAnswer)
+				}
 				fs.Checked++
 				switch {
 				case p.Unusable != "":

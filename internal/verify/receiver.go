@@ -423,6 +423,9 @@ func (rc *Receiver) commit(c *call) {
 	}
 	rc.faults.done(*c.d.IEvent)
 	rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
+	if out.First {
+		rc.states.Count(c.ev.Type, c.ev.Variables)
+	}
 	c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 	rc.answer(c, http.StatusOK, "OK")
 }
@@ -453,6 +456,9 @@ func (rc *Receiver) forward(c *call) {
 			c.d.Duplicate, c.d.Deliveries = !out.First, out.Deliveries
 			rc.faults.done(*c.d.IEvent)
 			rc.states.Apply(c.ev.Type, c.ev.Variables, *c.d.IEvent)
+			if out.First {
+				rc.states.Count(c.ev.Type, c.ev.Variables)
+			}
 		}
 	case status == http.StatusOK:
 		c.logAnyway = true

@@ -23,12 +23,36 @@ const StatePath = "/state/"
 // keeps a tombstone, so the table ends right whatever order the deliveries
 // came in. It is safe for concurrent use.
 type EntityStates struct {
-	mu sync.RWMutex
-	m  map[entity.Key]entity.State
+	mu      sync.RWMutex
+	m       map[entity.Key]entity.State
+	applied map[entity.Key]int64 // lifecycle events first-delivered, per entity (Applied)
 }
 
 // NewEntityStates returns an empty table.
-func NewEntityStates() *EntityStates { return &EntityStates{m: map[entity.Key]entity.State{}} }
+func NewEntityStates() *EntityStates {
+	return &EntityStates{m: map[entity.Key]entity.State{}, applied: map[entity.Key]int64{}}
+}
+
+// Count counts one first delivery of a lifecycle event (the journal's
+// first record of its i_event: a repeat is never counted), what the state
+// endpoint answers as "applied".
+func (s *EntityStates) Count(eventType string, vars map[string]any) {
+	k, a, ok := entity.Of(eventType, vars)
+	if !ok || !a.Lifecycle() {
+		return
+	}
+	s.mu.Lock()
+	s.applied[k]++
+	s.mu.Unlock()
+}
+
+// Applied is how many of the entity's lifecycle events were first
+// delivered (Count).
+func (s *EntityStates) Applied(k entity.Key) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.applied[k]
+}
 
 // Apply applies one delivered event; it reports whether it changed the
 // table (a lifecycle event newer than the entity's last).
@@ -113,11 +137,12 @@ func (s *EntityStates) applyRaw(eventType string, raw json.RawMessage, iEvent in
 	dec.UseNumber()
 	if dec.Decode(&vars) == nil {
 		s.Apply(eventType, vars, iEvent)
+		s.Count(eventType, vars) // the journal holds one first record per i_event
 	}
 }
 
-// state answers GET /state/{group}/{id}: 200 {"exists": …, "i_event": …}
-// for an entity an event named (a deleted one exists false, with its
+// state answers GET /state/{group}/{id}: 200 {"exists": …, "i_event": …,
+// "applied": …} for an entity an event named (a deleted one exists false, with its
 // Deleted's i_event), 404 for one no event named; 401 without the
 // delivery credentials.
 func (rc *Receiver) state(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +166,7 @@ func (rc *Receiver) state(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"exists": false}` + "\n"))
 		return
 	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"exists": st.Exists, "i_event": st.IEvent})
+	_ = json.NewEncoder(w).Encode(map[string]any{"exists": st.Exists, "i_event": st.IEvent, "applied": rc.states.Applied(k)})
 }
 
 // States is the receiver's entity table.
