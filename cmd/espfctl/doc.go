@@ -28,6 +28,8 @@
 //	                   and final-state read-back (internal/entity), the results file
 //	espfctl validate   internal/scenario: loads and checks scenario files (validate.go)
 //	espfctl report     internal/report: re-renders and merges sim's results files (report.go)
+//	espfctl init       internal/starter: the Python and PHP Applications it writes, embedded
+//	                   (init.go)
 //	.ci/release        internal/release (through tools/release): the release archives, checksums
 //	                   and container image; espfctl itself never imports it
 //
@@ -48,6 +50,7 @@
 //	                               (contract §7), the schemes, the streams
 //	release                        the release builder (a tool, beside the others)
 //	schema                         the schema_version every JSON output carries (docs/json.md)
+//	starter                        the Applications espfctl init writes (imports sign)
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
 //	restart                        the restart command (--restart-cmd) and when it runs: seeded points of

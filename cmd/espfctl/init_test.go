@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/espfctl/espfctl/internal/sign"
@@ -139,5 +142,51 @@ func TestBrokenStarterCaught(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "FAIL\t2/duplicate\t500 Internal Server Error") {
 		t.Errorf("check does not fail 2/duplicate on the re-send's 500:\n%s", out)
+	}
+}
+
+// TestStarterDurable: the Python starter, killed by SIGKILL and started
+// again three times while requests are in flight (its restart script),
+// loses nothing it answered 200 and applies nothing twice.
+func TestStarterDurable(t *testing.T) {
+	testutil.Slow(t)
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid is not installed")
+	}
+	dir := writeStarter(t, "python", sign.SchemeBasic)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	restart := filepath.Join(dir, "restart") + " " + port
+	t.Cleanup(func() { // the last instance, started by the last restart
+		if b, err := os.ReadFile(filepath.Join(dir, "data", "pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	})
+	if out, err := testutil.Command(t, "sh", "-c", restart).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", restart, err, out)
+	}
+	url := "http://127.0.0.1:" + port
+	ios, out, errb := testutil.IO()
+	args := append([]string{"send", "--url", url + "/espf", "--lifecycle", "--entities", "60", "--rate", "100/s",
+		"--state-url", url + "/state/{group}/{id}", "--restart-cmd", restart, "--json"}, starterCreds[sign.SchemeBasic].flags...)
+	if code := run(t.Context(), args, ios); code != exitOK {
+		t.Fatalf("send --restart-cmd: exit %d\n%s\n%s", code, out, errb)
+	}
+	for _, want := range []string{`"lost_after_200": 0`, `"applied_twice": 0`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the durability section lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out.String(), `"exit_code": 0`); n != 3 {
+		t.Errorf("%d restarts that exited 0, want 3:\n%s", n, out)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // all: it may use any package, and no package (only tests) imports it.
 var layers = map[string]int{
 	"entity": 0, "sign": 0, "term": 0, "release": 0, "schema": 0,
-	"event": 1, "espf": 1, "restart": 1,
+	"event": 1, "espf": 1, "restart": 1, "starter": 1,
 	"sim": 2, "check": 2, "espfapi": 2, "journal": 2,
 	"verify":   3,
 	"scenario": 4, "inspect": 4,

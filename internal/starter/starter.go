@@ -109,7 +109,7 @@ func Write(lang, dir string, c Config) ([]string, error) {
 			return err
 		}
 		mode := fs.FileMode(0o644)
-		if rel == "start" || strings.HasSuffix(rel, ".sh") {
+		if rel == "start" || rel == "restart" || strings.HasSuffix(rel, ".sh") {
 			mode = 0o755
 		}
 		if strings.HasSuffix(rel, ".tmpl") {

@@ -272,6 +272,8 @@ def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8080  # 0: a free port, named in the first line
     app = App(load_config(), os.path.join(HERE, "data", "espf.db"))
     with make_server("127.0.0.1", port, app, server_class=Server, handler_class=Quiet) as srv:
+        with open(os.path.join(HERE, "data", "pid"), "w") as f:  # for a restart command: kill -KILL $(cat data/pid)
+            f.write("%d\n" % os.getpid())
         log("-", "-", "-", "-", "listening on http://127.0.0.1:%d/espf" % srv.server_port)
         srv.serve_forever()
 
