@@ -122,18 +122,7 @@ func TestBrokenStarterCaught(t *testing.T) {
 		t.Skip("python3 is not installed")
 	}
 	dir := writeStarter(t, "python", sign.SchemeBasic)
-	path := filepath.Join(dir, "app.py")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const line = `if db.execute("SELECT 1 FROM events WHERE i_event = ?", (i_event,)).fetchone():`
-	if !strings.Contains(string(b), line) {
-		t.Fatalf("app.py has no line %q", line)
-	}
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), line, "if False:", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	breakLine(t, filepath.Join(dir, "app.py"), `if db.execute("SELECT 1 FROM events WHERE i_event = ?", (i_event,)).fetchone():`, "if False:")
 	url := startStarter(t, dir)
 	ios, out, errb := testutil.IO()
 	args := append([]string{"check", "--url", url + "/espf", "--soak", "0", "--slow", "1h", "--only", "2/duplicate"}, starterCreds[sign.SchemeBasic].flags...)
@@ -145,11 +134,57 @@ func TestBrokenStarterCaught(t *testing.T) {
 	}
 }
 
+// breakLine replaces line in the file at path, which must hold it.
+func breakLine(t *testing.T, path, line, with string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), line) {
+		t.Fatalf("%s has no line %q", path, line)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), line, with, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStarterDurable: the Python starter, killed by SIGKILL and started
 // again three times while requests are in flight (its restart script),
 // loses nothing it answered 200 and applies nothing twice.
 func TestStarterDurable(t *testing.T) {
 	testutil.Slow(t)
+	out := restartRun(t, nil, exitOK)
+	for _, want := range []string{`"lost_after_200": 0`, `"applied_twice": 0`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the durability section lacks %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, `"exit_code": 0`); n != 3 {
+		t.Errorf("%d restarts that exited 0, want 3:\n%s", n, out)
+	}
+}
+
+// TestBrokenStarterLosesAfter200: one line of the Python starter broken
+// the way a "respond now, work later" handler is (the work queued for
+// half a second after the 200): the restarts lose events it answered 200,
+// and send says so.
+func TestBrokenStarterLosesAfter200(t *testing.T) {
+	testutil.Slow(t)
+	out := restartRun(t, func(dir string) {
+		breakLine(t, filepath.Join(dir, "app.py"), `outcome = self.store.deliver(event, i_event, body)`,
+			`outcome = "queued"; threading.Timer(0.5, self.store.deliver, (event, i_event, body)).start()`)
+	}, exitFailed)
+	if regexp.MustCompile(`"lost_after_200": [1-9]`).FindString(out) == "" {
+		t.Errorf("no loss after 200 reported:\n%s", out)
+	}
+}
+
+// restartRun writes the Python starter (basic), lets edit change it,
+// starts it with its restart script and runs send --lifecycle with three
+// restarts; it wants exit code want and returns send's JSON report.
+func restartRun(t *testing.T, edit func(dir string), want int) string {
+	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
 	}
@@ -157,6 +192,9 @@ func TestStarterDurable(t *testing.T) {
 		t.Skip("setsid is not installed")
 	}
 	dir := writeStarter(t, "python", sign.SchemeBasic)
+	if edit != nil {
+		edit(dir)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -178,15 +216,8 @@ func TestStarterDurable(t *testing.T) {
 	ios, out, errb := testutil.IO()
 	args := append([]string{"send", "--url", url + "/espf", "--lifecycle", "--entities", "60", "--rate", "100/s",
 		"--state-url", url + "/state/{group}/{id}", "--restart-cmd", restart, "--json"}, starterCreds[sign.SchemeBasic].flags...)
-	if code := run(t.Context(), args, ios); code != exitOK {
-		t.Fatalf("send --restart-cmd: exit %d\n%s\n%s", code, out, errb)
+	if code := run(t.Context(), args, ios); code != want {
+		t.Fatalf("send --restart-cmd: exit %d, want %d\n%s\n%s", code, want, out, errb)
 	}
-	for _, want := range []string{`"lost_after_200": 0`, `"applied_twice": 0`} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("the durability section lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(out.String(), `"exit_code": 0`); n != 3 {
-		t.Errorf("%d restarts that exited 0, want 3:\n%s", n, out)
-	}
+	return out.String()
 }
