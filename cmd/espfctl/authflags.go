@@ -231,6 +231,6 @@ func noMaxSkew(why string) func(*cobra.Command, error) error {
 			}
 			return usageErrorf(msg, err)
 		}
-		return &usageError{err}
+		return flagError(cmd, err)
 	}
 }

@@ -54,7 +54,7 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	root.PersistentFlags().StringVar(&color, "color", "auto", "color output: auto (on a terminal, unless NO_COLOR is set), always or never")
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newSignCmd(ios, nil),
 		newVerifyCmd(ios, nil),
