@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/espfctl/espfctl/internal/event"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -40,8 +39,8 @@ func flagError(cmd *cobra.Command, err error) error {
 }
 
 // suggestFlag is the flag name nearest to name, if it is close enough to
-// be a typo: a prefix of exactly one flag ("--ra" → "--rate") or within
-// the edit distance event.Closest allows.
+// be a typo: a prefix of exactly one flag ("--ra" → "--rate"), or at most
+// a third of its letters (at least one) away in edit distance.
 func suggestFlag(name string, names []string) string {
 	var prefixed []string
 	for _, n := range names {
@@ -52,5 +51,31 @@ func suggestFlag(name string, names []string) string {
 	if len(prefixed) == 1 {
 		return prefixed[0]
 	}
-	return event.Closest(name, names)
+	best, bestD := "", max(1, len(name)/3)+1
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

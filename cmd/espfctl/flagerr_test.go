@@ -18,6 +18,7 @@ func TestMistypedFlagSuggests(t *testing.T) {
 		{"with a value", []string{"send", "--ratee=5"}, "espfctl: unknown flag --ratee; did you mean --rate? (espfctl send --help)\n"},
 		{"serve", []string{"serve", "--listn", ":0"}, "espfctl: unknown flag --listn; did you mean --listen? (espfctl serve --help)\n"},
 		{"an inherited flag", []string{"version", "--colr", "never"}, "espfctl: unknown flag --colr; did you mean --color? (espfctl version --help)\n"},
+		{"a flag send does not have", []string{"send", "--target", "x"}, "espfctl: unknown flag --target (espfctl send --help)\n"},
 		{"nothing near", []string{"send", "--zzzzzzzz"}, "espfctl: unknown flag --zzzzzzzz (espfctl send --help)\n"},
 		{"missing value", []string{"send", "--rate"}, "espfctl: flag needs an argument: --rate (espfctl send --help)\n"},
 	} {

@@ -16,6 +16,7 @@ import (
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
 	"github.com/espfctl/espfctl/internal/journal"
+	"github.com/espfctl/espfctl/internal/listen"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -305,9 +306,9 @@ func (s *serveSide) line(d verify.Delivery) {
 
 func (s *serveSide) listen() error {
 	o := s.opts
-	tcp, err := net.Listen("tcp", o.Listen)
+	tcp, err := listen.TCP("--listen", o.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+		return err
 	}
 	s.ln = verify.NewLimitListener(tcp, o.MaxConns)
 	s.rc.WatchConns(s.ln)
@@ -316,8 +317,8 @@ func (s *serveSide) listen() error {
 		s.deliveries = verify.TLSListener(s.ln, *s.cert)
 	}
 	if o.AdminListen != "off" {
-		if s.admin, err = net.Listen("tcp", o.AdminListen); err != nil {
-			return fmt.Errorf("--admin-listen %s: %w", o.AdminListen, err)
+		if s.admin, err = listen.TCP("--admin-listen", o.AdminListen); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -17,6 +17,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/listen"
 )
 
 // ServerConfig is where and how the mock listens.
@@ -83,7 +85,7 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen.TCP("api.listen", cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
