@@ -48,6 +48,7 @@ type serveOptions struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
+	CAOut         string // with TLSSelfSigned: where the run's CA certificate goes
 	Grace         time.Duration
 	ForwardTo     string
 	ForwardTLS    espf.TLS
@@ -118,7 +119,8 @@ SIGINT or SIGTERM drains and exits 0.`,
 	fs.StringVar(&opts.ReadyFile, "ready-file", "", "once listening, write the bound delivery address to this file (atomically)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key for --tls-cert")
-	fs.BoolVar(&opts.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with an in-memory self-signed certificate for 127.0.0.1/localhost")
+	fs.BoolVar(&opts.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with an in-memory certificate for 127.0.0.1/localhost (and the --listen host), signed by a CA made for the run")
+	fs.StringVar(&opts.CAOut, "ca-out", "", "with --tls-self-signed: write the run's CA certificate (PEM) here, for clients to trust (send --ca-file FILE)")
 	fs.DurationVar(&opts.Grace, "grace", verify.DefaultGrace, "on SIGINT/SIGTERM, how long to wait for in-flight deliveries")
 	return cmd
 }
@@ -133,6 +135,8 @@ func (o *serveOptions) validate() error {
 		return usageErrorf("--tls-cert and --tls-key go together")
 	case o.TLSSelfSigned && o.TLSCert != "":
 		return usageErrorf("--tls-self-signed and --tls-cert: give one")
+	case o.CAOut != "" && !o.TLSSelfSigned:
+		return usageErrorf("--ca-out writes the CA of --tls-self-signed: give --tls-self-signed too (with --tls-cert, clients trust that certificate's own CA)")
 	case o.MaxBody <= 0:
 		return usageErrorf("--max-body %d: want a positive number of bytes", o.MaxBody)
 	case o.MaxConns <= 0:
@@ -267,11 +271,17 @@ func (s *serveSide) loadTLS() error {
 		}
 		s.cert, s.fingerprint = &c, verify.Fingerprint(c.Certificate[0])
 	case o.TLSSelfSigned:
-		c, fp, err := verify.SelfSigned(time.Now())
+		host, _, _ := net.SplitHostPort(o.Listen)
+		c, caPEM, err := listen.SelfSigned(time.Now(), "espfctl serve", host)
 		if err != nil {
 			return err
 		}
-		s.cert, s.fingerprint = &c, fp
+		s.cert, s.fingerprint = &c, verify.Fingerprint(c.Certificate[0])
+		if o.CAOut != "" {
+			if err := os.WriteFile(o.CAOut, caPEM, 0o644); err != nil {
+				return fmt.Errorf("--ca-out: write the CA certificate: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -349,6 +359,9 @@ func (s *serveSide) announce() {
 	}
 	if s.fingerprint != "" {
 		fmt.Fprintf(w, "tls certificate sha256 fingerprint: %s\n", s.fingerprint)
+	}
+	if o.CAOut != "" {
+		fmt.Fprintf(w, "the CA certificate is in %s: clients trust it with send --ca-file %s (curl --cacert)\n", term.Escape(o.CAOut), term.Escape(o.CAOut))
 	}
 	switch {
 	case o.NoAuth && o.ForwardTo != "":
