@@ -81,7 +81,8 @@ type Summary struct {
 	ByType         map[string]TypeCounts   `json:"by_type"`
 	Latency        Quantiles               `json:"latency"`    // answered - intended
 	Service        Quantiles               `json:"service"`    // answered - sent
-	SendError      Quantiles               `json:"send_error"` // sent - intended
+	SenderLag      Quantiles               `json:"sender_lag"` // sent - intended: how far behind its schedule the sender sent
+	SendError      Quantiles               `json:"send_error"` // Deprecated: SenderLag under its earlier name; the same figures, written for the readers of that key
 	Duplicates     Duplicates              `json:"duplicates"`
 	Dropped        []DroppedEvent          `json:"dropped,omitempty"` // the first ones, up to 20
 	MaxInFlight    int                     `json:"max_in_flight,omitempty"`
@@ -557,7 +558,8 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	s.Duplicates.ByAnswer = clone(m.s.Duplicates.ByAnswer)
 	s.Dropped = append([]DroppedEvent(nil), m.s.Dropped...)
 	s.Outcomes.StillPending = s.Events - m.finalized
-	s.Latency, s.Service, s.SendError = quantiles(m.lat), quantiles(m.svc), quantiles(m.sendErr)
+	s.Latency, s.Service, s.SenderLag = quantiles(m.lat), quantiles(m.svc), quantiles(m.sendErr)
+	s.SendError = s.SenderLag
 	s.TargetRate, s.AchievedRate = m.all.rates(s.Events)
 
 	ttd := copyHist(m.ttd)

@@ -135,7 +135,11 @@ func summaryOutcomes(t *term.Table, s *Summary) {
 	}
 }
 
-// summaryLatency is the quantiles of latency, service time and send error.
+// SenderLagNote says what the sender lag row is, wherever it is printed.
+const SenderLagNote = "sender lag: how far behind its schedule espfctl itself sent each request (its own delay, not the Application's)"
+
+// summaryLatency is the quantiles of latency, service time and sender lag,
+// and a line saying what sender lag is.
 func summaryLatency(t *term.Table, s *Summary) {
 	t.Section("Latency (ms)", "p50", "p90", "p99", "p99.9", "max")
 	if !t.Aligned() {
@@ -151,7 +155,13 @@ func summaryLatency(t *term.Table, s *Summary) {
 	q("time to delivery", s.TimeToDelivery)
 	q("from intended", s.Latency)
 	q("service", s.Service)
-	q("send error", s.SendError)
+	q("sender lag", s.SenderLag)
+	if t.Aligned() {
+		t.Row()
+		t.Row(t.Palette().Dim(SenderLagNote))
+		return
+	}
+	t.Row("note", SenderLagNote)
 }
 
 // summaryAnswers counts attempts by answer.
