@@ -252,6 +252,9 @@ func (s *serveSide) setup() error {
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)
+	if o.IO.IsTTY && !o.JSON { // a terminal's lines fit it, under a header (report.DeliveryFit)
+		s.lines.WriteLine([]byte(report.DeliveryHeader(o.IO.Width, o.IO.Palette()) + "\n"))
+	}
 	s.warns = verify.NewLineWriter(o.IO.Err, 64)
 	s.rc, err = verify.NewReceiver(verify.Config{Auth: s.auth, Path: o.Path, MaxBody: o.MaxBody,
 		Strict: o.Strict, Faults: o.Faults, Journal: s.journal, Forward: fwd, Log: s.lines, OnDelivery: s.line})
@@ -308,6 +311,8 @@ func (s *serveSide) line(d verify.Delivery) {
 			verify.Delivery
 		}{schema.Version, d})
 		buf.Write(append(b, '\n'))
+	} else if s.opts.IO.IsTTY {
+		_ = report.DeliveryFit(&buf, d, s.opts.IO.Palette(), s.opts.IO.Width)
 	} else {
 		_ = report.Delivery(&buf, d, s.opts.IO.Palette())
 	}
