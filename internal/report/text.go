@@ -380,6 +380,18 @@ func ProgressFit(p sim.Snapshot, width int) string {
 	return term.Truncate(line, width-1)
 }
 
+// eta is " eta 1m20s": when the last of the planned events goes out at
+// the average rate so far (the schedule's, unless the sender lags); ""
+// before there is a rate, and once every planned event was sent.
+func eta(p sim.Snapshot) string {
+	left := p.Planned - p.Sent
+	if left <= 0 || p.Sent == 0 || p.Elapsed <= 0 {
+		return ""
+	}
+	rate := float64(p.Sent) / p.Elapsed.Seconds()
+	return " eta " + (time.Duration(float64(left)/rate*float64(time.Second))).Round(time.Second).String()
+}
+
 // NoAnswerWarning is how long requests may be in flight with no answer
 // at all before the progress line warns.
 const NoAnswerWarning = 10 * time.Second
@@ -389,8 +401,12 @@ const NoAnswerWarning = 10 * time.Second
 // are in flight and no answer has come for NoAnswerWarning, it ends with a
 // warning that gives the age of the oldest request in flight.
 func ProgressLine(p sim.Snapshot) string {
-	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
-		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	sent := fmt.Sprint(p.Sent)
+	if p.Planned > 0 {
+		sent += "/" + fmt.Sprint(p.Planned) + eta(p)
+	}
+	line := fmt.Sprintf("elapsed %s\tsent %s\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+		p.Elapsed.Round(time.Second), sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
 	if p.Unreachable != "" { // second, so that a narrow terminal keeps it
 		elapsed, rest, _ := strings.Cut(line, "\t")
 		line = elapsed + "\tunreachable: " + esc(p.Unreachable) + "\t" + rest
