@@ -389,7 +389,7 @@ func eta(p sim.Snapshot) string {
 		return ""
 	}
 	rate := float64(p.Sent) / p.Elapsed.Seconds()
-	return " eta " + (time.Duration(float64(left)/rate*float64(time.Second))).Round(time.Second).String()
+	return " eta " + (time.Duration(float64(left) / rate * float64(time.Second))).Round(time.Second).String()
 }
 
 // NoAnswerWarning is how long requests may be in flight with no answer
