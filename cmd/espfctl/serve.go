@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
@@ -196,6 +197,9 @@ type serveSide struct {
 	fingerprint string
 	journal     *journal.Journal
 	lines       *verify.LineWriter // stdout: one line per delivery
+	mismatch    sync.Mutex         // guards mismatchAt, mismatchN (tlsOnPlain)
+	mismatchAt  time.Time
+	mismatchN   int
 	warns       *verify.LineWriter // stderr: drop warnings, never blocking an answer
 	rc          *verify.Receiver
 	ln          *verify.LimitListener
@@ -327,7 +331,7 @@ func (s *serveSide) listen() error {
 	}
 	s.ln = verify.NewLimitListener(tcp, o.MaxConns)
 	s.rc.WatchConns(s.ln)
-	s.deliveries = s.ln
+	s.deliveries = listen.TLSOnPlain(s.ln, s.tlsOnPlain)
 	if s.cert != nil {
 		s.deliveries = verify.TLSListener(s.ln, *s.cert)
 	}
@@ -337,6 +341,20 @@ func (s *serveSide) listen() error {
 		}
 	}
 	return nil
+}
+
+// tlsOnPlain says on stderr that a client started TLS on the plain-http
+// listener (its URL says https://): the first time, then at most every
+// 10 s. (A plain-http client on the https listener is named by Go's own
+// "client sent an HTTP request to an HTTPS server".)
+func (s *serveSide) tlsOnPlain(remote string) {
+	s.mismatch.Lock()
+	defer s.mismatch.Unlock()
+	s.mismatchN++
+	if now := time.Now(); s.mismatchAt.IsZero() || now.Sub(s.mismatchAt) >= 10*time.Second {
+		s.warns.WriteLine(fmt.Appendf(nil, "warning: %d TLS handshake(s) on this plain-http listener, the last from %s: the sender's URL says https://; serve with --tls-self-signed or --tls-cert, or send to http://\n", s.mismatchN, remote))
+		s.mismatchAt, s.mismatchN = now, 0
+	}
 }
 
 // announce writes the start-up lines to stderr.

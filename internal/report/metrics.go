@@ -424,6 +424,9 @@ type fix struct{ hint, short string }
 // errorFix says what fixes a transport error of class whose own words are
 // detail; the zero fix when nothing the sender sets can.
 func errorFix(class, detail string) fix {
+	if strings.Contains(detail, "server gave HTTP response to HTTPS client") || strings.Contains(detail, "first record does not look like a TLS handshake") {
+		return fix{"https to a plain-http listener: the Application answers plain HTTP; use an http:// --url (or give it TLS)", "https to a plain-http listener: use an http:// --url"}
+	}
 	switch class {
 	case espf.ErrTimeout:
 		return fix{"a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)",
@@ -444,8 +447,6 @@ func errorFix(class, detail string) fix {
 	case strings.Contains(detail, "expired"), strings.Contains(detail, "not yet valid"):
 		return fix{"the certificate is outside its validity period: renew it, or --insecure-skip-verify to test without checking it",
 			"renew it, or --insecure-skip-verify to test"}
-	case strings.Contains(detail, "first record does not look like a TLS handshake"):
-		return fix{"the Application answers plain HTTP: use an http:// --url", "use an http:// --url"}
 	case strings.Contains(detail, "certificate required"), strings.Contains(detail, "bad certificate"):
 		return fix{"the Application wants a client certificate: pass --cert and --cert-key", "use --cert FILE --cert-key FILE"}
 	}
@@ -496,6 +497,11 @@ func (s *Summary) NotDeliveredText() string {
 		return line
 	}
 	if _, err := strconv.Atoi(top); err == nil {
+		for _, f := range s.Failures {
+			if fmt.Sprint(f.Status) == top && strings.Contains(f.FirstLine, "HTTP request to an HTTPS server") {
+				return line + ": answered " + top + ": plain http to an https listener (use an https:// --url)"
+			}
+		}
 		return line + ": answered " + top
 	}
 	return line + ": " + top
