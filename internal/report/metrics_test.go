@@ -150,7 +150,7 @@ func TestNotDeliveredText(t *testing.T) {
 		{"timeout", []sim.Record{{Error: "timeout"}, {Status: 200}},
 			"1 of 2 events not delivered: timeout: no answer within the timeout (a slow or hung Application; --timeout sets the wait)"},
 		{"plain http", []sim.Record{{Error: "tls", Detail: "tls: first record does not look like a TLS handshake"}},
-			"1 of 1 events not delivered: tls: first record does not look like a TLS handshake (use an http:// --url)"},
+			"1 of 1 events not delivered: tls: first record does not look like a TLS handshake (https to a plain-http listener: use an http:// --url)"},
 		{"many names cut", []sim.Record{{Error: "tls", Detail: many}},
 			"1 of 1 events not delivered: tls: " + string([]rune(many[len("tls: failed to verify certificate: x509: "):])[:99]) + "… (use the host name it was issued for in --url, or --insecure-skip-verify to test)"},
 	} {
