@@ -48,6 +48,8 @@
 //	                               (contract §7), the schemes, the streams
 //	release                        the release builder (a tool, beside the others)
 //	schema                         the schema_version every JSON output carries (docs/json.md)
+//	listen                         the TCP listeners and the run's self-signed CA (serve, the API mock):
+//	                               an address in use said once with the way out, TLS on a plain listener
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
 //	sim, check, espfapi, journal   the engines: sender, conformance checks, the PortaBilling side (status

@@ -417,6 +417,36 @@ func (m *Metrics) addError(r *sim.Record) {
 
 const timeoutExample = "no answer within the timeout; the ESPF re-sends after it"
 
+// classWords says what each transport error class means, for people.
+var classWords = map[string]string{
+	espf.ErrTimeout:    "no answer within the timeout",
+	espf.ErrReset:      "the connection was reset before an answer came",
+	espf.ErrRefused:    "the connection was refused: nothing listens there",
+	espf.ErrEOF:        "the connection was closed before an answer came",
+	espf.ErrDNS:        "the host name did not resolve",
+	espf.ErrTLS:        "the TLS handshake failed",
+	espf.ErrConnection: "the connection failed",
+	espf.ErrCanceled:   "the run was interrupted while the request was in flight",
+}
+
+// Words is what the text and HTML reports say about these attempts: what
+// the class means, then the error's innermost words ("the connection was
+// closed before an answer came (EOF)"), not Go's whole error text (which
+// --json keeps in example).
+func (e ErrorReason) Words() string {
+	words, ok := classWords[e.Class]
+	if !ok {
+		words = e.Class
+	}
+	if e.Example == timeoutExample {
+		return timeoutExample
+	}
+	if d := shortDetail(e.Example); d != "" && !strings.EqualFold(d, words) {
+		words += " (" + d + ")"
+	}
+	return words
+}
+
 // fix is what fixes a transport error, where the sender's flags can: hint
 // for the report (ErrorReason.Hint), short for one status line.
 type fix struct{ hint, short string }

@@ -234,11 +234,17 @@ func noFigure(q Quantiles, text string) string {
 	return text
 }
 
-// reasons are why attempts were not answered 200: the built-in receiver's
-// reasons, then the transport errors with their fix.
+// reasons are why attempts were not answered 200, one row per reason,
+// each failed attempt in one row only, in the text report's words: the
+// built-in receiver's reasons for its answers, then the attempts without
+// an answer with their fix (the receiver's own "no answer" rows are the
+// same attempts: they are left out), then what the Application said.
 func (r *Run) reasons() []Reason {
 	var out []Reason
 	for _, rj := range r.Rejections {
+		if rj.Status == 0 && len(r.Summary.Errors) > 0 {
+			continue // counted below, from the sender's side
+		}
 		answer, class := "no answer", "bad"
 		if rj.Status != 0 {
 			answer = fmt.Sprint(rj.Status)
@@ -249,7 +255,7 @@ func (r *Run) reasons() []Reason {
 		out = append(out, Reason{Answer: answer, Count: rj.Count, Text: rj.Reason + " (built-in receiver)", Class: class})
 	}
 	for _, e := range r.Summary.Errors {
-		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Example, Hint: e.Hint, Class: "bad"})
+		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Words(), Hint: e.Hint, Class: "bad"})
 	}
 	if r.Builtin { // the built-in receiver's rejections above are these answers, with its reasons
 		return out

@@ -211,7 +211,7 @@ func summaryErrors(t *term.Table, s *Summary) {
 	pal := t.Palette()
 	t.Section("Errors (attempts without an answer)")
 	for _, e := range s.Errors {
-		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Example))
+		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Words()))
 		if e.Hint != "" {
 			t.Tagged("error", "", "", "fix: "+esc(e.Hint))
 		}
