@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 		p := filepath.Join(work, t.OS+"_"+t.Arch, t.BinaryName())
 		what := "building " + t.String()
 		if len(binaries) == 0 {
-			what += " (the first build compiles every package, the pure-Go SQLite the longest: minutes on a cold build cache)"
+			what += " (a platform's first build compiles every package, the pure-Go SQLite the longest: minutes on a cold build cache)"
 		}
 		fmt.Fprintln(log, what)
 		stop := still(log, "building "+t.String(), start, 30*time.Second)
