@@ -47,7 +47,7 @@ Report files (JSON, JUnit XML, self-contained HTML) are written where the
 scenario's report: section or the flags say; flags win.`,
 		Example: `  espfctl run scenarios/quickstart.yaml
   espfctl run my-app.yaml --junit junit.xml --html report.html
-  espfctl run scenarios/quickstart.yaml scenarios/retries.yaml --junit out/junit.xml   # out/junit-quickstart.xml, out/junit-retries.xml
+  espfctl run scenarios/quickstart.yaml scenarios/basic.yaml --junit out/junit.xml   # out/junit-quickstart.xml, out/junit-basic.xml
   APP_URL=https://app.example.com/espf espfctl run scenarios/template.yaml --json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
