@@ -201,6 +201,33 @@ func fitLines(text string, width int) string {
 	return strings.Join(lines, "\n")
 }
 
+// fitWriter wraps each line written to it at width (80 when 0), going on
+// under column 2: status lines on a terminal.
+type fitWriter struct {
+	w     io.Writer
+	width int
+}
+
+func (f fitWriter) Write(p []byte) (int, error) {
+	width := f.width
+	if width <= 0 {
+		width = 80
+	}
+	text := strings.TrimSuffix(string(p), "\n")
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = wrapText(l, width, 2)
+	}
+	out := strings.Join(lines, "\n")
+	if strings.HasSuffix(string(p), "\n") {
+		out += "\n"
+	}
+	if _, err := io.WriteString(f.w, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // help writes cmd's help: its long description, each line wrapped at
 // width, then its usage.
 func help(w io.Writer, cmd *cobra.Command, width int) error {

@@ -220,6 +220,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	s.announce()
+	if opts.IO.IsTTY && !opts.JSON { // a terminal's lines fit it, under a header (report.DeliveryFit)
+		s.lines.WriteLine([]byte(report.DeliveryHeader(opts.IO.Width, opts.IO.Palette()) + "\n"))
+	}
 	if opts.ReadyFile != "" {
 		if err := writeReady(opts.ReadyFile, s.ln.Addr().String()); err != nil {
 			return err
@@ -256,9 +259,6 @@ func (s *serveSide) setup() error {
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)
-	if o.IO.IsTTY && !o.JSON { // a terminal's lines fit it, under a header (report.DeliveryFit)
-		s.lines.WriteLine([]byte(report.DeliveryHeader(o.IO.Width, o.IO.Palette()) + "\n"))
-	}
 	s.warns = verify.NewLineWriter(o.IO.Err, 64)
 	s.rc, err = verify.NewReceiver(verify.Config{Auth: s.auth, Path: o.Path, MaxBody: o.MaxBody,
 		Strict: o.Strict, Faults: o.Faults, Journal: s.journal, Forward: fwd, Log: s.lines, OnDelivery: s.line})
@@ -360,6 +360,9 @@ func (s *serveSide) tlsOnPlain(remote string) {
 // announce writes the start-up lines to stderr.
 func (s *serveSide) announce() {
 	o, w := s.opts, s.opts.IO.Err
+	if o.IO.ErrTTY { // a terminal's lines fit it
+		w = fitWriter{w, o.IO.ErrWidth}
+	}
 	scheme := "http"
 	if s.cert != nil {
 		scheme = "https"

@@ -11,13 +11,14 @@ import (
 )
 
 // TestServeLinesFitTheTerminal: on an 80-column terminal serve writes a
-// header line and no delivery line wider than 80, for 20 deliveries and a
-// refused one (whose reason goes under its line).
+// header line and no line wider than 80, on stdout (20 deliveries and a
+// refused one, whose reason goes under its line) or stderr (where it
+// listens, the summary).
 func TestServeLinesFitTheTerminal(t *testing.T) {
 	t.Parallel()
 	ready := filepath.Join(t.TempDir(), "addr")
 	ios, out, errb := testutil.IO()
-	ios.IsTTY, ios.Width = true, 80
+	ios.IsTTY, ios.Width, ios.ErrTTY, ios.ErrWidth = true, 80, true, 80
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
@@ -40,10 +41,13 @@ func TestServeLinesFitTheTerminal(t *testing.T) {
 	if len(lines) < 22 || !strings.HasPrefix(lines[0], "time UTC") {
 		t.Fatalf("stdout: %d lines, want a header and 21 deliveries:\n%s", len(lines), out)
 	}
-	for _, l := range lines {
+	for _, l := range append(lines, strings.Split(errb.String(), "\n")...) {
 		if term.Width(l) > 80 {
 			t.Errorf("a line of %d columns on an 80-column terminal:\n%s", term.Width(l), l)
 		}
+	}
+	if !strings.Contains(errb.String(), "listening on http://") {
+		t.Errorf("stderr does not say where serve listens:\n%s", errb)
 	}
 	if !strings.Contains(out.String(), "\n    mismatch: wrong password") {
 		t.Errorf("the refusal's reason is not under its line:\n%s", out)
