@@ -68,7 +68,7 @@ var flagGroups = map[string]string{
 	"date": groupCredentials, "now": groupCredentials, "authorization": groupCredentials, "http": groupOutput,
 	// output, everywhere
 	"json": groupOutput, "junit": groupOutput, "html": groupOutput, "report-json": groupOutput, "results": groupOutput,
-	"no-progress": groupOutput, "help": groupOutput, "color": groupOutput,
+	"no-progress": groupOutput, "help": groupOutput, "color": groupOutput, "no-descriptions": groupOutput,
 }
 
 // inGroup puts the flags that define adds to f in group: a register
