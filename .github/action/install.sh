@@ -6,15 +6,17 @@
 # and sha256sum (or shasum, or openssl).
 #
 # Environment (all optional):
-#   ESPFCTL_VERSION       the release, e.g. v1.2.3, or "latest". Empty: the
-#                         action's own ref when that is a version (uses:
-#                         espfctl/espfctl@v1.2.3), else "latest".
+#   ESPFCTL_VERSION       the release, e.g. v1.2.3; v1 or v1.2 for the newest
+#                         matching release; or "latest". Empty: the action's
+#                         own ref when that is a version (uses:
+#                         espfctl/espfctl@v1.2.3, @v1, @v1.2), else "latest".
 #   ESPFCTL_ACTION_REF    the ref the action was used at (github.action_ref)
 #   ESPFCTL_RELEASE_BASE  where the files are, as BASE/VERSION/FILE (default
 #                         https://github.com/espfctl/espfctl/releases/download);
 #                         a mirror, or file:///path/to/releases
 #   ESPFCTL_RELEASE_API   for "latest", API/releases/latest is read for its
-#                         tag_name (default https://api.github.com/repos/espfctl/espfctl)
+#                         tag_name; for v1 or v1.2, API/releases?per_page=100
+#                         for theirs (default https://api.github.com/repos/espfctl/espfctl)
 #   ESPFCTL_INSTALL_DIR   where the binary goes (default
 #                         RUNNER_TOOL_CACHE/espfctl/VERSION/OS-ARCH)
 #   GITHUB_TOKEN          sent to the default API only, against its rate limit
@@ -69,30 +71,42 @@ trap 'rm -rf "$tmp"' EXIT
 version=${ESPFCTL_VERSION:-}
 if [ -z "$version" ]; then
   case "${ESPFCTL_ACTION_REF:-}" in
-    v[0-9]*.*.*) version=$ESPFCTL_ACTION_REF ;;
+    v[0-9]*) version=$ESPFCTL_ACTION_REF ;; # v1.2.3, or v1 / v1.2 (resolved below)
     *) version=latest ;;
   esac
 fi
+api=${ESPFCTL_RELEASE_API:-https://api.github.com/repos/espfctl/espfctl}
+auth=()
+if [ -z "${ESPFCTL_RELEASE_API:-}" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
+  auth=(-H "Authorization: Bearer $GITHUB_TOKEN")
+fi
 if [ "$version" = latest ]; then
-  api=${ESPFCTL_RELEASE_API:-https://api.github.com/repos/espfctl/espfctl}
-  auth=()
-  if [ -z "${ESPFCTL_RELEASE_API:-}" ] && [ -n "${GITHUB_TOKEN:-}" ]; then
-    auth=(-H "Authorization: Bearer $GITHUB_TOKEN")
-  fi
   fetch "$api/releases/latest" "$tmp/latest.json" ${auth[@]+"${auth[@]}"} ||
     die "could not read the latest release from $api/releases/latest"
   version=$(tr -d '\n' <"$tmp/latest.json" | sed -n 's/.*"tag_name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
   [ -n "$version" ] || die "no tag_name in $api/releases/latest"
+elif [[ $version =~ ^v[0-9]+(\.[0-9]+)?$ ]]; then
+  # A major (v1) or minor (v1.2) tag, as actions are pinned: the newest
+  # release vMAJOR.x.y (vMAJOR.MINOR.y), prereleases left out.
+  prefix=$version
+  fetch "$api/releases?per_page=100" "$tmp/releases.json" ${auth[@]+"${auth[@]}"} ||
+    die "could not read the releases from $api/releases"
+  version=$(grep -o '"tag_name"[[:space:]]*:[[:space:]]*"[^"]*"' "$tmp/releases.json" |
+    sed 's/.*"\(v[^"]*\)"$/\1/' | grep -E "^${prefix//./\\.}\.[0-9]+(\.[0-9]+)?$" |
+    sed 's/^v//' | sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1 | sed 's/^/v/') || true
+  [ -n "$version" ] || die "no release matches $prefix (want $prefix.x.y) in $api/releases"
+  echo "espfctl install: $prefix is $version, the newest matching release" >&2
 fi
 if ! [[ $version =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]]; then
-  die "version \"$version\": want a release tag such as v1.2.3, or latest"
+  die "version \"$version\": want a release tag such as v1.2.3, v1.2 or v1 (the newest matching release), or latest"
 fi
 
 bin=espfctl
-archive=espfctl_${version}_${os}_${arch}.tar.gz
+folder=espfctl_${version}_${os}_${arch} # the archive's one top-level directory
+archive=$folder.tar.gz
 if [ "$os" = windows ]; then
   bin=espfctl.exe
-  archive=espfctl_${version}_${os}_${arch}.zip
+  archive=$folder.zip
 fi
 base=${ESPFCTL_RELEASE_BASE:-https://github.com/espfctl/espfctl/releases/download}
 base=${base%/}
@@ -111,13 +125,14 @@ fi
 mkdir -p "$tmp/x"
 if [ "$os" = windows ]; then
   if command -v unzip >/dev/null 2>&1; then
-    unzip -q -o "$tmp/$archive" "$bin" -d "$tmp/x"
+    unzip -q -o "$tmp/$archive" "$folder/$bin" -d "$tmp/x"
   else
-    tar -xf "$tmp/$archive" -C "$tmp/x" "$bin" # bsdtar reads zip
+    tar -xf "$tmp/$archive" -C "$tmp/x" "$folder/$bin" # bsdtar reads zip
   fi
 else
-  tar -xzf "$tmp/$archive" -C "$tmp/x" "$bin"
+  tar -xzf "$tmp/$archive" -C "$tmp/x" "$folder/$bin"
 fi
+mv "$tmp/x/$folder/$bin" "$tmp/x/$bin"
 "$tmp/x/$bin" version >/dev/null || die "the downloaded $bin does not run on this machine"
 
 dir=${ESPFCTL_INSTALL_DIR:-${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}/espfctl/$version/$os-$arch}

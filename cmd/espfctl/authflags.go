@@ -61,38 +61,40 @@ const (
 )
 
 func (a *authFlags) register(fs *pflag.FlagSet, groups int) {
-	a.fs = fs
-	if groups&withAuth != 0 {
-		fs.StringVar(&a.Scheme, "auth", "", "authorization scheme: "+strings.Join(sign.Schemes, ", "))
-	}
-	if groups&withBasic != 0 {
-		fs.StringArrayVar(&a.Users, "user", nil, "basic: user name (repeat with --password for several pairs)")
-		fs.StringArrayVar(&a.Passwords, "password", nil, "basic: password (secret; or --password-file, or $"+envPassword+")")
-		fs.StringArrayVar(&a.PasswordFiles, "password-file", nil, "basic: read the password from this file")
-	}
-	if groups&withCustom != 0 {
-		fs.StringVar(&a.Name, "scheme", "", "custom: the scheme name written before the credentials, e.g. Plain")
-		fs.StringArrayVar(&a.Credentials, "credentials", nil, "custom: the credentials (secret; or --credentials-file, or $"+envCredentials+")")
-		fs.StringArrayVar(&a.CredentialsFiles, "credentials-file", nil, "custom: read the credentials from this file")
-	}
-	if groups&withSig != 0 {
-		fs.StringArrayVar(&a.KeyIDs, "key-id", nil, "signature: keyId (one for all keys, or one per --key)")
-	}
-	if groups&(withSig|withBearer) != 0 {
-		fs.StringArrayVar(&a.Keys, "key", nil, "signature/bearer: HMAC key, repeatable for rotation: the first signs, all verify (secret; or --key-file, or $"+envKey+")")
-		fs.StringArrayVar(&a.KeyFiles, "key-file", nil, "signature/bearer: read a key from this file (repeatable)")
-	}
-	if groups&withBearer != 0 {
-		fs.Int64Var(&a.IEnv, "i-env", 0, "bearer: the token's i_env claim (checked when verifying only if given)")
-	}
-	if groups&withSkew != 0 {
-		fs.DurationVar(&a.MaxSkew, "max-skew", sign.DefaultMaxSkew, "signature: allowed |now - Date|; bearer: expiry leeway; 0 turns it off")
-	}
-	if groups&withExpiry != 0 {
-		fs.Int64Var(&a.Exp, "exp", 0, "bearer: the token's Exp claim, Unix seconds (default now + --ttl)")
-		fs.DurationVar(&a.TTL, "ttl", sign.DefaultTTL, "bearer: the token's lifetime from the moment it is signed")
-	}
-	fs.StringVar(&a.HeaderName, "header-name", sign.DefaultHeader, "the header that carries the credentials")
+	inGroup(fs, groupCredentials, func() {
+		a.fs = fs
+		if groups&withAuth != 0 {
+			fs.StringVar(&a.Scheme, "auth", "", "authorization scheme: "+strings.Join(sign.Schemes, ", "))
+		}
+		if groups&withBasic != 0 {
+			fs.StringArrayVar(&a.Users, "user", nil, "basic: user name (repeat with --password for several pairs)")
+			fs.StringArrayVar(&a.Passwords, "password", nil, "basic: password (secret; or --password-file, or $"+envPassword+")")
+			fs.StringArrayVar(&a.PasswordFiles, "password-file", nil, "basic: read the password from this file")
+		}
+		if groups&withCustom != 0 {
+			fs.StringVar(&a.Name, "scheme", "", "custom: the scheme name written before the credentials, e.g. Plain")
+			fs.StringArrayVar(&a.Credentials, "credentials", nil, "custom: the credentials (secret; or --credentials-file, or $"+envCredentials+")")
+			fs.StringArrayVar(&a.CredentialsFiles, "credentials-file", nil, "custom: read the credentials from this file")
+		}
+		if groups&withSig != 0 {
+			fs.StringArrayVar(&a.KeyIDs, "key-id", nil, "signature: keyId (one for all keys, or one per --key)")
+		}
+		if groups&(withSig|withBearer) != 0 {
+			fs.StringArrayVar(&a.Keys, "key", nil, "signature/bearer: HMAC key, repeatable for rotation: the first signs, all verify (secret; or --key-file, or $"+envKey+")")
+			fs.StringArrayVar(&a.KeyFiles, "key-file", nil, "signature/bearer: read a key from this file (repeatable)")
+		}
+		if groups&withBearer != 0 {
+			fs.Int64Var(&a.IEnv, "i-env", 0, "bearer: the token's i_env claim (checked when verifying only if given)")
+		}
+		if groups&withSkew != 0 {
+			fs.DurationVar(&a.MaxSkew, "max-skew", sign.DefaultMaxSkew, "signature: allowed |now - Date|; bearer: expiry leeway; 0 turns it off")
+		}
+		if groups&withExpiry != 0 {
+			fs.Int64Var(&a.Exp, "exp", 0, "bearer: the token's Exp claim, Unix seconds (default now + --ttl)")
+			fs.DurationVar(&a.TTL, "ttl", sign.DefaultTTL, "bearer: the token's lifetime from the moment it is signed")
+		}
+		fs.StringVar(&a.HeaderName, "header-name", sign.DefaultHeader, "the header that carries the credentials")
+	})
 }
 
 // config builds a sign.Config for scheme from the flags, files and
@@ -231,6 +233,6 @@ func noMaxSkew(why string) func(*cobra.Command, error) error {
 			}
 			return usageErrorf(msg, err)
 		}
-		return &usageError{err}
+		return flagError(cmd, err)
 	}
 }

@@ -51,6 +51,8 @@
 //	release                        the release builder (a tool, beside the others)
 //	schema                         the schema_version every JSON output carries (docs/json.md)
 //	starter                        the Applications espfctl init writes (imports sign)
+//	listen                         the TCP listeners and the run's self-signed CA (serve, the API mock):
+//	                               an address in use said once with the way out, TLS on a plain listener
 //	event, espf                    events, the catalog and the generators (imports entity); the contract
 //	                               (imports sign)
 //	restart                        the restart command (--restart-cmd) and when it runs: seeded points of

@@ -14,8 +14,10 @@ type payloadFlag struct {
 }
 
 func (p *payloadFlag) register(f *pflag.FlagSet) {
-	p.Payload = event.DefaultPayload
-	f.Var(p, "payload", "the generated bodies' variables: enriched (i_env, event_time and each type's extra variables, as newer PortaBilling releases send) or minimal (the documented example: i_event and the entity id)")
+	inGroup(f, groupEvents, func() {
+		p.Payload = event.DefaultPayload
+		f.Var(p, "payload", "the generated bodies' variables: enriched (i_env, event_time and each type's extra variables, as newer PortaBilling releases send) or minimal (the documented example: i_event and the entity id)")
+	})
 }
 
 func (p *payloadFlag) String() string { return string(p.Payload) }

@@ -11,7 +11,7 @@ import (
 // lower layers (tests aside). testutil, the tests' helpers, is above them
 // all: it may use any package, and no package (only tests) imports it.
 var layers = map[string]int{
-	"entity": 0, "sign": 0, "term": 0, "release": 0, "schema": 0,
+	"entity": 0, "sign": 0, "term": 0, "release": 0, "schema": 0, "listen": 0,
 	"event": 1, "espf": 1, "restart": 1, "starter": 1,
 	"sim": 2, "check": 2, "espfapi": 2, "journal": 2,
 	"verify":   3,

@@ -54,7 +54,9 @@ Exit codes: 0 ok, 1 a check failed, 2 usage error or invalid input,
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	root.PersistentFlags().StringVar(&color, "color", "auto", "color output: auto (on a terminal, unless NO_COLOR is set), always or never")
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(func(cmd *cobra.Command) error { return usage(cmd.OutOrStderr(), cmd, helpWidth(ios)) })
+	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) { _ = help(cmd.OutOrStdout(), cmd, helpWidth(ios)) })
 	root.AddCommand(
 		newSignCmd(ios, nil),
 		newVerifyCmd(ios, nil),

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/report"
@@ -19,7 +20,8 @@ import (
 
 type runOptions struct {
 	IO         *term.IO
-	File       string
+	Files      []string // each is run in turn
+	File       string   // the one being run
 	JSON       bool
 	JSONFile   string
 	JUnitFile  string
@@ -27,30 +29,33 @@ type runOptions struct {
 	Results    string
 	Seed       int64
 	NoProgress bool
+	fileTag    string // "-NAME" added to report files when several files run
 }
 
 func newRunCmd(ios *term.IO, runF func(context.Context, *runOptions) error) *cobra.Command {
 	opts := &runOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "run SCENARIO.yaml",
+		Use:   "run SCENARIO.yaml...",
 		Short: "Run a scenario file and check its expectations",
 		Long: `Run a scenario: send its phases to its target (or to the built-in reference
 receiver when it has none), then check every expectation and print the
 report. Exits 0 when every expectation holds, 1 when one fails, 2 when the
-scenario is invalid.
+scenario is invalid. Several files run one after the other, each reported;
+the exit code is the worst of theirs.
 
 Report files (JSON, JUnit XML, self-contained HTML) are written where the
 scenario's report: section or the flags say; flags win.`,
 		Example: `  espfctl run scenarios/quickstart.yaml
   espfctl run my-app.yaml --junit junit.xml --html report.html
+  espfctl run scenarios/quickstart.yaml scenarios/basic.yaml --junit out/junit.xml   # out/junit-quickstart.xml, out/junit-basic.xml
   APP_URL=https://app.example.com/espf espfctl run scenarios/template.yaml --json`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.File = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
+			opts.Files = args
+			if runF == nil {
+				runF = runFiles
 			}
-			return runRun(cmd.Context(), opts)
+			return runF(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
@@ -64,6 +69,68 @@ scenario's report: section or the flags say; flags win.`,
 	return cmd
 }
 
+// runFiles runs each file in turn. One file's error is returned as is;
+// with several, each failure is said as it happens and the exit code is
+// the worst of theirs. Report files get the scenario file's name added
+// (junit.xml → junit-quickstart.xml) so that one does not overwrite
+// another. An interrupt stops the files not yet started.
+func runFiles(ctx context.Context, opts *runOptions) error {
+	if len(opts.Files) == 1 {
+		one := *opts
+		one.File = opts.Files[0]
+		return runRun(ctx, &one)
+	}
+	worst := exitOK
+	var failed []string
+	for i, file := range opts.Files {
+		if ctx.Err() != nil {
+			failed = append(failed, fmt.Sprintf("%d not run (interrupted)", len(opts.Files)-i))
+			break
+		}
+		one := *opts
+		one.File = file
+		tag := "-" + strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		for _, p := range []*string{&one.JSONFile, &one.JUnitFile, &one.HTMLFile, &one.Results} {
+			*p = perFile(*p, tag)
+		}
+		one.fileTag = tag
+		if !opts.JSON {
+			fmt.Fprintf(opts.IO.Out, "%sscenario file %s\n", map[bool]string{true: "\n", false: ""}[i > 0], term.Escape(file))
+		}
+		err := runRun(ctx, &one)
+		if err == nil {
+			continue
+		}
+		code := exitCode(ctx, err)
+		worst = max(worst, code)
+		fmt.Fprintf(opts.IO.Err, "espfctl: %s\n", message(err))
+		failed = append(failed, fmt.Sprintf("%s (exit %d)", term.Escape(file), code))
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &codedError{code: worst, msg: fmt.Sprintf("%d of %d scenario files did not pass: %s", len(failed), len(opts.Files), strings.Join(failed, ", "))}
+}
+
+// perFile is path with tag before its extension; "" stays "".
+func perFile(path, tag string) string {
+	if path == "" {
+		return ""
+	}
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + tag + ext
+}
+
+// codedError is an error whose exit code was decided already (run's worst
+// of several files).
+type codedError struct {
+	code int
+	msg  string
+}
+
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) ExitCode() int { return e.code }
+
 func runRun(ctx context.Context, opts *runOptions) error {
 	s, err := scenario.Load(opts.File)
 	if err != nil {
@@ -73,8 +140,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return &usageError{fmt.Errorf("%s is not a valid scenario (%d problems)", opts.File, len(scenario.Errors(err)))}
 	}
 	for dst, src := range map[*string]string{&s.Report.JSON: opts.JSONFile, &s.Report.JUnit: opts.JUnitFile, &s.Report.HTML: opts.HTMLFile, &s.Report.Results: opts.Results} {
-		if src != "" {
+		switch {
+		case src != "":
 			*dst = src
+		case *dst != "" && opts.fileTag != "":
+			*dst = perFile(*dst, opts.fileTag) // two scenarios may name the same report file
 		}
 	}
 	if s.Target != nil && s.Target.TLS.InsecureSkipVerify {

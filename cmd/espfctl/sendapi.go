@@ -31,16 +31,18 @@ type apiFlags struct {
 }
 
 func (a *apiFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&a.Listen, "api-listen", "", "serve the PortaBilling mock on this address, e.g. 127.0.0.1:8181: the ESPF API (status callbacks) and the PortaBilling API the Application reads entities back from")
-	f.StringVar(&a.Token, "api-token", "", "the API mock accepts \"Authorization: Bearer TOKEN\" and Session/login with this token (secret; or $"+envAPIToken+")")
-	f.DurationVar(&a.Wait, "api-wait", 0, "after the drain, keep the API mock up at most this long, until every delivered account has a provisioning status")
-	f.StringVar(&a.Login, "api-login", "", "the login Session/login accepts")
-	f.StringVar(&a.Password, "api-password", "", "--api-login's password (secret; or --api-password-file, $"+envAPIPassword+")")
-	f.StringVar(&a.PasswordFile, "api-password-file", "", "read --api-password from this file")
-	f.BoolVar(&a.SelfSigned, "api-tls-self-signed", false, "serve the API mock over HTTPS with a certificate signed by a CA made for the run (see --api-ca-out)")
-	f.StringVar(&a.CAOut, "api-ca-out", "", "with --api-tls-self-signed: write the CA's certificate (PEM) here, for the Application to trust")
-	f.StringVar(&a.TLSCert, "api-tls-cert", "", "serve the API mock over HTTPS with this certificate (PEM)")
-	f.StringVar(&a.TLSKey, "api-tls-key", "", "--api-tls-cert's private key (PEM)")
+	inGroup(f, groupAPI, func() {
+		f.StringVar(&a.Listen, "api-listen", "", "serve the PortaBilling mock on this address, e.g. 127.0.0.1:8181: the ESPF API (status callbacks) and the PortaBilling API the Application reads entities back from")
+		f.StringVar(&a.Token, "api-token", "", "the API mock accepts \"Authorization: Bearer TOKEN\" and Session/login with this token (secret; or $"+envAPIToken+")")
+		f.DurationVar(&a.Wait, "api-wait", 0, "after the drain, keep the API mock up at most this long, until every delivered account has a provisioning status")
+		f.StringVar(&a.Login, "api-login", "", "the login Session/login accepts")
+		f.StringVar(&a.Password, "api-password", "", "--api-login's password (secret; or --api-password-file, $"+envAPIPassword+")")
+		f.StringVar(&a.PasswordFile, "api-password-file", "", "read --api-password from this file")
+		f.BoolVar(&a.SelfSigned, "api-tls-self-signed", false, "serve the API mock over HTTPS with a certificate signed by a CA made for the run (see --api-ca-out)")
+		f.StringVar(&a.CAOut, "api-ca-out", "", "with --api-tls-self-signed: write the CA's certificate (PEM) here, for the Application to trust")
+		f.StringVar(&a.TLSCert, "api-tls-cert", "", "serve the API mock over HTTPS with this certificate (PEM)")
+		f.StringVar(&a.TLSKey, "api-tls-key", "", "--api-tls-cert's private key (PEM)")
+	})
 }
 
 // scenario checks the flags (before anything runs) and returns the mock

@@ -24,14 +24,16 @@ type lifecycleFlags struct {
 var lifecycleShape = []string{"entities", "updates", "deleted", "active", "groups", "internal", "inherited"}
 
 func (l *lifecycleFlags) register(f *pflag.FlagSet) {
-	f.BoolVar(&l.On, "lifecycle", false, "send entity histories: Created, Updated×(--updates), then Deleted for a share (--deleted)")
-	f.Int64Var(&l.Entities, "entities", 100, "--lifecycle: distinct entities in all")
-	f.StringVar(&l.Updates, "updates", "1-3", "--lifecycle: Updated events per entity, MIN-MAX (or N)")
-	f.StringVar(&l.Deleted, "deleted", "30%", "--lifecycle: share of histories that end with Deleted (30% or 0.3), for groups that have it")
-	f.IntVar(&l.Active, "active", event.DefaultActive, "--lifecycle: entities whose histories are in progress at once (how tightly their events interleave)")
-	f.StringVar(&l.Internal, "internal", "20%", "--lifecycle: share of an account's or customer's events that are internal event names of three parts from the catalog (Account/AccessPolicy/Changed…), applied as updates")
-	f.StringVar(&l.Inherit, "inherited", "10%", "--lifecycle: share of customer changes also sent, \"inherited from Customer\", to every account of the customer in progress: a burst, sent at once")
-	f.StringSliceVar(&l.Groups, "groups", []string{"Subscriber", "Customer", "Invoice", "DID"}, "--lifecycle: entity groups (an invoice needs Customer)")
+	inGroup(f, groupLifecycle, func() {
+		f.BoolVar(&l.On, "lifecycle", false, "send entity histories: Created, Updated×(--updates), then Deleted for a share (--deleted)")
+		f.Int64Var(&l.Entities, "entities", 100, "--lifecycle: distinct entities in all")
+		f.StringVar(&l.Updates, "updates", "1-3", "--lifecycle: Updated events per entity, MIN-MAX (or N)")
+		f.StringVar(&l.Deleted, "deleted", "30%", "--lifecycle: share of histories that end with Deleted (30% or 0.3), for groups that have it")
+		f.IntVar(&l.Active, "active", event.DefaultActive, "--lifecycle: entities whose histories are in progress at once (how tightly their events interleave)")
+		f.StringVar(&l.Internal, "internal", "20%", "--lifecycle: share of an account's or customer's events that are internal event names of three parts from the catalog (Account/AccessPolicy/Changed…), applied as updates")
+		f.StringVar(&l.Inherit, "inherited", "10%", "--lifecycle: share of customer changes also sent, \"inherited from Customer\", to every account of the customer in progress: a burst, sent at once")
+		f.StringSliceVar(&l.Groups, "groups", []string{"Subscriber", "Customer", "Invoice", "DID"}, "--lifecycle: entity groups (an invoice needs Customer)")
+	})
 }
 
 // changed notes which shape flags were given.

@@ -11,11 +11,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/espf"
 	"github.com/espfctl/espfctl/internal/inspect"
 	"github.com/espfctl/espfctl/internal/journal"
+	"github.com/espfctl/espfctl/internal/listen"
 	"github.com/espfctl/espfctl/internal/report"
 	"github.com/espfctl/espfctl/internal/schema"
 	"github.com/espfctl/espfctl/internal/sign"
@@ -47,6 +49,7 @@ type serveOptions struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
+	CAOut         string // with TLSSelfSigned: where the run's CA certificate goes
 	Grace         time.Duration
 	ForwardTo     string
 	ForwardTLS    espf.TLS
@@ -117,7 +120,8 @@ SIGINT or SIGTERM drains and exits 0.`,
 	fs.StringVar(&opts.ReadyFile, "ready-file", "", "once listening, write the bound delivery address to this file (atomically)")
 	fs.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
 	fs.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key for --tls-cert")
-	fs.BoolVar(&opts.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with an in-memory self-signed certificate for 127.0.0.1/localhost")
+	fs.BoolVar(&opts.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with an in-memory certificate for 127.0.0.1/localhost (and the --listen host), signed by a CA made for the run")
+	fs.StringVar(&opts.CAOut, "ca-out", "", "with --tls-self-signed: write the run's CA certificate (PEM) here, for clients to trust (send --ca-file FILE)")
 	fs.DurationVar(&opts.Grace, "grace", verify.DefaultGrace, "on SIGINT/SIGTERM, how long to wait for in-flight deliveries")
 	return cmd
 }
@@ -132,6 +136,8 @@ func (o *serveOptions) validate() error {
 		return usageErrorf("--tls-cert and --tls-key go together")
 	case o.TLSSelfSigned && o.TLSCert != "":
 		return usageErrorf("--tls-self-signed and --tls-cert: give one")
+	case o.CAOut != "" && !o.TLSSelfSigned:
+		return usageErrorf("--ca-out writes the CA of --tls-self-signed: give --tls-self-signed too (with --tls-cert, clients trust that certificate's own CA)")
 	case o.MaxBody <= 0:
 		return usageErrorf("--max-body %d: want a positive number of bytes", o.MaxBody)
 	case o.MaxConns <= 0:
@@ -191,6 +197,9 @@ type serveSide struct {
 	fingerprint string
 	journal     *journal.Journal
 	lines       *verify.LineWriter // stdout: one line per delivery
+	mismatch    sync.Mutex         // guards mismatchAt, mismatchN (tlsOnPlain)
+	mismatchAt  time.Time
+	mismatchN   int
 	warns       *verify.LineWriter // stderr: drop warnings, never blocking an answer
 	rc          *verify.Receiver
 	ln          *verify.LimitListener
@@ -211,6 +220,9 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	s.announce()
+	if opts.IO.IsTTY && !opts.JSON { // a terminal's lines fit it, under a header (report.DeliveryFit)
+		s.lines.WriteLine([]byte(report.DeliveryHeader(opts.IO.Width, opts.IO.Palette()) + "\n"))
+	}
 	if opts.ReadyFile != "" {
 		if err := writeReady(opts.ReadyFile, s.ln.Addr().String()); err != nil {
 			return err
@@ -266,11 +278,17 @@ func (s *serveSide) loadTLS() error {
 		}
 		s.cert, s.fingerprint = &c, verify.Fingerprint(c.Certificate[0])
 	case o.TLSSelfSigned:
-		c, fp, err := verify.SelfSigned(time.Now())
+		host, _, _ := net.SplitHostPort(o.Listen)
+		c, caPEM, err := listen.SelfSigned(time.Now(), "espfctl serve", host)
 		if err != nil {
 			return err
 		}
-		s.cert, s.fingerprint = &c, fp
+		s.cert, s.fingerprint = &c, verify.Fingerprint(c.Certificate[0])
+		if o.CAOut != "" {
+			if err := os.WriteFile(o.CAOut, caPEM, 0o644); err != nil {
+				return fmt.Errorf("--ca-out: write the CA certificate: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -297,6 +315,8 @@ func (s *serveSide) line(d verify.Delivery) {
 			verify.Delivery
 		}{schema.Version, d})
 		buf.Write(append(b, '\n'))
+	} else if s.opts.IO.IsTTY {
+		_ = report.DeliveryFit(&buf, d, s.opts.IO.Palette(), s.opts.IO.Width)
 	} else {
 		_ = report.Delivery(&buf, d, s.opts.IO.Palette())
 	}
@@ -305,27 +325,44 @@ func (s *serveSide) line(d verify.Delivery) {
 
 func (s *serveSide) listen() error {
 	o := s.opts
-	tcp, err := net.Listen("tcp", o.Listen)
+	tcp, err := listen.TCP("--listen", o.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+		return err
 	}
 	s.ln = verify.NewLimitListener(tcp, o.MaxConns)
 	s.rc.WatchConns(s.ln)
-	s.deliveries = s.ln
+	s.deliveries = listen.TLSOnPlain(s.ln, s.tlsOnPlain)
 	if s.cert != nil {
 		s.deliveries = verify.TLSListener(s.ln, *s.cert)
 	}
 	if o.AdminListen != "off" {
-		if s.admin, err = net.Listen("tcp", o.AdminListen); err != nil {
-			return fmt.Errorf("--admin-listen %s: %w", o.AdminListen, err)
+		if s.admin, err = listen.TCP("--admin-listen", o.AdminListen); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// tlsOnPlain says on stderr that a client started TLS on the plain-http
+// listener (its URL says https://): the first time, then at most every
+// 10 s. (A plain-http client on the https listener is named by Go's own
+// "client sent an HTTP request to an HTTPS server".)
+func (s *serveSide) tlsOnPlain(remote string) {
+	s.mismatch.Lock()
+	defer s.mismatch.Unlock()
+	s.mismatchN++
+	if now := time.Now(); s.mismatchAt.IsZero() || now.Sub(s.mismatchAt) >= 10*time.Second {
+		s.warns.WriteLine(fmt.Appendf(nil, "warning: %d TLS handshake(s) on this plain-http listener, the last from %s: the sender's URL says https://; serve with --tls-self-signed or --tls-cert, or send to http://\n", s.mismatchN, remote))
+		s.mismatchAt, s.mismatchN = now, 0
+	}
+}
+
 // announce writes the start-up lines to stderr.
 func (s *serveSide) announce() {
 	o, w := s.opts, s.opts.IO.Err
+	if o.IO.ErrTTY { // a terminal's lines fit it
+		w = fitWriter{w, o.IO.ErrWidth}
+	}
 	scheme := "http"
 	if s.cert != nil {
 		scheme = "https"
@@ -348,6 +385,9 @@ func (s *serveSide) announce() {
 	}
 	if s.fingerprint != "" {
 		fmt.Fprintf(w, "tls certificate sha256 fingerprint: %s\n", s.fingerprint)
+	}
+	if o.CAOut != "" {
+		fmt.Fprintf(w, "the CA certificate is in %s: clients trust it with send --ca-file %s (curl --cacert)\n", term.Escape(o.CAOut), term.Escape(o.CAOut))
 	}
 	switch {
 	case o.NoAuth && o.ForwardTo != "":

@@ -32,11 +32,14 @@ type targetFlags struct {
 }
 
 func (t *targetFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&t.URL, "url", "", "the Application's URL to POST events to (required; a password in it is never printed)")
-	t.Headers.register(f)
-	t.TLS.register(f)
-	f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
-	f.StringVar(&t.StateURL, "state-url", "", "where the Application shows an entity's state, with {group} and {id}, e.g. http://localhost:8080/state/{group}/{id}: read back after the run and compared")
+	inGroup(f, groupConnection, func() {
+		f.StringVar(&t.URL, "url", "", "the Application's URL to POST events to (required; a password in it is never printed)")
+		t.Headers.register(f)
+		t.TLS.register(f)
+		f.BoolVar(&t.HTTP2, "http2", false, "negotiate HTTP/2 over TLS when the Application offers it (the ESPF speaks HTTP/1.1)")
+		f.StringVar(&t.StateURL, "state-url", "", "where the Application shows an entity's state, with {group} and {id}, e.g. http://localhost:8080/state/{group}/{id}: read back after the run and compared")
+		_ = f.SetAnnotation("state-url", groupKey, []string{groupLifecycle})
+	})
 	f.StringVar(&t.RestartCmd, "restart-cmd", "", "shell command (sh -c) that stops the Application abruptly and starts it again, e.g. 'docker kill app && docker start app': run while requests are in flight, then nothing answered 200 may be lost or applied twice (needs --state-url)")
 }
 
@@ -97,7 +100,9 @@ func (t *targetFlags) warnInsecure(w io.Writer) {
 type headerFlags []string
 
 func (h *headerFlags) register(f *pflag.FlagSet) {
-	f.StringArrayVarP((*[]string)(h), "header", "H", nil, `extra header "Name: value" (repeatable)`)
+	inGroup(f, groupConnection, func() {
+		f.StringArrayVarP((*[]string)(h), "header", "H", nil, `extra header "Name: value" (repeatable)`)
+	})
 }
 
 // header parses the flags; a malformed one is a usage error that does not
@@ -124,10 +129,12 @@ func (h headerFlags) header() (http.Header, error) {
 type tlsFlags struct{ espf.TLS }
 
 func (t *tlsFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")
-	f.BoolVar(&t.InsecureSkipVerify, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
-	f.StringVar(&t.CertFile, "cert", "", "client certificate (PEM) for mutual TLS")
-	f.StringVar(&t.KeyFile, "cert-key", "", "the client certificate's private key (PEM)")
+	inGroup(f, groupConnection, func() {
+		f.StringVar(&t.CAFile, "ca-file", "", "trust the Application's certificate from this PEM file")
+		f.BoolVar(&t.InsecureSkipVerify, "insecure-skip-verify", false, "do not check the Application's certificate (warned)")
+		f.StringVar(&t.CertFile, "cert", "", "client certificate (PEM) for mutual TLS")
+		f.StringVar(&t.KeyFile, "cert-key", "", "the client certificate's private key (PEM)")
+	})
 }
 
 func (t *tlsFlags) config() (*tls.Config, error) {

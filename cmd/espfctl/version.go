@@ -11,6 +11,12 @@ import (
 // go install records, which is "(devel)" for a build from a checkout.
 var version string
 
+// commit and commitTime are set by the release build with -ldflags -X: it
+// builds with -buildvcs=false, so that the builder's go env cannot change
+// the binary, and names the commit itself. A go build from a checkout
+// records the revision in its build info instead.
+var commit, commitTime string
+
 // versionString is "espfctl VERSION (REVISION[, modified], TIME) GOVERSION".
 func versionString() string {
 	v, rev, when, dirty := version, "", "", false
@@ -31,6 +37,9 @@ func versionString() string {
 				dirty = s.Value == "true"
 			}
 		}
+	}
+	if rev == "" {
+		rev, when = commit, commitTime
 	}
 	out := "espfctl " + v
 	if rev != "" {

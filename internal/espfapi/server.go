@@ -2,21 +2,16 @@ package espfapi
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/listen"
 )
 
 // ServerConfig is where and how the mock listens.
@@ -83,7 +78,7 @@ func Listen(m *Mock, cfg ServerConfig) (*Server, error) {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen.TCP("api.listen", cfg.Listen)
 	if err != nil {
 		return nil, err
 	}
@@ -113,52 +108,8 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.err
 }
 
-// SelfSigned makes a CA for this run and a server certificate it signs, for
-// 127.0.0.1, ::1, localhost and host (when it is a name or an address),
-// valid for a week; it returns the server certificate and the CA's PEM. A
-// client trusts the CA (curl --cacert, PHP's CURLOPT_CAINFO, Go's RootCAs),
-// not an exception for the server certificate.
+// SelfSigned makes a CA for this run and a certificate it signs for host
+// (listen.SelfSigned); caPEM is the CA's certificate.
 func SelfSigned(now time.Time, host string) (tls.Certificate, []byte, error) {
-	fail := func(err error) (tls.Certificate, []byte, error) {
-		return tls.Certificate{}, nil, fmt.Errorf("self-signed certificate: %w", err)
-	}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return fail(err)
-	}
-	ca := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "espfctl API mock CA", Organization: []string{"espfctl"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, IsCA: true, BasicConstraintsValid: true, MaxPathLenZero: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return fail(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return fail(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return fail(err)
-	}
-	leaf := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "espfctl API mock", Organization: []string{"espfctl"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}
-	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
-		leaf.IPAddresses = append(leaf.IPAddresses, ip)
-	} else if ip == nil && host != "" && host != "localhost" {
-		leaf.DNSNames = append(leaf.DNSNames, host)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return fail(err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}, caPEM, nil
-}
-
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	return n
+	return listen.SelfSigned(now, "espfctl API mock", host)
 }

@@ -61,7 +61,7 @@ func esc(s string) string { return verify.Escape(s) }
 // rowView is a Row as the list shows it.
 type rowView struct {
 	Key, Href, Kind string
-	Badge, BadgeCls string // "dup", "replay", "rejected"
+	Badge, BadgeCls string // "dup", "replay", or a rejected delivery's consequence: "re-sent · by serve", "dropped"
 	Time, TimeISO   string
 	Type, Entity    string
 	IEvent          string
@@ -185,7 +185,14 @@ func newRowView(r *journal.Record) rowView {
 	case journal.Replay:
 		v.Badge, v.BadgeCls = "replay", "replay"
 	case journal.Rejected:
-		v.Badge, v.BadgeCls = "rejected", clsBad
+		// What the ESPF does with the answer (re-sent, dropped), marked
+		// "by serve" when serve refused it itself (auth, method, size, a
+		// fault) rather than passing on the Application's answer.
+		o := r.Consequence()
+		v.Badge, v.BadgeCls = o.Words(), consequenceClass(o)
+		if !r.Forwarded {
+			v.Badge += " · by serve"
+		}
 	}
 	if r.Deliveries > 0 {
 		v.Copies = strconv.FormatInt(r.Deliveries, 10)

@@ -263,6 +263,11 @@ func newReleaseServer(t *testing.T, dir string) *releaseServer {
 		s.mu.Lock()
 		s.auth = append(s.auth, r.Header.Get("Authorization"))
 		s.mu.Unlock()
+		if r.URL.Path == "/api/releases" { // newest first by date, as GitHub lists them; not by version
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, "[\n  {\"tag_name\": %q, \"prerelease\": true},\n  {\"tag_name\": \"v9.8.6\"},\n  {\"tag_name\": \"v10.0.0\"},\n  {\"tag_name\": \"v9.10.0\"},\n  {\"tag_name\": \"v9.9.1\"}\n]\n", testVersion)
+			return
+		}
 		if r.URL.Path == "/api/releases/latest" {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, "{\n  \"url\": \"x\",\n  \"tag_name\": %q,\n  \"name\": \"espfctl\"\n}\n", testVersion)
@@ -417,6 +422,26 @@ func TestActionInstallsReleaseAndRunsCommand(t *testing.T) {
 		}
 		if len(res.ran) != 1 || len(res.path) != 0 || strings.Contains(res.stdout, "espfctl "+testVersion) {
 			t.Errorf("after a refused download: steps %q, GITHUB_PATH %v, stdout %q", res.ran, res.path, res.stdout)
+		}
+	})
+
+	// uses: espfctl/espfctl@v9 (how actions are pinned) or @v9.8: the newest
+	// matching release by version (v9.10.0 > v9.9.1), prereleases left out.
+	// The mirror holds only testVersion's files, so the download of the
+	// version chosen fails, naming it.
+	for _, tc := range []struct{ ref, want string }{{"v9", "v9.10.0"}, {"v9.8", "v9.8.6"}} {
+		t.Run("uses @"+tc.ref, func(t *testing.T) {
+			res := runAction(t, actionRun{inputs: map[string]string{}, actionRef: tc.ref, env: []string{base, api}, workspace: t.TempDir()})
+			if !strings.Contains(res.stderr, tc.ref+" is "+tc.want+", the newest matching release") ||
+				!strings.Contains(res.stderr, "/"+tc.want+"/checksums.txt") {
+				t.Errorf("@%s: err %v, stderr:\n%s\nwant it resolved to %s", tc.ref, res.err, res.stderr, tc.want)
+			}
+		})
+	}
+	t.Run("uses @v7: no matching release", func(t *testing.T) {
+		res := runAction(t, actionRun{inputs: map[string]string{}, actionRef: "v7", env: []string{base, api}, workspace: t.TempDir()})
+		if res.err == nil || !strings.Contains(res.stderr, "no release matches v7") {
+			t.Errorf("@v7: err %v, stderr:\n%s", res.err, res.stderr)
 		}
 	})
 

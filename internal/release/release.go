@@ -29,7 +29,19 @@ type Options struct {
 	// Time is the modification time of every archive entry and the image's
 	// creation time; the same sources and Time give the same files.
 	Time time.Time
-	Log  io.Writer // one line per artifact; nil: discarded
+	// Commit is the VCS revision the release is built from (40 hex digits),
+	// embedded for `espfctl version` with -ldflags -X: the build does not
+	// read the VCS (-buildvcs=false), so the builder's go env cannot change
+	// the binaries. "" embeds none.
+	Commit string
+	Log    io.Writer // what it is doing, as it goes; nil: discarded
+}
+
+// Stamp is what a release binary carries about itself.
+type Stamp struct {
+	Version string    // v1.2.3
+	Commit  string    // the VCS revision; "" when unknown
+	Time    time.Time // the commit's time
 }
 
 // Artifact is one file Run wrote to Dist.
@@ -51,7 +63,7 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	docs, err := readDocs(o.Root)
+	docs, err := readDocs(o.Root, o.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +92,15 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 		}
 		start := time.Now()
 		p := filepath.Join(work, t.OS+"_"+t.Arch, t.BinaryName())
-		if err := Build(ctx, o.Root, t, o.Version, p); err != nil {
+		what := "building " + t.String()
+		if len(binaries) == 0 {
+			what += " (a platform's first build compiles every package, the pure-Go SQLite the longest: minutes on a cold build cache)"
+		}
+		fmt.Fprintln(log, what)
+		stop := still(log, "building "+t.String(), start, 30*time.Second)
+		err := Build(ctx, o.Root, t, Stamp{o.Version, o.Commit, o.Time}, p)
+		stop()
+		if err != nil {
 			return "", err
 		}
 		if err := checkBinary(p, t, o.Version); err != nil {
@@ -111,7 +131,12 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 			return nil, err
 		}
 		start := time.Now()
-		files := append([]File{{Name: t.BinaryName(), Mode: 0o755, Data: bin}}, docs...)
+		dir := t.Folder(o.Version) + "/"
+		files := []File{{Name: dir + t.BinaryName(), Mode: 0o755, Data: bin}}
+		for _, d := range docs {
+			d.Name = dir + d.Name
+			files = append(files, d)
+		}
 		name := t.ArchiveName(o.Version)
 		if err := WriteArchive(filepath.Join(o.Dist, name), files, o.Time); err != nil {
 			return nil, err
@@ -149,20 +174,66 @@ func Run(ctx context.Context, o Options) ([]Artifact, error) {
 	return out, nil
 }
 
+// still says every interval, until stop is called, that what is still
+// going on, so that a long step is never silent.
+func still(log io.Writer, what string, start time.Time, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				fmt.Fprintf(log, "still %s (%s)\n", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// buildEnv is the environment of a release build: the caller's, without
+// anything that changes what go build produces (GOFLAGS such as
+// -buildvcs=false or -race, GOEXPERIMENT, instruction-set levels, cgo),
+// and with those fixed. GOFLAGS is set (not emptied), so that a GOFLAGS in
+// the builder's go env file is overridden too.
+func buildEnv(t Target) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOFLAGS", "GOEXPERIMENT", "GOOS", "GOARCH", "GOAMD64", "GOARM64", "GOARM", "GO386", "CGO_ENABLED":
+			continue
+		}
+		env = append(env, kv)
+	}
+	// The baseline instruction sets, so the binaries run on every machine
+	// of their architecture.
+	return append(env, "GOFLAGS=-mod=readonly", "CGO_ENABLED=0",
+		"GOOS="+t.OS, "GOARCH="+t.Arch, "GOAMD64=v1", "GOARM64=v8.0")
+}
+
 // Build compiles root's ./cmd/espfctl for t into out: static (CGO_ENABLED=0),
-// -trimpath, symbols stripped, version embedded as main.version.
-func Build(ctx context.Context, root string, t Target, version, out string) error {
+// -trimpath, -buildvcs=false, symbols stripped, the version and commit
+// embedded as main.version, main.commit and main.commitTime. Every input
+// is fixed (buildEnv), so one commit gives the same bytes whatever the
+// builder's go env.
+func Build(ctx context.Context, root string, t Target, st Stamp, out string) error {
 	goBin, err := goCommand()
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+version,
-		"-o", out, "./cmd/espfctl")
+	ldflags := "-s -w -buildid= -X main.version=" + st.Version
+	if st.Commit != "" {
+		ldflags += " -X main.commit=" + st.Commit + " -X main.commitTime=" + st.Time.UTC().Format(time.RFC3339)
+	}
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-buildmode=exe",
+		"-ldflags", ldflags, "-o", out, "./cmd/espfctl")
 	cmd.Dir = root
-	// The baseline instruction sets, whatever the environment asks for, so
-	// the binaries run on every machine of their architecture.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.OS, "GOARCH="+t.Arch, "GOAMD64=v1", "GOARM64=v8.0")
+	cmd.Env = buildEnv(t)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
@@ -214,9 +285,10 @@ func checkBinary(p string, t Target, version string) error {
 	return nil
 }
 
-// readDocs reads what every archive carries beside the binary: README.md,
-// LICENSE and the example scenarios the README's quick start runs.
-func readDocs(root string) ([]File, error) {
+// readDocs reads what every archive carries beside the binary: the release
+// README (ReleaseREADME), LICENSE and the example scenarios the README's
+// first steps run.
+func readDocs(root, version string) ([]File, error) {
 	names := []string{"README.md", "LICENSE"}
 	scen, err := filepath.Glob(filepath.Join(root, "scenarios", "*"))
 	if err != nil {
@@ -233,6 +305,9 @@ func readDocs(root string) ([]File, error) {
 		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(n)))
 		if err != nil {
 			return nil, fmt.Errorf("release files: %w", err)
+		}
+		if n == "README.md" {
+			b = ReleaseREADME(b, version)
 		}
 		out = append(out, File{Name: n, Mode: 0o644, Data: b})
 	}

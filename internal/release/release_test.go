@@ -115,11 +115,24 @@ func TestReleaseWritesArchiveChecksumsAndImage(t *testing.T) {
 	}
 
 	// The archive has the binary and the docs; the binary prints the version.
-	files := readArchive(t, filepath.Join(dist, host.ArchiveName(testVersion)))
+	// Everything is under one folder, espfctl_VERSION_OS_ARCH/.
+	dirFiles := readArchive(t, filepath.Join(dist, host.ArchiveName(testVersion)))
+	folder := host.Folder(testVersion) + "/"
+	files := map[string]entry{}
+	for n, f := range dirFiles {
+		rel, ok := strings.CutPrefix(n, folder)
+		if !ok && n+"/" != folder {
+			t.Errorf("archive entry %s is outside %s", n, folder)
+		}
+		files[rel] = f
+	}
 	for _, n := range []string{host.BinaryName(), "README.md", "LICENSE", "scenarios/quickstart.yaml"} {
 		if _, ok := files[n]; !ok {
-			t.Errorf("archive lacks %s; has %v", n, keys(files))
+			t.Errorf("archive lacks %s%s; has %v", folder, n, keys(dirFiles))
 		}
+	}
+	if readme := string(files["README.md"].data); strings.Contains(readme, "go run") {
+		t.Errorf("the archive's README starts from a checkout (go run), not the binary")
 	}
 	if !strings.Contains(string(files["LICENSE"].data), "MIT License") {
 		t.Errorf("LICENSE is not the MIT license")

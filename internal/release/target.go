@@ -44,7 +44,13 @@ func (t Target) ArchiveName(version string) string {
 	if t.OS == "windows" {
 		ext = ".zip"
 	}
-	return "espfctl_" + version + "_" + t.OS + "_" + t.Arch + ext
+	return t.Folder(version) + ext
+}
+
+// Folder is espfctl_VERSION_OS_ARCH, the one top-level directory an
+// archive unpacks into.
+func (t Target) Folder(version string) string {
+	return "espfctl_" + version + "_" + t.OS + "_" + t.Arch
 }
 
 // ImageName is the file name of the container image tarball.

@@ -164,7 +164,7 @@ func TestHTMLNeutralisesOutsideText(t *testing.T) {
 		`<td>i_account=` + ctlShown + `</td><td>OK</td>`,
 		`<td><span class="sw bad"></span>customer/` + ctlShown + `</td><td>emitted ` + ctlShown + ` 21;`,
 		`<td>` + ctlShown + `</td><td class="num">1</td><td class="num badnum">1</td>`,
-		`read tcp: ` + ctlShown + `</td>`,
+		`(` + ctlShown + `)</td>`,                          // a transport error, in the text report's words
 		`<td>` + ctlShown + `</td><td class="num">20</td>`, // the phases table
 		`">` + ctlShown + `</text>`,                        // and its marker on the charts
 	} {

@@ -81,7 +81,8 @@ type Summary struct {
 	ByType         map[string]TypeCounts   `json:"by_type"`
 	Latency        Quantiles               `json:"latency"`    // answered - intended
 	Service        Quantiles               `json:"service"`    // answered - sent
-	SendError      Quantiles               `json:"send_error"` // sent - intended
+	SenderLag      Quantiles               `json:"sender_lag"` // sent - intended: how far behind its schedule the sender sent
+	SendError      Quantiles               `json:"send_error"` // Deprecated: SenderLag under its earlier name; the same figures, written for the readers of that key
 	Duplicates     Duplicates              `json:"duplicates"`
 	Dropped        []DroppedEvent          `json:"dropped,omitempty"` // the first ones, up to 20
 	MaxInFlight    int                     `json:"max_in_flight,omitempty"`
@@ -441,6 +442,36 @@ func (m *Metrics) addError(r *sim.Record) {
 
 const timeoutExample = "no answer within the timeout; the ESPF re-sends after it"
 
+// classWords says what each transport error class means, for people.
+var classWords = map[string]string{
+	espf.ErrTimeout:    "no answer within the timeout",
+	espf.ErrReset:      "the connection was reset before an answer came",
+	espf.ErrRefused:    "the connection was refused: nothing listens there",
+	espf.ErrEOF:        "the connection was closed before an answer came",
+	espf.ErrDNS:        "the host name did not resolve",
+	espf.ErrTLS:        "the TLS handshake failed",
+	espf.ErrConnection: "the connection failed",
+	espf.ErrCanceled:   "the run was interrupted while the request was in flight",
+}
+
+// Words is what the text and HTML reports say about these attempts: what
+// the class means, then the error's innermost words ("the connection was
+// closed before an answer came (EOF)"), not Go's whole error text (which
+// --json keeps in example).
+func (e ErrorReason) Words() string {
+	words, ok := classWords[e.Class]
+	if !ok {
+		words = e.Class
+	}
+	if e.Example == timeoutExample {
+		return timeoutExample
+	}
+	if d := shortDetail(e.Example); d != "" && !strings.EqualFold(d, words) {
+		words += " (" + d + ")"
+	}
+	return words
+}
+
 // fix is what fixes a transport error, where the sender's flags can: hint
 // for the report (ErrorReason.Hint), short for one status line.
 type fix struct{ hint, short string }
@@ -448,6 +479,9 @@ type fix struct{ hint, short string }
 // errorFix says what fixes a transport error of class whose own words are
 // detail; the zero fix when nothing the sender sets can.
 func errorFix(class, detail string) fix {
+	if strings.Contains(detail, "server gave HTTP response to HTTPS client") || strings.Contains(detail, "first record does not look like a TLS handshake") {
+		return fix{"https to a plain-http listener: the Application answers plain HTTP; use an http:// --url (or give it TLS)", "https to a plain-http listener: use an http:// --url"}
+	}
 	switch class {
 	case espf.ErrTimeout:
 		return fix{"a slow or hung Application: its answer must come within the ESPF's timeout (--timeout, delivery.timeout in a scenario)",
@@ -468,8 +502,6 @@ func errorFix(class, detail string) fix {
 	case strings.Contains(detail, "expired"), strings.Contains(detail, "not yet valid"):
 		return fix{"the certificate is outside its validity period: renew it, or --insecure-skip-verify to test without checking it",
 			"renew it, or --insecure-skip-verify to test"}
-	case strings.Contains(detail, "first record does not look like a TLS handshake"):
-		return fix{"the Application answers plain HTTP: use an http:// --url", "use an http:// --url"}
 	case strings.Contains(detail, "certificate required"), strings.Contains(detail, "bad certificate"):
 		return fix{"the Application wants a client certificate: pass --cert and --cert-key", "use --cert FILE --cert-key FILE"}
 	}
@@ -520,6 +552,11 @@ func (s *Summary) NotDeliveredText() string {
 		return line
 	}
 	if _, err := strconv.Atoi(top); err == nil {
+		for _, f := range s.Failures {
+			if fmt.Sprint(f.Status) == top && strings.Contains(f.FirstLine, "HTTP request to an HTTPS server") {
+				return line + ": answered " + top + ": plain http to an https listener (use an https:// --url)"
+			}
+		}
 		return line + ": answered " + top
 	}
 	return line + ": " + top
@@ -589,7 +626,8 @@ func NewSummary(m *Metrics, in Inputs) *Summary {
 	s.Duplicates.ByAnswer = clone(m.s.Duplicates.ByAnswer)
 	s.Dropped = append([]DroppedEvent(nil), m.s.Dropped...)
 	s.Outcomes.StillPending = s.Events - m.finalized
-	s.Latency, s.Service, s.SendError = quantiles(m.lat), quantiles(m.svc), quantiles(m.sendErr)
+	s.Latency, s.Service, s.SenderLag = quantiles(m.lat), quantiles(m.svc), quantiles(m.sendErr)
+	s.SendError = s.SenderLag
 	s.TargetRate, s.AchievedRate = m.all.rates(s.Events)
 
 	ttd := copyHist(m.ttd)

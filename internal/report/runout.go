@@ -216,20 +216,36 @@ func (r *Run) Page() Page {
 	p.Stats = [][2]string{
 		{"events", fmt.Sprint(s.Events)}, {"attempts", fmt.Sprint(s.Attempts)},
 		{"target rate", fmt.Sprintf("%.2f/s", s.TargetRate)}, {"achieved rate", fmt.Sprintf("%.2f/s", s.AchievedRate)},
-		{"time to delivery p50 / p90 / p99 / p99.9 / max (per event, across re-sends)", fmt.Sprintf("%s / %s / %s / %s / %s", dur(t.P50MS), dur(t.P90MS), dur(t.P99MS), dur(t.P999MS), dur(t.MaxMS))},
-		{"latency p50 / p90 / p99 / p99.9 / max (per attempt, from intended send time)", fmt.Sprintf("%.1f / %.1f / %.1f / %.1f / %.1f ms", l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS)},
-		{"service time p50 / p99", fmt.Sprintf("%.1f / %.1f ms", s.Service.P50MS, s.Service.P99MS)},
+		{"time to delivery p50 / p90 / p99 / p99.9 / max (per event, across re-sends)", noFigure(t, fmt.Sprintf("%s / %s / %s / %s / %s", dur(t.P50MS), dur(t.P90MS), dur(t.P99MS), dur(t.P999MS), dur(t.MaxMS)))},
+		{"latency p50 / p90 / p99 / p99.9 / max (per attempt, from intended send time)", noFigure(l, fmt.Sprintf("%.1f / %.1f / %.1f / %.1f / %.1f ms", l.P50MS, l.P90MS, l.P99MS, l.P999MS, l.MaxMS))},
+		{"service time p50 / p99", noFigure(s.Service, fmt.Sprintf("%.1f / %.1f ms", s.Service.P50MS, s.Service.P99MS))},
+		{SenderLagNote + ": p50 / p99", noFigure(s.SenderLag, fmt.Sprintf("%.1f / %.1f ms", s.SenderLag.P50MS, s.SenderLag.P99MS))},
 		{"duplicates sent / findings", fmt.Sprintf("%d / %d", s.Duplicates.Sent, s.Duplicates.Findings)},
 		{"elapsed", r.Elapsed.Round(1e7).String()},
 	}
 	return p
 }
 
-// reasons are why attempts were not answered 200: the built-in receiver's
-// reasons, then the transport errors with their fix.
+// noFigure is text, or "–" when q measured nothing (time to delivery when
+// nothing was delivered): no figure, not 0.
+func noFigure(q Quantiles, text string) string {
+	if q.Count == 0 {
+		return "–"
+	}
+	return text
+}
+
+// reasons are why attempts were not answered 200, one row per reason,
+// each failed attempt in one row only, in the text report's words: the
+// built-in receiver's reasons for its answers, then the attempts without
+// an answer with their fix (the receiver's own "no answer" rows are the
+// same attempts: they are left out), then what the Application said.
 func (r *Run) reasons() []Reason {
 	var out []Reason
 	for _, rj := range r.Rejections {
+		if rj.Status == 0 && len(r.Summary.Errors) > 0 {
+			continue // counted below, from the sender's side
+		}
 		answer, class := "no answer", "bad"
 		if rj.Status != 0 {
 			answer = fmt.Sprint(rj.Status)
@@ -240,7 +256,7 @@ func (r *Run) reasons() []Reason {
 		out = append(out, Reason{Answer: answer, Count: rj.Count, Text: rj.Reason + " (built-in receiver)", Class: class})
 	}
 	for _, e := range r.Summary.Errors {
-		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Example, Hint: e.Hint, Class: "bad"})
+		out = append(out, Reason{Answer: e.Class, Count: e.Count, Text: e.Words(), Hint: e.Hint, Class: "bad"})
 	}
 	if r.Builtin { // the built-in receiver's rejections above are these answers, with its reasons
 		return out

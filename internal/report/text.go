@@ -136,7 +136,11 @@ func summaryOutcomes(t *term.Table, s *Summary) {
 	}
 }
 
-// summaryLatency is the quantiles of latency, service time and send error.
+// SenderLagNote says what the sender lag row is, wherever it is printed.
+const SenderLagNote = "sender lag: how far behind its schedule espfctl itself sent each request (its own delay, not the Application's)"
+
+// summaryLatency is the quantiles of latency, service time and sender lag,
+// and a line saying what sender lag is.
 func summaryLatency(t *term.Table, s *Summary) {
 	t.Section("Latency (ms)", "p50", "p90", "p99", "p99.9", "max")
 	if !t.Aligned() {
@@ -152,7 +156,13 @@ func summaryLatency(t *term.Table, s *Summary) {
 	q("time to delivery", s.TimeToDelivery)
 	q("from intended", s.Latency)
 	q("service", s.Service)
-	q("send error", s.SendError)
+	q("sender lag", s.SenderLag)
+	if t.Aligned() {
+		t.Row()
+		t.Row(t.Palette().Dim(SenderLagNote))
+		return
+	}
+	t.Row("note", SenderLagNote)
 }
 
 // summaryAnswers counts attempts by answer.
@@ -202,7 +212,7 @@ func summaryErrors(t *term.Table, s *Summary) {
 	pal := t.Palette()
 	t.Section("Errors (attempts without an answer)")
 	for _, e := range s.Errors {
-		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Example))
+		t.Tagged("error", pal.Bad(esc(e.Class)), fmt.Sprintf("× %d", e.Count), esc(e.Words()))
 		if e.Hint != "" {
 			t.Tagged("error", "", "", "fix: "+esc(e.Hint))
 		}
@@ -378,6 +388,18 @@ func ProgressFit(p sim.Snapshot, width int) string {
 	return term.Truncate(line, width-1)
 }
 
+// eta is " eta 1m20s": when the last of the planned events goes out at
+// the average rate so far (the schedule's, unless the sender lags); ""
+// before there is a rate, and once every planned event was sent.
+func eta(p sim.Snapshot) string {
+	left := p.Planned - p.Sent
+	if left <= 0 || p.Sent == 0 || p.Elapsed <= 0 {
+		return ""
+	}
+	rate := float64(p.Sent) / p.Elapsed.Seconds()
+	return " eta " + (time.Duration(float64(left) / rate * float64(time.Second))).Round(time.Second).String()
+}
+
 // NoAnswerWarning is how long requests may be in flight with no answer
 // at all before the progress line warns.
 const NoAnswerWarning = 10 * time.Second
@@ -387,8 +409,12 @@ const NoAnswerWarning = 10 * time.Second
 // are in flight and no answer has come for NoAnswerWarning, it ends with a
 // warning that gives the age of the oldest request in flight.
 func ProgressLine(p sim.Snapshot) string {
-	line := fmt.Sprintf("elapsed %s\tsent %d\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
-		p.Elapsed.Round(time.Second), p.Sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
+	sent := fmt.Sprint(p.Sent)
+	if p.Planned > 0 {
+		sent += "/" + fmt.Sprint(p.Planned) + eta(p)
+	}
+	line := fmt.Sprintf("elapsed %s\tsent %s\tin flight %d\tdelivered %d\tre-sending %d\tdropped %d\trate %.1f/s\tp99 %s",
+		p.Elapsed.Round(time.Second), sent, p.InFlight, p.Delivered, p.Resending, p.Dropped, p.Rate, p.P99.Round(100*time.Microsecond))
 	if p.Unreachable != "" { // second, so that a narrow terminal keeps it
 		elapsed, rest, _ := strings.Cut(line, "\t")
 		line = elapsed + "\tunreachable: " + esc(p.Unreachable) + "\t" + rest

@@ -56,7 +56,7 @@ func startAPI(cfg *scenario.API, log io.Writer) (*apiMock, error) {
 	mock := espfapi.New(espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password})
 	srv, err := espfapi.Listen(mock, sc)
 	if err != nil {
-		return nil, fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
+		return nil, err // names api.listen and the address (listen.TCP)
 	}
 	if log != nil {
 		fmt.Fprintf(log, "espfctl: PortaBilling API mock listening on %s (POST /rest/Session/login, /rest/Account/get_account_info…, /espf/v1/account/…/status)\n", srv.URL)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -61,11 +62,23 @@ func Errors(err error) []*Error {
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // fromYAML turns yaml.v3's "yaml: line N: msg" syntax errors into *Error.
-func fromYAML(file string, err error) error {
+// A value that failed to parse because it starts with an indicator
+// (`p99: > 1s`) gets "quote it" with its line and column instead.
+func fromYAML(file string, src []byte, err error) error {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
+		if q := quoteHint(file, src, n); q != nil {
+			return q
+		}
 		return &Error{File: file, Line: n, Msg: "invalid YAML: " + m[2]}
+	}
+	// yaml.v3 gives no line for some errors ("unknown anchor 'x'
+	// referenced"): the first value that needs quoting is the likely cause.
+	for n := range bytes.Count(src, []byte("\n")) + 1 {
+		if q := quoteHint(file, src, n+1); q != nil {
+			return q
+		}
 	}
 	return &Error{File: file, Line: 1, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }

@@ -42,6 +42,20 @@ func parse(file string, src []byte, env func(string) (string, bool)) (*Scenario,
 	}
 	d := &decoder{file: file, env: env}
 	s := d.scenario(root)
+	if quoted := quoteErrors(file, src, root); len(quoted) > 0 {
+		// The decoder's own complaint about a value that needs quoting
+		// ("not a duration") is replaced by "quote it".
+		at := map[int]bool{}
+		for _, q := range quoted {
+			at[q.(*Error).Line] = true
+		}
+		for _, e := range d.errs {
+			if se, ok := e.(*Error); !ok || !at[se.Line] {
+				quoted = append(quoted, e)
+			}
+		}
+		return nil, errors.Join(quoted...)
+	}
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
@@ -56,12 +70,12 @@ func document(file string, src []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: file, Line: 1, Col: 1, Msg: "empty scenario: want a mapping with version: 1, phases and the rest"}
 		}
-		return nil, fromYAML(file, err)
+		return nil, fromYAML(file, src, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, fromYAML(file, err)
+			return nil, fromYAML(file, src, err)
 		}
 		return nil, &Error{File: file, Line: extra.Line, Col: 1, Msg: "want exactly one YAML document; remove the second one (after ---)"}
 	}

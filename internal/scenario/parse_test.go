@@ -224,3 +224,25 @@ delivery:
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestUnquotedIndicatorSaysQuoteIt: a value that starts with a character
+// YAML reads as syntax gets "quote it" with its line and column, whether
+// it broke the YAML (> | * % @ `) or parsed as something else (! &).
+func TestUnquotedIndicatorSaysQuoteIt(t *testing.T) {
+	t.Parallel()
+	for _, c := range strings.Split(indicators, "") {
+		t.Run(c, func(t *testing.T) {
+			t.Parallel()
+			src := "version: 1\nauth: {scheme: basic, user: pb, password: secret}\nphases:\n  - {rate: 10/s, count: 10}\nexpect:\n  p99: " + c + "1s\n"
+			_, err := parse("s.yaml", []byte(src), noEnv)
+			errs := Errors(err)
+			if len(errs) != 1 {
+				t.Fatalf("p99: %s1s: errors %v, want one", c, err)
+			}
+			want := "s.yaml:6:8: a value cannot start with " + c + " unquoted (YAML reads it as syntax); quote it: p99: \"" + c + "1s\""
+			if got := errs[0].Error(); got != want {
+				t.Errorf("p99: %s1s:\n got %s\nwant %s", c, got, want)
+			}
+		})
+	}
+}

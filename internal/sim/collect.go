@@ -68,7 +68,7 @@ func (e *engine) snapshot(l *live, start, now time.Time, last *time.Time, lastSe
 	s := Snapshot{Elapsed: now.Sub(start), Sent: l.sent, Attempts: e.attempts.Load(), InFlight: e.inFlight.Load(),
 		Delivered: l.delivered, Resending: e.resending.Load(), Dropped: l.dropped,
 		P99:         time.Duration(l.lat.ValueAtQuantile(99)) * time.Microsecond,
-		SinceAnswer: e.sinceAnswer(now), OldestInFlight: e.oldestInFlight(now)}
+		SinceAnswer: e.sinceAnswer(now), OldestInFlight: e.oldestInFlight(now), Planned: Planned(e.cfg.Phases)}
 	if u := e.unreach.Load(); u != nil {
 		s.Unreachable = *u
 	}

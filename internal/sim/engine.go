@@ -91,6 +91,38 @@ type Snapshot struct {
 	// tcp 127.0.0.1:8080: connect: connection refused") while no answer
 	// has come since it; "" once one does.
 	Unreachable string
+	// Planned is how many events the schedule sends in all (Planned
+	// below); 0 when it is open-ended. An events file may end sooner.
+	Planned int64
+}
+
+// Planned is how many events phases send in all: a phase's count, or its
+// rate over its duration (the smaller when it has both; the expected
+// number for poisson arrivals); 0 when a phase has neither, so the total
+// is not known.
+func Planned(phases []Phase) int64 {
+	var n int64
+	for _, p := range phases {
+		r := p.Rate
+		if r.Freq == 0 {
+			r = DefaultRate
+		}
+		var byTime int64 = -1
+		if p.Duration > 0 && r.Per > 0 {
+			byTime = int64(float64(r.Freq) * float64(p.Duration) / float64(r.Per))
+		}
+		switch {
+		case p.Count > 0 && byTime >= 0:
+			n += min(p.Count, byTime)
+		case p.Count > 0:
+			n += p.Count
+		case byTime >= 0:
+			n += byTime
+		default:
+			return 0
+		}
+	}
+	return n
 }
 
 type engine struct {

@@ -91,8 +91,8 @@ func TestConstantScheduleUnderSynctest(t *testing.T) {
 				t.Errorf("gap %d = %v, want 100ms", i, gap)
 			}
 		}
-		if s.SendError.MaxMS > 0.001 || s.TargetRate != 10 || s.AchievedRate != 10 {
-			t.Errorf("send error max %vms, target %v/s, achieved %v/s; want 0, 10, 10", s.SendError.MaxMS, s.TargetRate, s.AchievedRate)
+		if s.SenderLag.MaxMS > 0.001 || s.TargetRate != 10 || s.AchievedRate != 10 {
+			t.Errorf("sender lag max %vms, target %v/s, achieved %v/s; want 0, 10, 10", s.SenderLag.MaxMS, s.TargetRate, s.AchievedRate)
 		}
 	})
 }

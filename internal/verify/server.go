@@ -2,23 +2,19 @@ package verify
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/espfctl/espfctl/internal/listen"
 )
 
 // DefaultGrace is how long Serve waits for in-flight deliveries on shutdown.
@@ -190,31 +186,15 @@ func (c *limitedConn) Close() error {
 }
 
 // SelfSigned makes an in-memory ECDSA P-256 certificate for 127.0.0.1, ::1
-// and localhost, valid for a week from now, and returns its SHA-256
-// fingerprint (hex, colon-separated) for the user to pin.
+// and localhost, signed by a CA made for the run, valid for a week from
+// now, and returns its SHA-256 fingerprint (hex, colon-separated) for the
+// user to pin. serve --ca-out writes that CA (listen.SelfSigned).
 func SelfSigned(now time.Time) (tls.Certificate, string, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, _, err := listen.SelfSigned(now, "espfctl serve", "")
 	if err != nil {
-		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
+		return tls.Certificate{}, "", err
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "espfctl serve", Organization: []string{"espfctl"}},
-		NotBefore:    now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{"localhost"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, "", fmt.Errorf("self-signed certificate: %w", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, Fingerprint(der), nil
+	return cert, Fingerprint(cert.Certificate[0]), nil
 }
 
 // Fingerprint is the SHA-256 of a DER certificate as colon-separated hex.

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -65,10 +66,17 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	commit := gitOutput("rev-parse", "HEAD")
+	if commit == "" {
+		fmt.Fprintln(os.Stderr, "release: warning: not a git checkout: espfctl version will name no commit")
+	} else if gitOutput("status", "--porcelain", "--untracked-files=no") != "" {
+		fmt.Fprintf(os.Stderr, "release: warning: the working tree has changes: the binaries are built from them, not from %s alone\n", commit[:12])
+	}
+	fmt.Fprintf(os.Stderr, "release %s of %s, files dated %s\n", version, orNone(commit), when.UTC().Format(time.RFC3339))
 	start := time.Now()
 	arts, err := release.Run(ctx, release.Options{
 		Version: version, Root: ".", Dist: *dist, Targets: ts,
-		Image: !*noImage, CACerts: *caCerts, Time: when, Log: os.Stderr,
+		Image: !*noImage, CACerts: *caCerts, Time: when, Commit: commit, Log: os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "release:", err)
@@ -76,4 +84,20 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "release %s: %d artifacts in %s\n", version, len(arts), time.Since(start).Round(time.Second))
 	return 0
+}
+
+// gitOutput is git's trimmed output, "" when git fails.
+func gitOutput(args ...string) string {
+	out, err := exec.Command("git", args...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no known commit"
+	}
+	return "commit " + s
 }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// unknownFlag matches pflag's "unknown flag: --rat".
+var unknownFlag = regexp.MustCompile(`^unknown flag: --([^\s=]+)`)
+
+// flagError is every command's flag-parsing error: a usage error (exit 2)
+// that, for a mistyped flag, names the nearest flag the command has and
+// where its flags are listed:
+// "unknown flag --rat; did you mean --rate? (espfctl send --help)".
+func flagError(cmd *cobra.Command, err error) error {
+	m := unknownFlag.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &usageError{fmt.Errorf("%w (%s --help)", err, cmd.CommandPath())}
+	}
+	var names []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	cmd.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
+		}
+	})
+	if s := suggestFlag(m[1], names); s != "" {
+		return usageErrorf("unknown flag --%s; did you mean --%s? (%s --help)", m[1], s, cmd.CommandPath())
+	}
+	return usageErrorf("unknown flag --%s (%s --help)", m[1], cmd.CommandPath())
+}
+
+// suggestFlag is the flag name nearest to name, if it is close enough to
+// be a typo: a prefix of exactly one flag ("--ra" → "--rate"), or at most
+// a third of its letters (at least one) away in edit distance.
+func suggestFlag(name string, names []string) string {
+	var prefixed []string
+	for _, n := range names {
+		if strings.HasPrefix(n, name) {
+			prefixed = append(prefixed, n)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	best, bestD := "", max(1, len(name)/3)+1
+	for _, n := range names {
+		if d := editDistance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
