@@ -37,14 +37,18 @@ type Lang struct {
 
 // Langs lists the starters.
 func Langs() []Lang {
-	return []Lang{
+	out := []Lang{
 		{Name: "python", Needs: "Python 3.8 or newer (its standard library and sqlite3 only)",
 			Dev: "python3 app.py PORT (wsgiref, threaded)", Prod: "any WSGI server: gunicorn --workers 4 app:application",
 			Test: "python3 -m unittest discover -s tests"},
 	}
+	if _, err := fs.Stat(files, "php/start"); err == nil {
+		out = append(out, phpLang())
+	}
+	return out
 }
 
-// phpLang is the PHP starter, listed once its files are in (php/).
+// phpLang is the PHP starter, listed once its files are in (php/start).
 func phpLang() Lang {
 	return Lang{Name: "php", Needs: "PHP 8.1 or newer with PDO SQLite (php-cli, php-sqlite3); PHPUnit for its tests",
 		Dev: "php -S 127.0.0.1:PORT router.php (PHP_CLI_SERVER_WORKERS=8)", Prod: "PHP-FPM or Apache with public/ as the document root",
