@@ -97,8 +97,11 @@ final class App
     public static function main(): void
     {
         set_error_handler(static function (int $severity, string $message, string $file, int $line): bool {
+            if ((error_reporting() & $severity) === 0) {
+                return false; // silenced with @
+            }
             throw new \ErrorException($message, 0, $severity, $file, $line); // a warning in the work fails it
-        });
+        }, E_ALL & ~E_DEPRECATED & ~E_USER_DEPRECATED);
         $server = $_SERVER;
         if (!isset($server['HTTP_AUTHORIZATION'])) { // Apache hides it from PHP-FPM unless told (see README)
             $server['HTTP_AUTHORIZATION'] = $server['REDIRECT_HTTP_AUTHORIZATION'] ?? self::fromAllHeaders('Authorization');
@@ -139,7 +142,7 @@ final class App
     public function handle(array $server, callable $read): array
     {
         $method = (string) ($server['REQUEST_METHOD'] ?? '');
-        $path = rawurldecode((string) parse_url((string) ($server['REQUEST_URI'] ?? ''), PHP_URL_PATH));
+        $path = rawurldecode(explode('?', (string) ($server['REQUEST_URI'] ?? ''), 2)[0]);
         $why = Auth::verify((string) ($server[$this->headerKey] ?? ''), (string) ($server['HTTP_DATE'] ?? ''), $this->config);
         if (str_starts_with($path, '/state/') && $method === 'GET') {
             if ($why !== null) {
@@ -247,7 +250,7 @@ final class App
         }
         $iEvent = $shape->variables->i_event ?? null;
         if (is_string($iEvent) && preg_match('/^[0-9]+$/', $iEvent) === 1) {
-            $iEvent = filter_var($iEvent, FILTER_VALIDATE_INT, ['options' => ['min_range' => 0]]);
+            $iEvent = filter_var(ltrim($iEvent, '0') ?: '0', FILTER_VALIDATE_INT); // not an int when too big
         }
         if (!is_int($iEvent)) {
             throw new BadEvent('no integer i_event');

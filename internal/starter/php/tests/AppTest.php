@@ -96,7 +96,9 @@ final class AppTest extends TestCase
         $this->assertSame(200, $this->post(self::ev('Espfctl/Unknown', 20, ['i_account' => 1])));
         $this->assertSame(200, $this->post(self::ev('Account/AccessPolicy/Changed', 21, ['i_account' => 1, 'extra' => ['x' => 1]])));
         $this->assertSame(200, $this->post(self::ev('Subscriber/Created', '22', ['i_account' => '7']))); // ids as strings
-        $this->assertSame([20, 21, '22'], $this->calls); // the event as sent
+        $this->assertSame(200, $this->post(self::ev('Invoice/Created', '0023', ['i_invoice' => 1]))); // leading zeros
+        $this->assertSame(200, $this->post(self::ev('Invoice/Created', 23, ['i_invoice' => 1]))); // the same i_event: a repeat
+        $this->assertSame([20, 21, '22', '0023'], $this->calls); // the event as sent
     }
 
     public function testForwardOnly(): void
