@@ -77,6 +77,18 @@ final class AppTest extends TestCase
         $this->assertSame([200, ['exists' => true, 'i_event' => 10, 'applied' => 1]], $this->state('subscriber/5'));
     }
 
+    public function testRemembersAcrossRestarts(): void
+    {
+        $e = self::ev('Invoice/Created', 11, ['i_invoice' => 6]);
+        $this->assertSame(200, $this->post($e));
+        $this->app = $this->newApp(function (array $event, PDO $db): void { // the server restarted
+            $this->calls[] = $event['variables']['i_event'];
+        });
+        $this->assertSame(200, $this->post($e));
+        $this->assertSame([11], $this->calls, 'the re-send after a restart did the work again');
+        $this->assertSame([200, ['exists' => true, 'i_event' => 11, 'applied' => 1]], $this->state('invoice/6'));
+    }
+
     public function testRefusals(): void
     {
         $this->assertSame(401, $this->post(self::ev('Subscriber/Created', 1, ['i_account' => 1]), 'Basic cGI6UzNDUkVU'));
