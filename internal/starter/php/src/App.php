@@ -111,7 +111,7 @@ final class App
             [$status, $body] = $app->handle($server, static fn (int $n): string => (string) file_get_contents('php://input', false, null, 0, $n));
         } catch (\Throwable $e) {
             self::log('-', '-', '-', 500, get_class($e) . ': ' . $e->getMessage());
-            [$status, $body] = self::answer(500, 'the Application could not start; the event will be re-sent');
+            [$status, $body] = self::answer(500, 'the request could not be processed (see the log); an event is re-sent');
         }
         header_remove('X-Powered-By');
         http_response_code($status);
