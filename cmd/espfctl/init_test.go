@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"net"
 	"os"
 	"os/exec"
@@ -11,11 +10,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/espfctl/espfctl/internal/sign"
 	"github.com/espfctl/espfctl/internal/starter"
 	"github.com/espfctl/espfctl/internal/testutil"
 )
+
+// runtimeOf is the program each starter needs.
+var runtimeOf = map[string]string{"python": "python3", "php": "php"}
 
 // starterCreds are the credentials each scheme's starter is written with
 // (secrets in the environment, as a user would give them).
@@ -26,30 +29,39 @@ var starterCreds = map[string]struct{ flags, env []string }{
 	sign.SchemeBearer:    {[]string{"--auth", "bearer", "--i-env", "3"}, []string{"ESPFCTL_KEY=Token-Key"}},
 }
 
-// startStarter runs DIR/start 0 and returns the URL it listens on.
+// startStarter runs DIR/start PORT on a free port and returns its URL
+// once it answers.
 func startStarter(t *testing.T, dir string) string {
 	t.Helper()
-	cmd := testutil.Command(t, filepath.Join(dir, "start"), "0")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := freePort(t)
+	cmd := testutil.Command(t, filepath.Join(dir, "start"), port)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lines := bufio.NewScanner(stderr)
-	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)/espf`)
-	for lines.Scan() {
-		if m := re.FindStringSubmatch(lines.Text()); m != nil {
-			go func() {
-				for lines.Scan() { // keep reading: one line per event
-				}
-			}()
-			return m[1]
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			return "http://127.0.0.1:" + port
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("%s/start %s ended without listening: %v", dir, port, err)
+		case <-time.After(50 * time.Millisecond): // polls until it listens: the test's -timeout bounds it
 		}
 	}
-	t.Fatalf("%s/start ended without listening: %v", dir, lines.Err())
-	return ""
+}
+
+// freePort is a TCP port nothing listens on (a moment ago).
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // writeStarter runs espfctl init LANG DIR with scheme's credentials.
@@ -75,9 +87,8 @@ func TestStartersPassCheck(t *testing.T) {
 	testutil.Slow(t)
 	for _, l := range starter.Langs() {
 		t.Run(l.Name, func(t *testing.T) {
-			runtime := map[string]string{"python": "python3", "php": "php"}[l.Name]
-			if _, err := exec.LookPath(runtime); err != nil {
-				t.Skipf("%s is not installed (.ci/run installs it)", runtime)
+			if _, err := exec.LookPath(runtimeOf[l.Name]); err != nil {
+				t.Skipf("%s is not installed (.ci/run installs it)", runtimeOf[l.Name])
 			}
 			for _, scheme := range sign.Schemes {
 				t.Run(scheme, func(t *testing.T) {
@@ -154,14 +165,18 @@ func breakLine(t *testing.T, path, line, with string) {
 // loses nothing it answered 200 and applies nothing twice.
 func TestStarterDurable(t *testing.T) {
 	testutil.Slow(t)
-	out := restartRun(t, nil, exitOK)
-	for _, want := range []string{`"lost_after_200": 0`, `"applied_twice": 0`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the durability section lacks %s:\n%s", want, out)
-		}
-	}
-	if n := strings.Count(out, `"exit_code": 0`); n != 3 {
-		t.Errorf("%d restarts that exited 0, want 3:\n%s", n, out)
+	for _, l := range starter.Langs() {
+		t.Run(l.Name, func(t *testing.T) {
+			out := restartRun(t, l.Name, nil, exitOK)
+			for _, want := range []string{`"lost_after_200": 0`, `"applied_twice": 0`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("the durability section lacks %s:\n%s", want, out)
+				}
+			}
+			if n := strings.Count(out, `"exit_code": 0`); n != 3 {
+				t.Errorf("%d restarts that exited 0, want 3:\n%s", n, out)
+			}
+		})
 	}
 }
 
@@ -171,7 +186,7 @@ func TestStarterDurable(t *testing.T) {
 // and send says so.
 func TestBrokenStarterLosesAfter200(t *testing.T) {
 	testutil.Slow(t)
-	out := restartRun(t, func(dir string) {
+	out := restartRun(t, "python", func(dir string) {
 		breakLine(t, filepath.Join(dir, "app.py"), `outcome = self.store.deliver(event, i_event, body)`,
 			`outcome = "queued"; threading.Timer(0.5, self.store.deliver, (event, i_event, body)).start()`)
 	}, exitFailed)
@@ -180,27 +195,22 @@ func TestBrokenStarterLosesAfter200(t *testing.T) {
 	}
 }
 
-// restartRun writes the Python starter (basic), lets edit change it,
+// restartRun writes lang's starter (basic), lets edit change it,
 // starts it with its restart script and runs send --lifecycle with three
 // restarts; it wants exit code want and returns send's JSON report.
-func restartRun(t *testing.T, edit func(dir string), want int) string {
+func restartRun(t *testing.T, lang string, edit func(dir string), want int) string {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
+	if _, err := exec.LookPath(runtimeOf[lang]); err != nil {
+		t.Skipf("%s is not installed (.ci/run installs it)", runtimeOf[lang])
 	}
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("setsid is not installed")
 	}
-	dir := writeStarter(t, "python", sign.SchemeBasic)
+	dir := writeStarter(t, lang, sign.SchemeBasic)
 	if edit != nil {
 		edit(dir)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := freePort(t)
 	restart := filepath.Join(dir, "restart") + " " + port
 	t.Cleanup(func() { // the last instance, started by the last restart
 		if b, err := os.ReadFile(filepath.Join(dir, "data", "pid")); err == nil {

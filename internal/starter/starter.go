@@ -104,8 +104,18 @@ func Write(lang, dir string, c Config) ([]string, error) {
 	}
 	var wrote []string
 	err := fs.WalkDir(files, lang, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "__pycache__", ".phpunit.cache", "data": // left by running a starter in the source tree
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Name() == "config.json" || d.Name() == ".phpunit.result.cache" {
+			return nil
 		}
 		rel := strings.TrimPrefix(path, lang+"/")
 		b, err := files.ReadFile(path)
