@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -244,6 +245,9 @@ func (s *serveSide) setup() error {
 		return err
 	}
 	if s.journal, err = journal.Open(journal.Config{Path: o.Journal, MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies}); err != nil {
+		if errors.Is(err, journal.ErrNotJournal) {
+			return usageErrorf("--journal: %w", err)
+		}
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)

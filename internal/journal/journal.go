@@ -128,11 +128,16 @@ func (j *Journal) Stats() Stats {
 
 // Open opens (creating if needed) the journal cfg names: a file in WAL
 // mode with synchronous=FULL (OFF for a scratch one), or a private
-// in-memory journal. A journal written by an earlier version is upgraded.
+// in-memory journal. A journal written by an earlier version is upgraded;
+// a file that is not a journal is refused (ErrNotJournal) and left as it
+// is.
 func Open(cfg Config) (*Journal, error) {
 	path := cfg.Path
 	dsn := "file::memory:"
 	if path != "" {
+		if err := checkForeign(path); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
 		sync := "FULL"
 		if cfg.Scratch {
 			sync = "OFF"
@@ -206,6 +211,10 @@ func OpenReadOnly(path string) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	if err := isJournal(context.Background(), db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
