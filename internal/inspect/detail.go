@@ -128,14 +128,10 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	creds := map[string]bool{}
-	for _, c := range ui.rc.CredentialHeaders() {
-		creds[strings.ToLower(c)] = true
-	}
 	var edit strings.Builder
 	for _, name := range d.Headers.Names() {
 		for _, v := range d.Headers[name] {
-			red := strings.Contains(v, verify.Redacted) && creds[strings.ToLower(name)]
+			red := strings.Contains(v, verify.Redacted) && ui.rc.IsCredential(name)
 			p.Headers = append(p.Headers, headerLine{Name: esc(name), Value: esc(v), Redacted: red})
 			switch name {
 			case "Host", "Content-Length", "X-Espfctl-Omitted":
