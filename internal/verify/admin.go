@@ -77,8 +77,11 @@ func (rc *Receiver) registerGauges() {
 func (rc *Receiver) WatchConns(l *LimitListener) {
 	rc.c.gauge("espf_connections_open", "Delivery connections open now.", func() float64 { return float64(l.Open()) })
 	rc.c.gauge("espf_connections_max", "The --max-conns cap on delivery connections.", func() float64 { return float64(l.Max()) })
-	rc.c.counter("espf_connections_waited_total", "Connections that waited for a free slot under --max-conns.",
+	rc.c.counter("espf_connections_waited_total", "Connections that waited under --max-conns: every slot held by a busy connection.",
 		func() float64 { return float64(l.Waited()) })
+	rc.c.gauge("espf_connections_idle", "Delivery connections open and idle (keep-alive, between requests).", func() float64 { return float64(l.Idle()) })
+	rc.c.counter("espf_connections_idle_closed_total", "Idle keep-alive connections closed to make room for a new one under --max-conns.",
+		func() float64 { return float64(l.Evicted()) })
 }
 
 // chunkWriter flushes its buffer to an HTTP answer with a fresh write

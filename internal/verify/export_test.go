@@ -1,8 +1,27 @@
 package verify
 
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+)
+
 // CutShort makes rc answer 200 early, for the load test's variants:
 // after "body" (the header checks and the body read only) or after
 // "checks" (every check and the decoding, but no journal).
 func CutShort(rc *Receiver, after string) {
 	rc.cut = map[string]cutPoint{"body": cutAfterBody, "checks": cutAfterChecks}[after]
+}
+
+// ServeIdle is Serve with a LimitListener of max connections and keep-alive
+// connections idle up to idle: tests hold them longer than Serve's 60 s, so
+// that only the limit's own handling of idle connections can free a slot.
+func ServeIdle(ctx context.Context, ln net.Listener, max int, h http.Handler, idle time.Duration) error {
+	return serveDeliveries(ctx, NewLimitListener(ln, max), h, time.Second, idle)
+}
+
+// ServeAdminIdle is ServeAdmin with keep-alive connections idle up to idle.
+func ServeAdminIdle(ctx context.Context, ln net.Listener, h http.Handler, idle time.Duration) error {
+	return serveAdmin(ctx, ln, h, idle)
 }
