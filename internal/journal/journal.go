@@ -77,6 +77,12 @@ type Config struct {
 	// journal grows with each. It has no listing indexes either: its
 	// owner reads it only by i_event.
 	Scratch bool
+	// OnWriteError, when set, is told when the journal stops being able to
+	// write (a commit failed: a full disk, a read-only file; err is why)
+	// and when it can again (err nil): once per change, from the writer
+	// goroutine, so it must not block. WriteFailure says the same on
+	// demand.
+	OnWriteError func(err error)
 }
 
 // Journal is the SQLite journal. One writer goroutine group-commits
@@ -103,9 +109,12 @@ type Journal struct {
 	dup      bounded         // the duplicates
 	commits  atomic.Int64
 	rows     atomic.Int64
-	overflow atomic.Int64 // rejections not queued since the last commit
-	feed     feed         // the committed records, for live views (Subscribe)
-	tally    tally        // what the journal holds, counted (Counts)
+	overflow atomic.Int64                 // rejections not queued since the last commit
+	feed     feed                         // the committed records, for live views (Subscribe)
+	tally    tally                        // what the journal holds, counted (Counts)
+	failing  atomic.Pointer[writeFailure] // the commits fail now (WriteFailure), or nil
+	// onWriteError is Config.OnWriteError.
+	onWriteError func(error)
 }
 
 // Stats counts the group commits so far, in this process.
@@ -159,7 +168,8 @@ func Open(cfg Config) (*Journal, error) {
 		rej: bounded{what: "rejections", keep: int64(cfg.MaxRejected), prune: "prune", count: "drop", statuses: true},
 		dup: bounded{what: "duplicate copies", keep: int64(cfg.MaxCopies), slack: int64(CopySlack(cfg.MaxCopies)),
 			prune: "prune copies", count: "drop copies"},
-		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
+		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{}),
+		onWriteError: cfg.OnWriteError}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)

@@ -30,10 +30,15 @@ func (rc *Receiver) Admin() http.Handler {
 	return mux
 }
 
-// Health lists what is wrong, or nothing: a delivery-line writer blocked
+// Health lists what is wrong, or nothing: a journal that cannot write
+// (deliveries are answered 500 meanwhile), a delivery-line writer blocked
 // for StuckAfter or longer (stdout not read).
 func (rc *Receiver) Health() []string {
 	var bad []string
+	if err, since := rc.journal.WriteFailure(); err != nil {
+		bad = append(bad, fmt.Sprintf("journal cannot write since %s: %s; deliveries are answered 500 (the ESPF re-sends them) until it can",
+			since.UTC().Format(time.RFC3339), Escape(err.Error())))
+	}
 	if l := rc.cfg.Log; l != nil {
 		if d, stuck := l.Stuck(); stuck {
 			bad = append(bad, fmt.Sprintf("delivery-line writer (stdout) stuck for %s: %d lines dropped; deliveries are still answered",
