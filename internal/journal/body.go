@@ -26,8 +26,11 @@ func (j *Journal) GetHead(ctx context.Context, kind Kind, id int64, n int) (rec 
 		if body != "NULL" {
 			capture[0] = fmt.Sprintf("substr(%s, 1, %d)", body, n)
 		}
-		if capture[3] != "NULL" {
-			capture[3] = fmt.Sprintf("CASE WHEN length(%s) <= %d THEN %s END", capture[3], n, capture[3])
+		if capture[3] != "NULL" && body != "NULL" {
+			// The variables are part of the body: a body of at most n
+			// bytes has them whole. (length of a BLOB is read from the
+			// row's header; of a TEXT, SQLite would read it all.)
+			capture[3] = fmt.Sprintf("CASE WHEN length(%s) <= %d THEN %s END", body, n, capture[3])
 		}
 		length := "NULL"
 		if body != "NULL" {
