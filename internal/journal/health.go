@@ -30,13 +30,13 @@ func (j *Journal) noteWrite(err error) {
 	}
 }
 
-// WriteFailure reports whether the journal cannot write now: the error of
-// its last commit and since when commits fail, or nil when the last commit
-// succeeded (or none was tried). A failing journal recovers with its next
-// commit that succeeds.
-func (j *Journal) WriteFailure() (err error, since time.Time) {
+// WriteFailure reports whether the journal cannot write now: since when
+// its commits fail and the error of the last one, or a nil error when the
+// last commit succeeded (or none was tried). A failing journal recovers
+// with its next commit that succeeds.
+func (j *Journal) WriteFailure() (since time.Time, err error) {
 	if f := j.failing.Load(); f != nil {
-		return f.err, f.since
+		return f.since, f.err
 	}
-	return nil, time.Time{}
+	return time.Time{}, nil
 }

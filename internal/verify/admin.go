@@ -35,7 +35,7 @@ func (rc *Receiver) Admin() http.Handler {
 // for StuckAfter or longer (stdout not read).
 func (rc *Receiver) Health() []string {
 	var bad []string
-	if err, since := rc.journal.WriteFailure(); err != nil {
+	if since, err := rc.journal.WriteFailure(); err != nil {
 		bad = append(bad, fmt.Sprintf("journal cannot write since %s: %s; deliveries are answered 500 (the ESPF re-sends them) until it can",
 			since.UTC().Format(time.RFC3339), Escape(err.Error())))
 	}

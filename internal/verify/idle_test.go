@@ -51,10 +51,8 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 		return verify.ServeIdle(ctx, ln, max, rc, time.Hour)
 	})
 	url := "http://" + addr + "/"
-	var pools []*http.Transport
-	for i := range max + 3 { // more senders than slots, one after the other
+	for i := range max + 3 { // more senders than slots, one after the other, each keeping its connection
 		tr := &http.Transport{}
-		pools = append(pools, tr)
 		t.Cleanup(tr.CloseIdleConnections)
 		c := &http.Client{Transport: tr} // no timeout: only the test's -timeout bounds a hung sender
 		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body(int64(i+1))))
