@@ -11,12 +11,31 @@ import (
 // bodyChunk is how much of a body WriteBody reads at a time.
 const bodyChunk = 256 << 10
 
+// bodyReaders is how many GetHead and WriteBody calls read at once; the
+// others wait their turn (or their context's end).
+const bodyReaders = 4
+
+// readBody takes a body reader's turn; release gives it back.
+func (j *Journal) readBody(ctx context.Context) (release func(), err error) {
+	select {
+	case j.bodies <- struct{}{}:
+		return func() { <-j.bodies }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read journal: %w", ctx.Err())
+	}
+}
+
 // GetHead is Get reading at most n bytes of the body (and the event's
 // variables only when they are at most n bytes), so what a reader holds
 // of one record is bounded whatever --max-body is. cut reports that the
 // body was cut at n: then Body holds its first n bytes and BodySize its
 // whole length as kept (WriteBody writes it all).
 func (j *Journal) GetHead(ctx context.Context, kind Kind, id int64, n int) (rec *Record, cut bool, err error) {
+	release, err := j.readBody(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
 	for _, s := range j.sources() {
 		if s.kind != kind {
 			continue
@@ -74,6 +93,11 @@ func scanHead(r *sql.Rows, kind Kind) (Record, int64, error) {
 // bodyChunk bytes at a time: memory stays bounded however large the body.
 // It returns the bytes written.
 func (j *Journal) WriteBody(ctx context.Context, kind Kind, id int64, w io.Writer) (int64, error) {
+	release, err := j.readBody(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	for _, s := range j.sources() {
 		if s.kind != kind {
 			continue

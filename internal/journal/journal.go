@@ -113,6 +113,10 @@ type Journal struct {
 	feed     feed                         // the committed records, for live views (Subscribe)
 	tally    tally                        // what the journal holds, counted (Counts)
 	failing  atomic.Pointer[writeFailure] // the commits fail now (WriteFailure), or nil
+	// bodies bounds the reads of large bodies (GetHead, WriteBody) at
+	// once: each holds a database connection whose page cache fills as it
+	// walks the body's pages.
+	bodies chan struct{}
 	// onWriteError is Config.OnWriteError.
 	onWriteError func(error)
 }
@@ -169,7 +173,7 @@ func Open(cfg Config) (*Journal, error) {
 		dup: bounded{what: "duplicate copies", keep: int64(cfg.MaxCopies), slack: int64(CopySlack(cfg.MaxCopies)),
 			prune: "prune copies", count: "drop copies"},
 		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{}),
-		onWriteError: cfg.OnWriteError}
+		onWriteError: cfg.OnWriteError, bodies: make(chan struct{}, bodyReaders)}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
@@ -233,7 +237,7 @@ func OpenReadOnly(path string) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: missing}
+	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: missing, bodies: make(chan struct{}, bodyReaders)}
 	close(j.done)
 	j.reqs, j.rejects = make(chan pending), make(chan pending)
 	close(j.reqs)
