@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"time"
@@ -24,4 +25,10 @@ func ServeIdle(ctx context.Context, ln net.Listener, max int, h http.Handler, id
 // ServeAdminIdle is ServeAdmin with keep-alive connections idle up to idle.
 func ServeAdminIdle(ctx context.Context, ln net.Listener, h http.Handler, idle time.Duration) error {
 	return serveAdmin(ctx, ln, h, idle)
+}
+
+// ServeIdleTLS is ServeIdle over HTTPS with cert, the limit under the TLS
+// listener as serve puts them.
+func ServeIdleTLS(ctx context.Context, ln net.Listener, max int, h http.Handler, idle time.Duration, cert tls.Certificate) error {
+	return serveDeliveries(ctx, TLSListener(NewLimitListener(ln, max), cert), h, time.Second, idle)
 }

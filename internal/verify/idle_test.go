@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -41,18 +42,33 @@ func runServer(t *testing.T, serveFn func(ctx context.Context, ln net.Listener) 
 // handling of idle connections can free a slot before the test's -timeout.
 func TestIdleConnectionsMakeRoom(t *testing.T) {
 	t.Parallel()
+	t.Run("http", func(t *testing.T) { t.Parallel(); idleMakeRoom(t, false) })
+	t.Run("https", func(t *testing.T) { t.Parallel(); idleMakeRoom(t, true) })
+}
+
+func idleMakeRoom(t *testing.T, https bool) {
 	rc, err := verify.NewReceiver(verify.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rc.Close() })
 	const max = 4
+	cert, _, err := verify.SelfSigned(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := runServer(t, func(ctx context.Context, ln net.Listener) error {
+		if https {
+			return verify.ServeIdleTLS(ctx, ln, max, rc, time.Hour, cert)
+		}
 		return verify.ServeIdle(ctx, ln, max, rc, time.Hour)
 	})
 	url := "http://" + addr + "/"
+	if https {
+		url = "https://" + addr + "/"
+	}
 	for i := range max + 3 { // more senders than slots, one after the other, each keeping its connection
-		tr := &http.Transport{}
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // the test's own self-signed certificate
 		t.Cleanup(tr.CloseIdleConnections)
 		c := &http.Client{Transport: tr} // no timeout: only the test's -timeout bounds a hung sender
 		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body(int64(i+1))))
