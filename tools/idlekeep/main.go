@@ -51,7 +51,7 @@ func main() {
 		}(i)
 	}
 	wg.Wait()
-	fmt.Fprintf(os.Stderr, "ready: %d connections answered %v in %s\n", *n, codes, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "ready: %d connections answered %v in %s\n", len(keep), codes, time.Since(start).Round(time.Millisecond))
 	fmt.Println("ready")
 	select {}
 }
