@@ -148,6 +148,9 @@ func journalRun(ctx context.Context, opts *journalOptions) error {
 	}
 	j, err := journal.OpenReadOnly(opts.File)
 	if err != nil {
+		if errors.Is(err, journal.ErrNotJournal) {
+			return &usageError{err}
+		}
 		return err
 	}
 	defer j.Close()

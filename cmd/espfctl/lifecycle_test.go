@@ -155,6 +155,7 @@ func TestLifecycleUsage(t *testing.T) {
 		{sendArgs(ok.URL, "--api-login", "a"), "give --api-listen too"},
 		{sendArgs(ok.URL, "--api-listen", "127.0.0.1:0", "--api-login", "a"), "go together"},
 		{sendArgs(ok.URL, "--api-listen", "127.0.0.1:0", "--api-ca-out", "ca.pem"), "only for a self-signed"},
+		{sendArgs(ok.URL, "--api-listen", "0.0.0.0:0"), "--api-listen: 0.0.0.0:0: the API mock has no credentials, so it listens on a loopback address only"},
 	}
 	for _, tt := range tests {
 		ios, _, errb := testutil.IO()

@@ -242,6 +242,7 @@ var sendKeys = map[string]string{
 	"events.lifecycle": "--lifecycle",
 	"target.tls":       "TLS flags (--ca-file, --cert, --cert-key)",
 	"api.tls":          "--api-tls-self-signed, --api-ca-out, --api-tls-cert, --api-tls-key",
+	"api.listen":       "--api-listen",
 	"report.results":   "--results",
 }
 

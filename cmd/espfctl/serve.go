@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -255,11 +256,15 @@ func (s *serveSide) setup() error {
 	if err != nil {
 		return err
 	}
-	if s.journal, err = journal.Open(journal.Config{Path: o.Journal, MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies}); err != nil {
+	s.warns = verify.NewLineWriter(o.IO.Err, 64)
+	if s.journal, err = journal.Open(journal.Config{Path: o.Journal, MaxRejected: o.MaxRejected, MaxCopies: o.MaxCopies,
+		OnWriteError: s.journalHealth}); err != nil {
+		if errors.Is(err, journal.ErrNotJournal) {
+			return usageErrorf("--journal: %w", err)
+		}
 		return err
 	}
 	s.lines = verify.NewLineWriter(o.IO.Out, 0)
-	s.warns = verify.NewLineWriter(o.IO.Err, 64)
 	s.rc, err = verify.NewReceiver(verify.Config{Auth: s.auth, Path: o.Path, MaxBody: o.MaxBody,
 		Strict: o.Strict, Faults: o.Faults, Journal: s.journal, Forward: fwd, Log: s.lines, OnDelivery: s.line})
 	if err != nil {
@@ -448,6 +453,17 @@ func (s *serveSide) deliveryURL() string {
 		host = "127.0.0.1"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port) + s.opts.Path
+}
+
+// journalHealth says on stderr, once, that the journal stopped writing,
+// and once that it writes again (journal.Config.OnWriteError).
+func (s *serveSide) journalHealth(err error) {
+	if err != nil {
+		s.warns.WriteLine(fmt.Appendf(nil, "error: the journal cannot write: %s; deliveries are answered 500 (the ESPF re-sends them) until it can; /healthz says 503\n",
+			term.Escape(err.Error())))
+		return
+	}
+	s.warns.WriteLine([]byte("the journal writes again: deliveries are answered as before\n"))
 }
 
 // dropWarnEvery is how often a warning about dropped delivery lines may go

@@ -56,6 +56,7 @@ type Mock struct {
 	store     map[entity.Key]*record
 	dids      int64 // i_did_number of the last DID seen
 	calls     map[string]*MethodCalls
+	thr       throttle // failed logins by address
 }
 
 type account struct {

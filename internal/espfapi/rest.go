@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/espfctl/espfctl/internal/entity"
 	"github.com/espfctl/espfctl/internal/event"
@@ -40,8 +42,9 @@ func RestMethods() []string {
 
 // Fault is PortaBilling's error answer: HTTP 500 with this body.
 type Fault struct {
-	Code   string `json:"faultcode"`
-	String string `json:"faultstring"`
+	Code   string        `json:"faultcode"`
+	String string        `json:"faultstring"`
+	retry  time.Duration // > 0: answered with Retry-After (a login refused for a while)
 }
 
 func fault(code, format string, args ...any) *Fault {
@@ -75,6 +78,9 @@ func (m *Mock) rest(w http.ResponseWriter, r *http.Request) {
 	}
 	m.count(method, f != nil)
 	if f != nil {
+		if f.retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(roundUp(f.retry)/time.Second)))
+		}
 		writeJSON(w, http.StatusInternalServerError, f)
 		return
 	}
@@ -186,10 +192,7 @@ func (m *Mock) authorize(c *call) *Fault {
 		return nil
 	}
 	if login := str(c.authInfo, "login"); login != "" {
-		if !m.checkLogin(login, str(c.authInfo, "password"), str(c.authInfo, "token")) {
-			return fault(FaultLoginFailed, "auth_info: wrong login, password or token")
-		}
-		return nil
+		return m.checkCaller(c.r, login, str(c.authInfo, "password"), str(c.authInfo, "token"), "auth_info: wrong login, password or token")
 	}
 	if m.open() {
 		return nil
@@ -207,8 +210,8 @@ func (m *Mock) sessionLogin(c *call) (any, *Fault) {
 	if login == "" || (password == "" && token == "") {
 		return nil, fault(FaultBadRequest, "Session/login needs params login and password (or token)")
 	}
-	if !m.checkLogin(login, password, token) {
-		return nil, fault(FaultLoginFailed, "wrong login, password or token")
+	if f := m.checkCaller(c.r, login, password, token, "wrong login, password or token"); f != nil {
+		return nil, f
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

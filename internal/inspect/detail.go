@@ -40,7 +40,8 @@ type detailPage struct {
 	Headers     []headerLine
 	BodyInfo    string
 	Pretty      string // the body as indented JSON, or "" when it is not JSON
-	Raw         string // the body as received (escaped for display)
+	Raw         string // the body as received (escaped for display), its first bodyShown bytes when BodyCut
+	BodyCut     bool   // the body is larger than the page shows
 	BodyHref    string
 	Attempts    []attemptView
 	NotListed   int64 // 200 answers not among Attempts: copies past --max-copies, or past the list's limit
@@ -78,13 +79,20 @@ func parseKey(kind, id string) (journal.Kind, int64, error) {
 	return k, n, nil
 }
 
-func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *journal.Record {
+// bodyShown is how much of a body the detail page shows (and its edit form
+// and reproducers hold): a view costs the same whatever --max-body is, and
+// the rest is behind the download link, which streams it.
+const bodyShown = 64 << 10
+
+// loadDetail reads the row the URL names, with at most n bytes of its body
+// (cut: there is more).
+func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request, n int) (d *journal.Record, cut bool) {
 	k, id, err := parseKey(r.PathValue("kind"), r.PathValue("id"))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
-		return nil
+		return nil, false
 	}
-	d, err := ui.j.Get(r.Context(), k, id)
+	d, cut, err = ui.j.GetHead(r.Context(), k, id, n)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
 		msg := err.Error()
@@ -95,16 +103,16 @@ func (ui *UI) loadDetail(w http.ResponseWriter, r *http.Request) *journal.Record
 			msg += fmt.Sprintf(" (the journal keeps the newest %d duplicate copies: --max-copies)", ui.j.MaxCopies())
 		}
 		http.Error(w, msg, http.StatusNotFound)
-		return nil
+		return nil, false
 	case err != nil:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return nil
+		return nil, false
 	}
-	return d
+	return d, cut
 }
 
 func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
-	d := ui.loadDetail(w, r)
+	d, cut := ui.loadDetail(w, r, bodyShown)
 	if d == nil {
 		return
 	}
@@ -137,14 +145,10 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	creds := map[string]bool{}
-	for _, c := range ui.rc.CredentialHeaders() {
-		creds[strings.ToLower(c)] = true
-	}
 	var edit strings.Builder
 	for _, name := range d.Headers.Names() {
 		for _, v := range d.Headers[name] {
-			red := strings.Contains(v, verify.Redacted) && creds[strings.ToLower(name)]
+			red := strings.Contains(v, verify.Redacted) && ui.rc.IsCredential(name)
 			p.Headers = append(p.Headers, headerLine{Name: esc(name), Value: esc(v), Redacted: red})
 			switch name {
 			case "Host", "Content-Length", "X-Espfctl-Omitted":
@@ -157,9 +161,14 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.EditHeaders = edit.String()
-	p.BodyInfo, p.Raw, p.Pretty = bodyViews(d)
-	p.EditBody = strings.ToValidUTF8(string(d.Body), "\uFFFD")
-	p.CanRecorded = d.Complete()
+	p.CanRecorded = d.BodyRead && (cut || d.Complete())
+	if cut {
+		p.BodyCut = true
+		p.BodyInfo, p.Raw = cutBodyView(d)
+	} else {
+		p.BodyInfo, p.Raw, p.Pretty = bodyViews(d)
+		p.EditBody = strings.ToValidUTF8(string(d.Body), "\uFFFD")
+	}
 	if d.IEvent != nil {
 		att, err := ui.j.Attempts(r.Context(), *d.IEvent)
 		if err == nil {
@@ -169,9 +178,32 @@ func (ui *UI) detail(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	p.Curl, p.CurlTarget, p.CurlWhy = ui.curl(d)
-	p.SendLine, p.SendWhy = sendLine(d)
+	if cut {
+		p.CurlWhy = tooLarge
+		p.SendWhy = tooLarge
+	} else {
+		p.Curl, p.CurlTarget, p.CurlWhy = ui.curl(d)
+		p.SendLine, p.SendWhy = sendLine(d)
+	}
 	ui.render(w, "detail.html", p)
+}
+
+// tooLarge is why a page with a cut body has no reproducer.
+var tooLarge = fmt.Sprintf("the body is larger than the %d KiB this page shows: open the raw bytes to download it", bodyShown>>10)
+
+// cutBodyView describes a body the page shows only the start of, and
+// gives that start escaped (a character cut at the end left out).
+func cutBodyView(d *journal.Record) (info, raw string) {
+	head := d.Body
+	for i := 0; i < utf8.UTFMax && len(head) > 0 && !utf8.Valid(head); i++ {
+		head = head[:len(head)-1]
+	}
+	if !utf8.Valid(head) {
+		head = d.Body
+	}
+	info = fmt.Sprintf("%s; the first %s shown: open the raw bytes for the whole body",
+		plural(d.BodySize, "byte", "bytes"), plural(int64(len(head)), "byte", "bytes"))
+	return info, escBody(head) + "\n…"
 }
 
 // notListed is how many of an event's 200 answers are not among its
@@ -277,19 +309,73 @@ func sendLine(d *journal.Record) (string, string) {
 	return string(b), ""
 }
 
-// body writes the body exactly as the journal keeps it.
+// body writes the body exactly as the journal keeps it. One larger than
+// bodyShown is streamed from the journal a chunk at a time (read twice:
+// first to learn whether it is UTF-8 text), never held whole.
 func (ui *UI) body(w http.ResponseWriter, r *http.Request) {
-	d := ui.loadDetail(w, r)
+	d, cut := ui.loadDetail(w, r, bodyShown)
 	if d == nil {
 		return
 	}
+	size, text := int64(len(d.Body)), utf8.Valid(d.Body)
+	if cut {
+		var v utf8Check
+		n, err := ui.j.WriteBody(r.Context(), d.Kind, d.ID, &v)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		size, text = n, v.valid()
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
-	if !utf8.Valid(d.Body) {
+	if !text {
 		h.Set("Content-Type", "application/octet-stream")
 	}
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Content-Disposition", `inline; filename="`+string(d.Kind)+"-"+strconv.FormatInt(d.ID, 10)+`.body"`)
-	h.Set("Content-Length", strconv.Itoa(len(d.Body)))
-	_, _ = w.Write(d.Body)
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	if !cut {
+		_, _ = w.Write(d.Body)
+		return
+	}
+	if n, err := ui.j.WriteBody(r.Context(), d.Kind, d.ID, w); err != nil || n != size {
+		panic(http.ErrAbortHandler) // the length was promised: cut the connection, not the body
+	}
 }
+
+// utf8Check is a writer that learns whether what is written is UTF-8,
+// across writes.
+type utf8Check struct {
+	carry []byte // the start of a character cut by the last write
+	bad   bool
+}
+
+func (c *utf8Check) Write(p []byte) (int, error) {
+	n := len(p)
+	if c.bad {
+		return n, nil
+	}
+	if len(c.carry) > 0 {
+		p = append(c.carry, p...)
+		c.carry = nil
+	}
+	// Keep back an incomplete character at the end.
+	end := len(p)
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			if !utf8.FullRune(p[i:]) {
+				end = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(p[:end]) {
+		c.bad = true
+		return n, nil
+	}
+	c.carry = append([]byte(nil), p[end:]...)
+	return n, nil
+}
+
+func (c *utf8Check) valid() bool { return !c.bad && len(c.carry) == 0 }

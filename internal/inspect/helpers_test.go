@@ -94,6 +94,7 @@ type rigOptions struct {
 	journal   *journal.Journal
 	tick      time.Duration
 	bench     bool // no subscription of the test's own (awaitRejected)
+	maxBody   int64
 }
 
 func listen(t testing.TB) net.Listener {
@@ -137,7 +138,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		r.commits = j.Subscribe(1 << 16)
 		t.Cleanup(r.commits.Close)
 	}
-	cfg := verify.Config{Auth: au, Journal: j}
+	cfg := verify.Config{Auth: au, Journal: j, MaxBody: o.maxBody}
 	if !o.noForward {
 		appLn := listen(t)
 		r.app.url = "http://" + appLn.Addr().String() + "/espf"

@@ -29,6 +29,7 @@ func (ui *UI) stream(w http.ResponseWriter, r *http.Request) {
 	if ui.streams.Add(1) > maxStreams {
 		ui.streams.Add(-1)
 		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Connection", "close") // a refused live list keeps no admin connection
 		http.Error(w, "too many live lists open: close a tab of the inspector", http.StatusServiceUnavailable)
 		return
 	}

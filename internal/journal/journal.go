@@ -77,6 +77,12 @@ type Config struct {
 	// journal grows with each. It has no listing indexes either: its
 	// owner reads it only by i_event.
 	Scratch bool
+	// OnWriteError, when set, is told when the journal stops being able to
+	// write (a commit failed: a full disk, a read-only file; err is why)
+	// and when it can again (err nil): once per change, from the writer
+	// goroutine, so it must not block. WriteFailure says the same on
+	// demand.
+	OnWriteError func(err error)
 }
 
 // Journal is the SQLite journal. One writer goroutine group-commits
@@ -103,9 +109,16 @@ type Journal struct {
 	dup      bounded         // the duplicates
 	commits  atomic.Int64
 	rows     atomic.Int64
-	overflow atomic.Int64 // rejections not queued since the last commit
-	feed     feed         // the committed records, for live views (Subscribe)
-	tally    tally        // what the journal holds, counted (Counts)
+	overflow atomic.Int64                 // rejections not queued since the last commit
+	feed     feed                         // the committed records, for live views (Subscribe)
+	tally    tally                        // what the journal holds, counted (Counts)
+	failing  atomic.Pointer[writeFailure] // the commits fail now (WriteFailure), or nil
+	// bodies bounds the reads of large bodies (GetHead, WriteBody) at
+	// once: each holds a database connection whose page cache fills as it
+	// walks the body's pages.
+	bodies chan struct{}
+	// onWriteError is Config.OnWriteError.
+	onWriteError func(error)
 }
 
 // Stats counts the group commits so far, in this process.
@@ -128,11 +141,16 @@ func (j *Journal) Stats() Stats {
 
 // Open opens (creating if needed) the journal cfg names: a file in WAL
 // mode with synchronous=FULL (OFF for a scratch one), or a private
-// in-memory journal. A journal written by an earlier version is upgraded.
+// in-memory journal. A journal written by an earlier version is upgraded;
+// a file that is not a journal is refused (ErrNotJournal) and left as it
+// is.
 func Open(cfg Config) (*Journal, error) {
 	path := cfg.Path
 	dsn := "file::memory:"
 	if path != "" {
+		if err := checkForeign(path); err != nil {
+			return nil, fmt.Errorf("open journal %s: %w", path, err)
+		}
 		sync := "FULL"
 		if cfg.Scratch {
 			sync = "OFF"
@@ -154,7 +172,8 @@ func Open(cfg Config) (*Journal, error) {
 		rej: bounded{what: "rejections", keep: int64(cfg.MaxRejected), prune: "prune", count: "drop", statuses: true},
 		dup: bounded{what: "duplicate copies", keep: int64(cfg.MaxCopies), slack: int64(CopySlack(cfg.MaxCopies)),
 			prune: "prune copies", count: "drop copies"},
-		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{})}
+		reqs: make(chan pending, maxBatch), rejects: make(chan pending, rejectQueue), done: make(chan struct{}),
+		onWriteError: cfg.OnWriteError, bodies: make(chan struct{}, bodyReaders)}
 	if err := j.prepare(); err != nil {
 		j.closeDB()
 		return nil, fmt.Errorf("open journal %s: %w", display(path), err)
@@ -209,12 +228,16 @@ func OpenReadOnly(path string) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
+	if err := isJournal(context.Background(), db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
 	missing, err := missingParts(context.Background(), db)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: missing}
+	j := &Journal{db: db, path: path, closed: true, done: make(chan struct{}), missing: missing, bodies: make(chan struct{}, bodyReaders)}
 	close(j.done)
 	j.reqs, j.rejects = make(chan pending), make(chan pending)
 	close(j.reqs)

@@ -121,9 +121,12 @@ func (j *Journal) pragmas(ctx context.Context) error {
 
 // migrate creates the schema, or adds to an older journal the columns,
 // the table and (unless the journal is a scratch one) the indexes it
-// lacks.
+// lacks, and marks the file as a journal (applicationID).
 func (j *Journal) migrate(ctx context.Context) error {
 	if _, err := j.conn.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	if _, err := j.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
 		return err
 	}
 	for table, cols := range addedColumns() {
@@ -157,7 +160,7 @@ func (j *Journal) migrate(ctx context.Context) error {
 func missingParts(ctx context.Context, db *sql.DB) (map[string]bool, error) {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'events'`).Scan(&n); err != nil || n == 0 {
-		return nil, fmt.Errorf("not an espfctl journal")
+		return nil, fmt.Errorf("%w: it has no events table", ErrNotJournal)
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'copies'`).Scan(&n); err != nil {
 		return nil, err

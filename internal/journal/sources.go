@@ -65,12 +65,24 @@ func (s *source) selectList(capture bool) string {
 // scanRecord reads a row of a source's selectList; size is about what the
 // record holds in memory.
 func scanRecord(r *sql.Rows, kind Kind, capture bool) (x Record, size int, err error) {
+	return scanRecordExtra(r, kind, capture, nil)
+}
+
+// scanRecordExtra is scanRecord for a select list with one more column
+// after the record's (extra non-nil), scanned into extra.
+func scanRecordExtra(r *sql.Rows, kind Kind, capture bool, extra any) (x Record, size int, err error) {
 	var iev, fs, last, bodySize sql.NullInt64
 	var typ, entity, remote, ferr, src, hdrs, vars, answer sql.NullString
 	var fms sql.NullFloat64
 	var body []byte
-	if err := r.Scan(&x.ID, &x.at, &iev, &typ, &entity, &x.AuthScheme, &x.Auth, &x.Status, &x.Reason, &x.Flags,
-		&x.Deliveries, &remote, &fs, &fms, &ferr, &src, &last, &answer, &body, &bodySize, &hdrs, &vars); err != nil {
+	if extra == nil {
+		err = r.Scan(&x.ID, &x.at, &iev, &typ, &entity, &x.AuthScheme, &x.Auth, &x.Status, &x.Reason, &x.Flags,
+			&x.Deliveries, &remote, &fs, &fms, &ferr, &src, &last, &answer, &body, &bodySize, &hdrs, &vars)
+	} else {
+		err = r.Scan(&x.ID, &x.at, &iev, &typ, &entity, &x.AuthScheme, &x.Auth, &x.Status, &x.Reason, &x.Flags,
+			&x.Deliveries, &remote, &fs, &fms, &ferr, &src, &last, &answer, &body, &bodySize, &hdrs, &vars, extra)
+	}
+	if err != nil {
 		return x, 0, fmt.Errorf("read journal: %w", err)
 	}
 	x.Kind, x.Time = kind, time.Unix(0, x.at).UTC()

@@ -112,6 +112,7 @@ func (j *Journal) writer() {
 		j.connMu.Lock()
 		results, err := j.write(batch)
 		j.connMu.Unlock()
+		j.noteWrite(err)
 		for i, p := range batch {
 			if p.done == nil {
 				continue

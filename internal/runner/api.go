@@ -53,7 +53,11 @@ func startAPI(cfg *scenario.API, log io.Writer) (*apiMock, error) {
 	if err := sc.Check(); err != nil {
 		return nil, &InputError{"api.tls", err}
 	}
-	mock := espfapi.New(espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password})
+	mcfg := espfapi.Config{Token: cfg.Token, Login: cfg.Login, Password: cfg.Password}
+	if err := espfapi.CheckListen(cfg.Listen, mcfg); err != nil {
+		return nil, &InputError{"api.listen", err}
+	}
+	mock := espfapi.New(mcfg)
 	srv, err := espfapi.Listen(mock, sc)
 	if err != nil {
 		return nil, err // names api.listen and the address (listen.TCP)

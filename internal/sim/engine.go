@@ -19,8 +19,16 @@ import (
 
 // Defaults for Config's zero fields.
 const (
-	DefaultTimeout     = espf.Timeout // the ESPF's documented default
-	DefaultMaxInFlight = 1000         // 100 s of a hung Application at 10/s; bounds memory (a worker and a connection each)
+	DefaultTimeout = espf.Timeout // the ESPF's documented default
+	// DefaultMaxInFlight bounds memory (a worker and a connection each;
+	// run's built-in receiver holds the other end of each in the same
+	// process): 50 s of a hung Application at the ESPF's 10/s, 500/s
+	// against one that takes a second to answer. At 1,000, run peaked at
+	// 124–134 MB with the cap bound; at 500 it stays under 100 MB
+	// (BENCHMARKS.md, issue 25). It also stays under serve's default
+	// --max-conns (512), so send never holds more connections than a
+	// default serve has slots.
+	DefaultMaxInFlight = 500
 )
 
 // MaxBody is how much of an answer's body the sender reads; the rest is

@@ -30,10 +30,15 @@ func (rc *Receiver) Admin() http.Handler {
 	return mux
 }
 
-// Health lists what is wrong, or nothing: a delivery-line writer blocked
+// Health lists what is wrong, or nothing: a journal that cannot write
+// (deliveries are answered 500 meanwhile), a delivery-line writer blocked
 // for StuckAfter or longer (stdout not read).
 func (rc *Receiver) Health() []string {
 	var bad []string
+	if since, err := rc.journal.WriteFailure(); err != nil {
+		bad = append(bad, fmt.Sprintf("journal cannot write since %s: %s; deliveries are answered 500 (the ESPF re-sends them) until it can",
+			since.UTC().Format(time.RFC3339), Escape(err.Error())))
+	}
 	if l := rc.cfg.Log; l != nil {
 		if d, stuck := l.Stuck(); stuck {
 			bad = append(bad, fmt.Sprintf("delivery-line writer (stdout) stuck for %s: %d lines dropped; deliveries are still answered",
@@ -77,8 +82,11 @@ func (rc *Receiver) registerGauges() {
 func (rc *Receiver) WatchConns(l *LimitListener) {
 	rc.c.gauge("espf_connections_open", "Delivery connections open now.", func() float64 { return float64(l.Open()) })
 	rc.c.gauge("espf_connections_max", "The --max-conns cap on delivery connections.", func() float64 { return float64(l.Max()) })
-	rc.c.counter("espf_connections_waited_total", "Connections that waited for a free slot under --max-conns.",
+	rc.c.counter("espf_connections_waited_total", "Connections that waited under --max-conns: every slot held by a busy connection.",
 		func() float64 { return float64(l.Waited()) })
+	rc.c.gauge("espf_connections_idle", "Delivery connections open and idle (keep-alive, between requests).", func() float64 { return float64(l.Idle()) })
+	rc.c.counter("espf_connections_idle_closed_total", "Idle keep-alive connections closed to make room for a new one under --max-conns.",
+		func() float64 { return float64(l.Evicted()) })
 }
 
 // chunkWriter flushes its buffer to an HTTP answer with a fresh write

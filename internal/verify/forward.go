@@ -90,6 +90,11 @@ func (f *Forward) do(ctx context.Context, r *http.Request, body []byte) exchange
 	req.Header = forwardHeaders(r.Header)
 	resp, err := f.client.Do(req)
 	var x exchange
+	if err == nil && resp.StatusCode < 200 {
+		x = notFinal(resp)
+		x.took = time.Since(start)
+		return x
+	}
 	if err == nil {
 		x.status, x.contentType = resp.StatusCode, resp.Header.Get("Content-Type")
 		x.body, err = io.ReadAll(io.LimitReader(resp.Body, f.MaxAnswer))
@@ -138,9 +143,34 @@ func forwardHeaders(h http.Header) http.Header {
 	return out
 }
 
+// classNotFinal is the failure class of an Application whose final answer
+// was a 1xx (101 Switching Protocols: Go's client returns no other): not
+// an answer the ESPF understands, and passed on it would leave the sender
+// waiting on a connection that speaks another protocol.
+const classNotFinal = "not final"
+
+// notFinal is the exchange of an Application that answered resp, a 1xx
+// as its final answer or a protocol upgrade: its connection is closed
+// (it no longer speaks HTTP) and serve answers 502.
+func notFinal(resp *http.Response) exchange {
+	resp.Body.Close()
+	err := fmt.Errorf("the Application answered %d %s, not a final answer", resp.StatusCode, http.StatusText(resp.StatusCode))
+	if up := resp.Header.Get("Upgrade"); up != "" {
+		err = fmt.Errorf("%w (a switch to %q)", err, clipUpgrade(up))
+	}
+	return exchange{status: resp.StatusCode, err: err, class: classNotFinal}
+}
+
+func clipUpgrade(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
 // answerStatus is what serve answers the sender for an exchange: the
 // Application's status, 504 when it did not answer in time, 502 when it
-// could not be reached.
+// could not be reached or gave no final answer.
 func (x *exchange) answerStatus() int {
 	switch {
 	case x.err == nil:
@@ -164,6 +194,8 @@ func (x *exchange) describe(timeout time.Duration) string {
 		return fmt.Sprintf("the Application did not answer within %s", timeout)
 	case x.class == espf.ErrCanceled:
 		return "the sender closed the connection before the Application answered"
+	case x.class == classNotFinal:
+		return x.err.Error()
 	}
 	return fmt.Sprintf("the Application is unreachable (%s): %s", x.class, unwrapNet(x.err))
 }

@@ -112,6 +112,7 @@ func (c *counters) forwarded(x *exchange) {
 		c.fwdTime.Observe(x.took.Seconds())
 	case x.class == espf.ErrTimeout:
 		code = "timeout"
+	case x.class == classNotFinal: // the 1xx it answered
 	default:
 		code = "unreachable"
 	}

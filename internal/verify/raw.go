@@ -48,8 +48,31 @@ func redact(v, keep string) string {
 	return Redacted
 }
 
+// credentialWords are the words that make a header name say it carries a
+// credential (X-Api-Key, X-Auth-Token, X-Client-Secret, Proxy-Authorization,
+// X-Password): its value is redacted whether or not serve was told of it.
+func credentialWords() []string { return []string{"key", "token", "secret", "auth", "password"} }
+
+// credential reports whether the header name carries a credential: one of
+// configured (the scheme's header, Authorization, Proxy-Authorization,
+// Cookie), or a name holding one of credentialWords, in any case.
+func credential(name string, configured []string) bool {
+	for _, c := range configured {
+		if strings.EqualFold(name, c) {
+			return true
+		}
+	}
+	lower := strings.ToLower(name)
+	for _, w := range credentialWords() {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // capture copies r's headers (and Host) for the journal, with the values
-// of credHeaders redacted (keeping the custom scheme name keep, see
+// of credHeaders and of any header credential names redacted (keeping the custom scheme name keep, see
 // redact), each value cut to valueMax bytes and the whole to totalMax;
 // headers past the limits are counted in X-Espfctl-Omitted.
 func capture(r *http.Request, credHeaders []string, keep string, valueMax, totalMax int) journal.Headers {
@@ -92,13 +115,7 @@ func capture(r *http.Request, credHeaders []string, keep string, valueMax, total
 		put("Host", []string{r.Host}, false)
 	}
 	for _, name := range names {
-		secret := false
-		for _, c := range credHeaders {
-			if strings.EqualFold(name, c) {
-				secret = true
-			}
-		}
-		put(name, r.Header[name], secret)
+		put(name, r.Header[name], credential(name, credHeaders))
 	}
 	if omitted > 0 {
 		h["X-Espfctl-Omitted"] = []string{strconv.Itoa(omitted) + " header values over the capture limit"}

@@ -75,9 +75,9 @@ func (rc *Receiver) Replay(ctx context.Context, rr ReplayRequest) (*ReplayResult
 		}
 	}
 	h.Set("Date", now.UTC().Format(http.TimeFormat))
-	for _, name := range rc.creds {
+	for _, name := range sortedNames(h) {
 		v := h.Get(name)
-		if v == "" || !strings.Contains(v, Redacted) {
+		if !rc.IsCredential(name) || !strings.Contains(v, Redacted) {
 			continue
 		}
 		au := rc.cfg.Auth
@@ -153,8 +153,15 @@ func (rc *Receiver) MaxBody() int64 { return rc.cfg.MaxBody }
 // without auth.
 func (rc *Receiver) Auth() sign.Auth { return rc.cfg.Auth }
 
-// CredentialHeaders are the headers whose values the journal redacts.
+// CredentialHeaders are the headers serve was told carry credentials
+// (Authorization, Proxy-Authorization, Cookie, the scheme's header); the
+// journal redacts these and every header IsCredential names.
 func (rc *Receiver) CredentialHeaders() []string { return append([]string(nil), rc.creds...) }
+
+// IsCredential reports whether the journal redacts the value of the header
+// name: one of CredentialHeaders, or a name that says it carries a
+// credential (*key*, *token*, *secret*, *auth*, *password*).
+func (rc *Receiver) IsCredential(name string) bool { return credential(name, rc.creds) }
 
 // credHeader is the header of the credentials, Authorization without auth.
 func (rc *Receiver) credHeader() string {

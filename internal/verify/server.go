@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/espfctl/espfctl/internal/listen"
@@ -34,10 +33,19 @@ const adminMaxConns = 64
 // their context cancelled when shutdown starts, so a hanging fault lets go.
 // Timeouts keep a slow client from holding a connection.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+	return serveDeliveries(ctx, ln, h, grace, idleTimeout)
+}
+
+// idleTimeout is how long a keep-alive connection may wait for its next
+// request, on either listener (a LimitListener closes it sooner when its
+// slot is needed).
+const idleTimeout = 60 * time.Second
+
+func serveDeliveries(ctx context.Context, ln net.Listener, h http.Handler, grace, idle time.Duration) error {
 	return serve(ctx, ln, &http.Server{Handler: h,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 6 * time.Minute, // above the ESPF's 300 s answer timeout, so --delay can exceed it
-		IdleTimeout:  60 * time.Second, MaxHeaderBytes: 64 << 10,
+		IdleTimeout:  idle, MaxHeaderBytes: 64 << 10,
 	}, grace)
 }
 
@@ -50,9 +58,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 // it is closed then, and that is no error, since the admin listener only
 // answers reads and nothing is lost (serve still exits 0).
 func ServeAdmin(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serveAdmin(ctx, ln, h, idleTimeout)
+}
+
+func serveAdmin(ctx context.Context, ln net.Listener, h http.Handler, idle time.Duration) error {
 	err := serve(ctx, NewLimitListener(ln, adminMaxConns), &http.Server{Handler: h,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
-		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+		IdleTimeout: idle, MaxHeaderBytes: 16 << 10,
 	}, time.Second)
 	if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil
@@ -69,6 +81,10 @@ func serve(ctx context.Context, ln net.Listener, srv *http.Server, grace time.Du
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	closeFresh := trackFresh(srv)
 	srv.RegisterOnShutdown(closeFresh)
+	if cs, ok := ln.(connStater); ok { // a LimitListener: it closes idle connections to make room
+		fresh := srv.ConnState
+		srv.ConnState = func(c net.Conn, st http.ConnState) { fresh(c, st); cs.ConnState(c, st) }
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -119,72 +135,6 @@ func trackFresh(srv *http.Server) func() {
 	}
 }
 
-// LimitListener accepts at most max connections open at once; Accept
-// waits for one to close before it takes the next (which waits in the
-// kernel's backlog meanwhile, costing serve nothing).
-type LimitListener struct {
-	net.Listener
-	slots  chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	waited atomic.Int64
-}
-
-// NewLimitListener wraps ln; max <= 0 means DefaultMaxConns.
-func NewLimitListener(ln net.Listener, max int) *LimitListener {
-	if max <= 0 {
-		max = DefaultMaxConns
-	}
-	return &LimitListener{Listener: ln, slots: make(chan struct{}, max), done: make(chan struct{})}
-}
-
-// Accept waits for a free slot, then for a connection.
-func (l *LimitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	default:
-		l.waited.Add(1)
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.done:
-			return nil, net.ErrClosed
-		}
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
-}
-
-// Close closes the listener and lets a waiting Accept return.
-func (l *LimitListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-// Open is the number of connections open now.
-func (l *LimitListener) Open() int { return len(l.slots) }
-
-// Max is the cap.
-func (l *LimitListener) Max() int { return cap(l.slots) }
-
-// Waited counts the connections that found every slot taken.
-func (l *LimitListener) Waited() int64 { return l.waited.Load() }
-
-type limitedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
-}
-
 // SelfSigned makes an in-memory ECDSA P-256 certificate for 127.0.0.1, ::1
 // and localhost, signed by a CA made for the run, valid for a week from
 // now, and returns its SHA-256 fingerprint (hex, colon-separated) for the
@@ -209,7 +159,19 @@ func Fingerprint(der []byte) string {
 }
 
 // TLSListener wraps ln so that it serves HTTPS with cert (HTTP/1.1, TLS 1.2+).
+// A LimitListener under it still learns which connections are idle.
 func TLSListener(ln net.Listener, cert tls.Certificate) net.Listener {
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert},
+	tl := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert},
 		MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	if cs, ok := ln.(connStater); ok {
+		return &tlsListener{Listener: tl, inner: cs}
+	}
+	return tl
 }
+
+type tlsListener struct {
+	net.Listener
+	inner connStater
+}
+
+func (l *tlsListener) ConnState(c net.Conn, st http.ConnState) { l.inner.ConnState(c, st) }
