@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/espfctl/espfctl/internal/term"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -53,29 +54,9 @@ func suggestFlag(name string, names []string) string {
 	}
 	best, bestD := "", max(1, len(name)/3)+1
 	for _, n := range names {
-		if d := editDistance(name, n); d < bestD {
+		if d := term.EditDistance(name, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
