@@ -42,9 +42,9 @@ type authFlags struct {
 
 // Environment variables that supply a secret when no flag or file does.
 const (
-	envPassword    = "ESPFCTL_PASSWORD"
-	envCredentials = "ESPFCTL_CREDENTIALS"
-	envKey         = "ESPFCTL_KEY"
+	envPassword    = sign.EnvPassword
+	envCredentials = sign.EnvCredentials
+	envKey         = sign.EnvKey
 )
 
 // flag groups, so each command registers only the flags that make sense.

@@ -129,6 +129,7 @@ func initRun(opts *initOptions) error {
 	fmt.Fprintf(ios.Err, "espfctl: wrote a %s ESPF Application to %s (%d files; the credentials in config.json, mode 0600)\n", opts.Lang, opts.Dir, len(wrote))
 	fmt.Fprintf(ios.Err, "  start it:  %s 8080\n", start)
 	fmt.Fprintf(ios.Err, "  check it:  espfctl check --url %s/espf %s --strict --state-url '%s/state/{group}/{id}'\n", url, starter.Flags(cfg), url)
-	fmt.Fprintf(ios.Err, "  your code: %s\n", filepath.Join(opts.Dir, map[string]string{"python": "provision.py", "php": "provision.php"}[opts.Lang]))
+	l, _ := starter.Lookup(opts.Lang) // Write found it
+	fmt.Fprintf(ios.Err, "  your code: %s\n", filepath.Join(opts.Dir, l.Edit))
 	return nil
 }

@@ -17,12 +17,12 @@ import (
 	"github.com/espfctl/espfctl/internal/sign"
 )
 
-// Environment variables that hold the secrets in reproducers: the same
-// ones the credential flags read (cmd/espfctl/authflags.go).
+// Environment variables that hold the secrets in reproducers: the ones the
+// credential flags read.
 const (
-	EnvPassword    = "ESPFCTL_PASSWORD"
-	EnvCredentials = "ESPFCTL_CREDENTIALS"
-	EnvKey         = "ESPFCTL_KEY"
+	EnvPassword    = sign.EnvPassword
+	EnvCredentials = sign.EnvCredentials
+	EnvKey         = sign.EnvKey
 )
 
 // credential is one way of filling in the credentials header: its value

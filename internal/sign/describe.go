@@ -44,6 +44,25 @@ func Describe(cfg Config) string {
 	return cfg.Scheme + " credentials (" + w + ")"
 }
 
+// Environment variables that hold a secret when no flag or file gives it:
+// every credential flag reads them, and check's reproducers refer to them.
+const (
+	EnvPassword    = "ESPFCTL_PASSWORD"
+	EnvCredentials = "ESPFCTL_CREDENTIALS"
+	EnvKey         = "ESPFCTL_KEY"
+)
+
+// EnvOf is the environment variable that holds scheme's secret.
+func EnvOf(scheme string) string {
+	switch scheme {
+	case SchemeBasic:
+		return EnvPassword
+	case SchemeCustom:
+		return EnvCredentials
+	}
+	return EnvKey
+}
+
 // Flags are the command-line flags that set scheme's credential, for a
 // hint: "--auth basic, --user, --password, --header-name".
 func Flags(scheme string) string {

@@ -33,6 +33,7 @@ type Lang struct {
 	Dev   string `json:"dev"`   // the development server start uses
 	Prod  string `json:"prod"`  // how to run it in production
 	Test  string `json:"test"`  // the command that runs its own tests, in its directory
+	Edit  string `json:"edit"`  // the file that holds provision, the one place the user edits
 }
 
 // Langs lists the starters.
@@ -40,7 +41,7 @@ func Langs() []Lang {
 	out := []Lang{
 		{Name: "python", Needs: "Python 3.8 or newer (its standard library and sqlite3 only)",
 			Dev: "python3 app.py PORT (wsgiref, threaded)", Prod: "any WSGI server: gunicorn --workers 4 app:application",
-			Test: "python3 -m unittest discover -s tests"},
+			Test: "python3 -m unittest discover -s tests", Edit: "provision.py"},
 	}
 	if _, err := fs.Stat(files, "php/start"); err == nil {
 		out = append(out, phpLang())
@@ -52,7 +53,17 @@ func Langs() []Lang {
 func phpLang() Lang {
 	return Lang{Name: "php", Needs: "PHP 8.1 or newer with PDO SQLite (php-cli, php-sqlite3); PHPUnit for its tests",
 		Dev: "php -S 127.0.0.1:PORT router.php (PHP_CLI_SERVER_WORKERS=8)", Prod: "PHP-FPM or Apache with public/ as the document root",
-		Test: "phpunit tests"}
+		Test: "phpunit tests", Edit: "provision.php"}
+}
+
+// Lookup is the starter called name.
+func Lookup(name string) (Lang, bool) {
+	for _, l := range Langs() {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Lang{}, false
 }
 
 // ErrNotEmpty is returned when the directory holds something already.
@@ -82,13 +93,8 @@ type config struct {
 // Write writes lang's project into dir (created when missing; refused when
 // not empty) and returns the paths written, relative to dir.
 func Write(lang, dir string, c Config) ([]string, error) {
-	var l *Lang
-	for _, x := range Langs() {
-		if x.Name == lang {
-			l = &x
-		}
-	}
-	if l == nil {
+	l, ok := Lookup(lang)
+	if !ok {
 		return nil, fmt.Errorf("no starter for %q: want one of %s", lang, strings.Join(names(), ", "))
 	}
 	if _, err := sign.New(c.Creds); err != nil {
@@ -128,7 +134,7 @@ func Write(lang, dir string, c Config) ([]string, error) {
 		}
 		if strings.HasSuffix(rel, ".tmpl") {
 			rel = strings.TrimSuffix(rel, ".tmpl")
-			if b, err = render(b, *l, c); err != nil {
+			if b, err = render(b, l, c); err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}
 		}
@@ -182,7 +188,7 @@ func render(b []byte, l Lang, c Config) ([]byte, error) {
 		Flags       string // espfctl's credential flags, secrets from the environment
 		Env         string // the environment variable that holds the secret
 		Credentials string // sign.Describe
-	}{l, c.Creds.Scheme, Flags(c.Creds), envOf(c.Creds.Scheme), sign.Describe(c.Creds)})
+	}{l, c.Creds.Scheme, Flags(c.Creds), sign.EnvOf(c.Creds.Scheme), sign.Describe(c.Creds)})
 	return out.Bytes(), err
 }
 
@@ -212,16 +218,6 @@ func Flags(c sign.Config) string {
 		f += " --header-name " + shellWord(c.HeaderName)
 	}
 	return f
-}
-
-func envOf(scheme string) string {
-	switch scheme {
-	case sign.SchemeBasic:
-		return "ESPFCTL_PASSWORD"
-	case sign.SchemeCustom:
-		return "ESPFCTL_CREDENTIALS"
-	}
-	return "ESPFCTL_KEY"
 }
 
 func shellWord(s string) string {
