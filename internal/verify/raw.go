@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"net/http"
 	"sort"
 	"strconv"
@@ -51,20 +52,33 @@ func redact(v, keep string) string {
 // credentialWords are the words that make a header name say it carries a
 // credential (X-Api-Key, X-Auth-Token, X-Client-Secret, Proxy-Authorization,
 // X-Password): its value is redacted whether or not serve was told of it.
-func credentialWords() []string { return []string{"key", "token", "secret", "auth", "password"} }
+var credentialWords = [...]string{"key", "token", "secret", "auth", "password"}
 
 // credential reports whether the header name carries a credential: one of
 // configured (the scheme's header, Authorization, Proxy-Authorization,
-// Cookie), or a name holding one of credentialWords, in any case.
+// Cookie), or a name holding one of credentialWords, in any case. It runs
+// for every header of every delivery: the name is lowered into a buffer on
+// the stack, not a new string.
 func credential(name string, configured []string) bool {
 	for _, c := range configured {
 		if strings.EqualFold(name, c) {
 			return true
 		}
 	}
-	lower := strings.ToLower(name)
-	for _, w := range credentialWords() {
-		if strings.Contains(lower, w) {
+	var buf [64]byte
+	lower := buf[:0]
+	if len(name) > len(buf) {
+		lower = make([]byte, 0, len(name))
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower = append(lower, c)
+	}
+	for _, w := range credentialWords {
+		if bytes.Contains(lower, []byte(w)) {
 			return true
 		}
 	}
