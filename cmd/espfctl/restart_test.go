@@ -65,6 +65,11 @@ func sendRestarts(t *testing.T, rt *restartTarget, extra ...string) (int, map[st
 		"--lifecycle", "--entities", "40", "--rate", "100/s", "--no-progress", "--json",
 		"--state-url", "http://" + rt.addr + "/state/{group}/{id}", "--restart-cmd", rt.restartCmd()}, extra...)
 	code := run(t.Context(), args, ios)
+	for _, line := range strings.Split(errb.String(), "\n") {
+		if strings.HasPrefix(line, "espfctl: durability") {
+			t.Log(line) // the figures of the note: go test -v -run TestRestart ./cmd/espfctl
+		}
+	}
 	var rep map[string]any
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil && code != exitError {
 		t.Fatalf("send exit %d, report %q: %v; stderr %s", code, out, err, errb)
